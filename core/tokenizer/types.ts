@@ -1,0 +1,76 @@
+/**
+ * Tokenizer contracts shared by the SentencePiece (`llama`) and byte-level BPE (`gpt2`)
+ * implementations. A vocabulary comes from GGUF metadata (`tokenizer.ggml.*`).
+ *
+ * @module
+ */
+
+/** llama.cpp token attributes from `tokenizer.ggml.token_type`. */
+export enum TokenType {
+  UNDEFINED = 0,
+  NORMAL = 1,
+  UNKNOWN = 2,
+  CONTROL = 3,
+  USER_DEFINED = 4,
+  UNUSED = 5,
+  BYTE = 6,
+}
+
+/** The vocabulary as stored in GGUF, shared by every tokenizer model. */
+export interface Vocab {
+  /** `tokenizer.ggml.model`: "llama" (SentencePiece), "gpt2" (byte-level BPE), … */
+  readonly model: string;
+  /** `tokenizer.ggml.pre`: the pre-tokenizer rule set for BPE ("default" when absent). */
+  readonly pre: string;
+  readonly tokens: readonly string[];
+  /** Piece scores (SentencePiece); empty when absent. */
+  readonly scores: Float32Array;
+  readonly types: Uint8Array;
+  /** BPE merges as "left right" strings, rank = index; empty for SentencePiece. */
+  readonly merges: readonly string[];
+  readonly tokenToId: ReadonlyMap<string, number>;
+  readonly bos?: number;
+  readonly eos?: number;
+  readonly eot?: number;
+  readonly unk?: number;
+  readonly pad?: number;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  /** SentencePiece: prepend "▁" to the first fragment (`tokenizer.ggml.add_space_prefix`). */
+  readonly addSpacePrefix: boolean;
+}
+
+/** Options of `Tokenizer.encode`. */
+export interface EncodeOptions {
+  /** Add BOS/EOS as the vocabulary asks (`add_bos_token`/`add_eos_token`). Default true. */
+  addSpecial?: boolean;
+  /** Turn special-token text such as "<|im_start|>" into its id. Default false. */
+  parseSpecial?: boolean;
+}
+
+/** Options of `Tokenizer.decode`. */
+export interface DecodeOptions {
+  /** Drop control tokens (BOS, EOS, …) from the text. Default false. */
+  skipSpecial?: boolean;
+}
+
+/** Turns ids into text incrementally, never emitting half a UTF-8 sequence. */
+export interface StreamDecoder {
+  /** Add one id; returns the text that is now complete (may be ""). */
+  push(id: number): string;
+  /** Returns what is left (incomplete bytes become U+FFFD). */
+  flush(): string;
+}
+
+/** Text ↔ token ids for one vocabulary. */
+export interface Tokenizer {
+  readonly vocab: Vocab;
+  readonly vocabSize: number;
+  encode(text: string, options?: EncodeOptions): number[];
+  decode(ids: readonly number[], options?: DecodeOptions): string;
+  /** The bytes one token stands for, after byte-level / ▁ decoding. */
+  tokenBytes(id: number): Uint8Array;
+  /** True for end-of-generation tokens (EOS, EOT, <|im_end|>, <end_of_turn> …). */
+  isEog(id: number): boolean;
+  createStreamDecoder(options?: DecodeOptions): StreamDecoder;
+}
