@@ -74,3 +74,19 @@ export interface Tokenizer {
   isEog(id: number): boolean;
   createStreamDecoder(options?: DecodeOptions): StreamDecoder;
 }
+
+/**
+ * One tokenizer algorithm (SentencePiece, byte-level BPE …) over a vocabulary. The shared
+ * `Tokenizer` facade splits special tokens out first and hands each plain-text fragment here.
+ */
+export interface TokenizerModel {
+  /**
+   * Token ids of one plain-text fragment (no special tokens inside).
+   * @param text the fragment
+   * @param isFirst true for the first fragment of the input (SentencePiece adds its space
+   *   prefix only there)
+   */
+  encodeFragment(text: string, isFirst: boolean): number[];
+  /** The bytes one token stands for (byte-level BPE and "▁"/<0xAB> pieces decoded). */
+  tokenBytes(id: number): Uint8Array;
+}
