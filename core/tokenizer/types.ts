@@ -34,10 +34,17 @@ export interface Vocab {
   readonly eot?: number;
   readonly unk?: number;
   readonly pad?: number;
+  /** End of message (`<|eom_id|>`), when the metadata names one. */
+  readonly eom?: number;
+  /** Separator (`tokenizer.ggml.seperator_token_id`, llama.cpp's spelling). */
+  readonly sep?: number;
+  readonly mask?: number;
   readonly addBos: boolean;
   readonly addEos: boolean;
   /** SentencePiece: prepend "▁" to the first fragment (`tokenizer.ggml.add_space_prefix`). */
   readonly addSpacePrefix: boolean;
+  /** `general.name`: llama.cpp keys a few per-model token quirks on it (Phi-3). */
+  readonly modelName?: string;
 }
 
 /** Options of `Tokenizer.encode`. */
@@ -83,8 +90,8 @@ export interface TokenizerModel {
   /**
    * Token ids of one plain-text fragment (no special tokens inside).
    * @param text the fragment
-   * @param isFirst true for the first fragment of the input (SentencePiece adds its space
-   *   prefix only there)
+   * @param isFirst true when the fragment starts the input or follows a special token
+   *   (SentencePiece adds its space prefix only there, as llama.cpp does)
    */
   encodeFragment(text: string, isFirst: boolean): number[];
   /** The bytes one token stands for (byte-level BPE and "▁"/<0xAB> pieces decoded). */
