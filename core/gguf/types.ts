@@ -109,4 +109,6 @@ export interface GgufFile {
   readonly dataOffset: number;
   /** File size in bytes (the length of the bytes parsed). */
   readonly fileSize: number;
+  /** Name used in error messages (usually the file's base name), when known. */
+  readonly name?: string;
 }
