@@ -1,0 +1,88 @@
+/**
+ * The backend contract, modeled on ggml's backend layers and sized for zeno:
+ * a registry of backends with scores, a device that says which ops it runs, buffers
+ * (weights may be views into the mapped model file), and `compute` of a whole graph.
+ *
+ * @module
+ */
+
+import type { GgmlType } from "./gguf/types.ts";
+import type { Graph, Op } from "./graph.ts";
+
+/** Memory a backend owns or maps. Offsets in graph tensors are relative to it. */
+export interface BackendBuffer {
+  /** What it holds, for errors: "weights smollm2.gguf", "arena", "kv.k". */
+  readonly label: string;
+  readonly byteLength: number;
+  /**
+   * A host view of the bytes, zero-copy where the memory is host memory (CPU backends).
+   * Device backends (Vulkan) throw here and use `Backend.read`/`write` instead.
+   */
+  host(): Uint8Array;
+}
+
+/** What a device is and can do. */
+export interface DeviceInfo {
+  /** e.g. "cpu-x86_64-avx512", "reference". */
+  readonly name: string;
+  readonly description: string;
+  /** Memory the device can use, in bytes (0 when unknown). */
+  readonly memoryBytes: number;
+  /** Threads the backend computes with. */
+  readonly threads: number;
+}
+
+/** A model file's bytes, already mapped into memory by the native library or read. */
+export interface ModelBytes {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+/** One compute backend. */
+export interface Backend {
+  readonly device: DeviceInfo;
+  /**
+   * Whether the backend runs `op` with these input types (in `src` order).
+   * @returns true, or the reason it cannot (a backend never computes an op wrongly)
+   */
+  supportsOp(op: Op, types: readonly GgmlType[]): true | string;
+  /** A zero-filled buffer of `byteLength` bytes. */
+  allocate(byteLength: number, label: string): BackendBuffer;
+  /** The model file as a buffer: a view of the mapping, never a copy, on CPU backends. */
+  wrapModel(model: ModelBytes): BackendBuffer;
+  /** Copies `data` into `buffer` at `offset`. */
+  write(buffer: BackendBuffer, offset: number, data: Uint8Array): void;
+  /** Copies `byteLength` bytes out of `buffer` at `offset`. */
+  read(buffer: BackendBuffer, offset: number, byteLength: number): Uint8Array;
+  /** Runs every node of the graph, in order, before returning. */
+  compute(graph: Graph): void;
+  /**
+   * Runs the graph without blocking the event loop (a native worker thread). Backends without
+   * a thread of their own run `compute` and resolve.
+   */
+  computeAsync(graph: Graph): Promise<void>;
+  /** Frees what the backend allocated. Buffers are invalid afterwards. */
+  dispose(): void;
+}
+
+/** A backend that can exist on this machine, with a score (higher runs first). */
+export interface BackendEntry {
+  readonly name: string;
+  readonly score: number;
+  /** Whether it can start here (the library is built, the driver exists). */
+  available(): true | string;
+  create(options: { threads?: number }): Backend;
+}
+
+const registry: BackendEntry[] = [];
+
+/** Adds a backend to the registry (backends register themselves in their mod.ts). */
+export function registerBackend(entry: BackendEntry): void {
+  if (registry.some((e) => e.name === entry.name)) return;
+  registry.push(entry);
+}
+
+/** Registered backends, best score first. */
+export function listBackends(): readonly BackendEntry[] {
+  return [...registry].sort((a, b) => b.score - a.score);
+}

@@ -1,0 +1,72 @@
+/**
+ * The llama-family decoder (llama, qwen2): pre-norm blocks of grouped-query self-attention and
+ * a SwiGLU feed-forward. qwen2 adds biases to the Q/K/V projections and rotates with the NeoX
+ * layout (hparams say which). Tied embeddings (no `output.weight`) reuse `token_embd.weight`.
+ *
+ * Weights (ggml order, [row length, rows]):
+ *   token_embd [dim, vocab]; blk.i.attn_norm [dim]; attn_q [dim, nh*hd]; attn_k, attn_v
+ *   [dim, nkv*hd]; attn_output [nh*hd, dim]; ffn_norm [dim]; ffn_gate, ffn_up [dim, ff];
+ *   ffn_down [ff, dim]; output_norm [dim]; output [dim, vocab].
+ *
+ * @module
+ */
+
+import type { GraphBuilder, GraphTensor } from "../graph.ts";
+import { F32, Op } from "../graph.ts";
+import type { ForwardInputs } from "./blocks.ts";
+import { attention, feedForward, linear, outputLogits, rmsNorm } from "./blocks.ts";
+import type { HParams } from "./hparams.ts";
+import type { ModelWeights } from "./weights.ts";
+
+/** Builds the forward pass; returns logits [nOutputs, nVocab]. */
+export function buildLlama(g: GraphBuilder, hp: HParams, w: ModelWeights, inp: ForwardInputs): GraphTensor {
+  const n = inp.nTokens;
+  const embd = w.bind(g, "token_embd.weight", [hp.nEmbd, hp.nVocab]);
+  // x: the residual stream [n, dim], alive across layers.
+  const x = g.activation("inp_embd", F32, [hp.nEmbd, n]);
+  g.node(Op.GET_ROWS, x, [embd, inp.tokens]);
+  for (let layer = 0; layer < hp.nLayer; layer++) {
+    const mark = g.mark();
+    llamaLayer(g, hp, w, inp, x, layer);
+    g.release(mark);
+  }
+  const output = w.bindOptional(g, "output.weight", [hp.nEmbd, hp.nVocab]) ?? embd;
+  const norm = w.bind(g, "output_norm.weight", [hp.nEmbd]);
+  return outputLogits(g, hp, inp, x, { norm, output });
+}
+
+function llamaLayer(
+  g: GraphBuilder,
+  hp: HParams,
+  w: ModelWeights,
+  inp: ForwardInputs,
+  x: GraphTensor,
+  layer: number,
+): void {
+  const p = `blk.${layer}`;
+  const qDim = hp.nHead * hp.headDim;
+  const kDim = hp.nKvHead * hp.headDim;
+  const vDim = hp.nKvHead * hp.headDimV;
+  // attention: x += Wo · attn(rope(Wq·h), rope(Wk·h), Wv·h), h = rmsnorm(x)
+  const h = rmsNorm(g, x, w.bind(g, `${p}.attn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.attn_norm_out`);
+  const q = linear(g, h, w.bind(g, `${p}.attn_q.weight`, [hp.nEmbd, qDim]), `${p}.q`, w.bindOptional(g, `${p}.attn_q.bias`, [qDim]));
+  const k = linear(g, h, w.bind(g, `${p}.attn_k.weight`, [hp.nEmbd, kDim]), `${p}.k`, w.bindOptional(g, `${p}.attn_k.bias`, [kDim]));
+  const v = linear(g, h, w.bind(g, `${p}.attn_v.weight`, [hp.nEmbd, vDim]), `${p}.v`, w.bindOptional(g, `${p}.attn_v.bias`, [vDim]));
+  const heads = attention(g, hp, inp, { q, k, v }, {
+    layer,
+    ropeFreqBase: hp.ropeFreqBase,
+    slidingWindow: 0,
+    queryScale: 1,
+    scoreScale: hp.attentionScale,
+  });
+  const attnOut = linear(g, heads, w.bind(g, `${p}.attn_output.weight`, [hp.nHead * hp.headDimV, hp.nEmbd]), `${p}.attn_out`);
+  g.node(Op.ADD, x, [x, attnOut]);
+  // feed-forward: x += W_down · (silu(W_gate·h) * W_up·h), h = rmsnorm(x)
+  const h2 = rmsNorm(g, x, w.bind(g, `${p}.ffn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_norm_out`);
+  const ffn = feedForward(g, h2, {
+    gate: w.bind(g, `${p}.ffn_gate.weight`, [hp.nEmbd, hp.nFf]),
+    up: w.bind(g, `${p}.ffn_up.weight`, [hp.nEmbd, hp.nFf]),
+    down: w.bind(g, `${p}.ffn_down.weight`, [hp.nFf, hp.nEmbd]),
+  }, "silu", p);
+  g.node(Op.ADD, x, [x, ffn]);
+}
