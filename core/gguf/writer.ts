@@ -343,44 +343,50 @@ class _ByteSink {
     return start;
   }
 
+  // Reserves first, then returns the (possibly regrown) view: the reserve may replace it.
+  #at(byteCount: number): DataView {
+    this.#reserve(byteCount);
+    return this.#view;
+  }
+
   u8(value: number): void {
-    this.#view.setUint8(this.#reserve(1), value);
+    this.#at(1).setUint8(this.length - 1, value);
   }
 
   u32(value: number): void {
-    this.#view.setUint32(this.#reserve(4), value, true);
+    this.#at(4).setUint32(this.length - 4, value, true);
   }
 
   u64(value: bigint): void {
-    this.#view.setBigUint64(this.#reserve(8), value, true);
+    this.#at(8).setBigUint64(this.length - 8, value, true);
   }
 
   i64(value: bigint): void {
-    this.#view.setBigInt64(this.#reserve(8), value, true);
+    this.#at(8).setBigInt64(this.length - 8, value, true);
   }
 
   f32(value: number): void {
-    this.#view.setFloat32(this.#reserve(4), value, true);
+    this.#at(4).setFloat32(this.length - 4, value, true);
   }
 
   f64(value: number): void {
-    this.#view.setFloat64(this.#reserve(8), value, true);
+    this.#at(8).setFloat64(this.length - 8, value, true);
   }
 
   integer(type: GgufValueType, value: number): void {
     switch (type) {
       case GgufValueType.UINT8:
-        return this.#view.setUint8(this.#reserve(1), value);
+        return this.#at(1).setUint8(this.length - 1, value);
       case GgufValueType.INT8:
-        return this.#view.setInt8(this.#reserve(1), value);
+        return this.#at(1).setInt8(this.length - 1, value);
       case GgufValueType.UINT16:
-        return this.#view.setUint16(this.#reserve(2), value, true);
+        return this.#at(2).setUint16(this.length - 2, value, true);
       case GgufValueType.INT16:
-        return this.#view.setInt16(this.#reserve(2), value, true);
+        return this.#at(2).setInt16(this.length - 2, value, true);
       case GgufValueType.UINT32:
-        return this.#view.setUint32(this.#reserve(4), value, true);
+        return this.#at(4).setUint32(this.length - 4, value, true);
       default:
-        return this.#view.setInt32(this.#reserve(4), value, true);
+        return this.#at(4).setInt32(this.length - 4, value, true);
     }
   }
 
