@@ -105,6 +105,38 @@ export const CONFORMANCE_TABLE: ConformanceRow[] = [
     cases: vocabVectors(vocab("phi-3")),
   },
   {
+    name: "gpt-2",
+    load: tokenizerFromTestdata(vocab("gpt-2")),
+    cases: vocabVectors(vocab("gpt-2")),
+  },
+  {
+    name: "deepseek-llm",
+    load: tokenizerFromTestdata(vocab("deepseek-llm")),
+    cases: vocabVectors(vocab("deepseek-llm")),
+  },
+  {
+    name: "deepseek-coder",
+    load: tokenizerFromTestdata(vocab("deepseek-coder")),
+    cases: vocabVectors(vocab("deepseek-coder")),
+  },
+  {
+    name: "starcoder",
+    load: tokenizerFromTestdata(vocab("starcoder")),
+    cases: vocabVectors(vocab("starcoder")),
+  },
+  {
+    name: "falcon",
+    load: tokenizerFromTestdata(vocab("falcon")),
+    cases: vocabVectors(vocab("falcon")),
+  },
+  { name: "mpt", load: tokenizerFromTestdata(vocab("mpt")), cases: vocabVectors(vocab("mpt")) },
+  {
+    name: "refact",
+    load: tokenizerFromTestdata(vocab("refact")),
+    cases: vocabVectors(vocab("refact")),
+  },
+  { name: "dbrx", load: tokenizerFromTestdata(vocab("dbrx")), cases: vocabVectors(vocab("dbrx")) },
+  {
     // Same 32000-piece vocabulary as llama-spm; the expected ids include </s> (parse_special).
     name: "tinyllama",
     load: tokenizerFromTestdata(vocab("llama-spm")),

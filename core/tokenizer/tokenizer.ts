@@ -24,6 +24,7 @@ import {
   splitSpecialTokens,
   TokenAttr,
 } from "./special_tokens.ts";
+import { createBpeModel } from "./bpe.ts";
 import { createSpmModel } from "./spm.ts";
 import { createByteStreamDecoder } from "./stream_decoder.ts";
 import type {
@@ -42,21 +43,11 @@ export interface CreateTokenizerOptions {
   readonly name?: string;
 }
 
-/** Builds the algorithm for one `tokenizer.ggml.model`. */
-export type TokenizerModelFactory = (vocab: Vocab) => TokenizerModel;
-
-const MODEL_FACTORIES = new Map<string, TokenizerModelFactory>([["llama", createSpmModel]]);
-
-/**
- * Registers the algorithm for a `tokenizer.ggml.model` value (the BPE module registers
- * `gpt2` this way, so the facade does not import every algorithm).
- *
- * @param model the `tokenizer.ggml.model` value
- * @param factory builds the algorithm over a vocabulary
- */
-export function registerTokenizerModel(model: string, factory: TokenizerModelFactory): void {
-  MODEL_FACTORIES.set(model, factory);
-}
+/** The algorithm of each supported `tokenizer.ggml.model`. */
+const MODEL_FACTORIES = new Map<string, (vocab: Vocab) => TokenizerModel>([
+  ["llama", createSpmModel],
+  ["gpt2", (vocab) => createBpeModel(vocab)],
+]);
 
 /** BPE pre-tokenizers for which llama.cpp does not tidy spaces when decoding. */
 const BPE_PRE_WITHOUT_CLEAN_SPACES = new Set([
