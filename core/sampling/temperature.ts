@@ -5,6 +5,8 @@
  * @module
  */
 
+import { expNonPositive } from "./fast_exp.ts";
+
 /**
  * Writes `softmax(logit / temperature)` over the candidates into `probabilities`.
  *
@@ -33,7 +35,7 @@ export function softmaxWithTemperature(
   for (let i = 0; i < count; i++) maxLogit = Math.max(maxLogit, logits[ids[i]]);
   let sum = 0;
   for (let i = 0; i < count; i++) {
-    const weight = Math.exp((logits[ids[i]] - maxLogit) / temperature);
+    const weight = expNonPositive((logits[ids[i]] - maxLogit) / temperature);
     probabilities[i] = weight;
     sum += weight;
   }

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { expNonPositive } from "./fast_exp.ts";
 import { sortCandidates } from "./sort_candidates.ts";
 
 /** Logit distance below the maximum beyond which tokens are ignored (see the module doc). */
@@ -45,11 +46,11 @@ export function truncateTopP(
   if (p >= 1 || count <= 1) return count;
   const maxLogit = logits[ids[0]];
   let mass = 0;
-  for (let i = 0; i < count; i++) mass += Math.exp(logits[ids[i]] - maxLogit);
+  for (let i = 0; i < count; i++) mass += expNonPositive(logits[ids[i]] - maxLogit);
   const target = p * mass;
   let cumulative = 0;
   for (let i = 0; i < count; i++) {
-    cumulative += Math.exp(logits[ids[i]] - maxLogit);
+    cumulative += expNonPositive(logits[ids[i]] - maxLogit);
     if (cumulative >= target) return i + 1;
   }
   return count;
@@ -118,22 +119,37 @@ export function collectTopP(
   // At least one token: with p = 0 (or rounding) the target may already be met.
   for (let i = 0; i < boundaryCount && (massBefore < target || count === 0); i++) {
     out[count++] = boundary[i];
-    massBefore += Math.exp(logits[boundary[i]] - maxLogit);
+    massBefore += expNonPositive(logits[boundary[i]] - maxLogit);
   }
   return count;
 }
 
-/** Sums exp(logit - max) per bucket of distance from the maximum; returns the total. */
+/**
+ * Sums exp(logit - max) per bucket of distance from the maximum; returns the total. Within a
+ * bucket starting at distance b, exp(-d) = exp(-b) · exp(-δ) with δ = d - b < 1/16, and
+ * exp(-δ) is a degree-4 polynomial (error < δ^5/120 < 1e-8): the pass needs no exp per token.
+ */
 function _fillBuckets(logits: Float32Array, maxLogit: number, bucketMass: Float64Array): number {
   bucketMass.fill(0);
-  let total = 0;
   const length = logits.length;
   for (let id = 0; id < length; id++) {
     const distance = maxLogit - logits[id];
     if (!(distance < TOP_P_SPAN)) continue; // also skips NaN and -Infinity
-    const weight = Math.exp(-distance);
-    bucketMass[(distance * BUCKETS_PER_LOGIT) | 0] += weight;
-    total += weight;
+    const scaled = distance * BUCKETS_PER_LOGIT;
+    const bucket = scaled | 0;
+    const delta = (scaled - bucket) / BUCKETS_PER_LOGIT;
+    bucketMass[bucket] += 1 - delta * (1 - delta * (1 / 2 - delta * (1 / 6 - delta / 24)));
+  }
+  let total = 0;
+  for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) {
+    bucketMass[bucket] *= _BUCKET_START_WEIGHTS[bucket];
+    total += bucketMass[bucket];
   }
   return total;
 }
+
+/** `[BUCKET_COUNT]`: exp(-b) at the start distance b of each bucket. */
+const _BUCKET_START_WEIGHTS = Float64Array.from(
+  { length: BUCKET_COUNT },
+  (_, bucket) => Math.exp(-bucket / BUCKETS_PER_LOGIT),
+);
