@@ -5,3 +5,5 @@
  */
 
 export * from "./core/errors.ts";
+export { createSampler, DEFAULT_SAMPLER_OPTIONS } from "./core/sampling/sampler.ts";
+export type * from "./core/sampling/types.ts";

@@ -58,7 +58,11 @@ export interface SamplerOptions {
 /** The options a sampler runs with, defaults filled in (`seed` is on the sampler). */
 export type ResolvedSamplerOptions = Readonly<Required<Omit<SamplerOptions, "seed">>>;
 
-/** The distribution a draw is made from: kept candidates and their probabilities. */
+/**
+ * The distribution a draw is made from: kept candidates and their probabilities. With top-k on
+ * (or greedy) the candidates are by descending probability, ties by lowest id; without top-k
+ * their order is unspecified (see `collectTopP`).
+ */
 export interface TokenDistribution {
   /** Token ids of the kept candidates, `[count]`. */
   readonly ids: Int32Array;
