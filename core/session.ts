@@ -1,0 +1,229 @@
+/**
+ * LanguageModelSession: one conversation or completion context over a model's engine. It keeps
+ * the tokens in its KV cache (sequence 0) and reuses the longest common prefix on the next
+ * request, so a chat turn only evaluates what is new.
+ *
+ * @module
+ */
+
+import type { ChatMessage, ChatTemplate, RenderOptions } from "./chat/types.ts";
+import type { Engine } from "./engine.ts";
+import { Generation, type GenerationResult } from "./generation.ts";
+import type { FinishReason } from "./generation.ts";
+import { seqBit } from "./kv_cache.ts";
+import { createSampler } from "./sampling/mod.ts";
+import type { Sampler, SamplerOptions } from "./sampling/types.ts";
+import { StopStringMatcher } from "./stop_strings.ts";
+import type { Tokenizer } from "./tokenizer/types.ts";
+
+/** Options of one generation; sampling options follow `createSampler`. */
+export interface GenerateOptions extends SamplerOptions {
+  /** Most tokens to generate; default 256. */
+  maxTokens?: number;
+  /** Strings that end the generation (not included in the text). */
+  stop?: readonly string[];
+  /** Aborts the generation; the text so far is kept and the reason is "abort". */
+  signal?: AbortSignal;
+  /** Stop at end-of-generation tokens (EOS, <|im_end|> …); default true. */
+  stopAtEog?: boolean;
+}
+
+/** Options of `candidates`. */
+export interface CandidatesOptions extends GenerateOptions {
+  /** How many independent continuations; default 3. */
+  n?: number;
+}
+
+/** What a session needs from its model. */
+export interface SessionModel {
+  readonly tokenizer: Tokenizer;
+  readonly chatTemplate: ChatTemplate;
+  readonly engine: Engine;
+}
+
+/** A conversation or completion context with its own KV cache. */
+export class LanguageModelSession {
+  /** Tokens currently in the cache for sequence 0, in order. */
+  #cached: number[] = [];
+  #busy = false;
+
+  /** @param model tokenizer, chat template and an engine this session owns */
+  constructor(readonly model: SessionModel) {}
+
+  /**
+   * Continues `prompt` (plain text, no chat template).
+   * @returns chunks as they are decoded; `await` it for the whole text
+   */
+  generate(prompt: string, options: GenerateOptions = {}): Generation {
+    const tokens = this.model.tokenizer.encode(prompt, { addSpecial: true, parseSpecial: false });
+    return new Generation(this.#run(tokens, options));
+  }
+
+  /**
+   * Replies to a conversation rendered with the model's chat template.
+   * @param messages the whole conversation so far (the session's cache makes repeats cheap)
+   */
+  respond(messages: readonly ChatMessage[], options: GenerateOptions & RenderOptions = {}): Generation {
+    const tokens = this.promptTokens(messages, options);
+    return new Generation(this.#run(tokens, options));
+  }
+
+  /** The token ids `respond` evaluates for a conversation. */
+  promptTokens(messages: readonly ChatMessage[], options: RenderOptions = {}): number[] {
+    const template = this.model.chatTemplate;
+    const text = template.render(messages, { addGenerationPrompt: true, ...options });
+    // Templates that write the BOS text themselves (Gemma, Llama 3) must not get a second one.
+    const writesBos = template.bosToken !== "" && text.startsWith(template.bosToken);
+    return this.model.tokenizer.encode(text, { addSpecial: !writesBos, parseSpecial: true });
+  }
+
+  /**
+   * `n` short continuations of one prompt, decoded together: the prompt is evaluated once and
+   * its KV cells are shared by every candidate's sequence.
+   */
+  async candidates(prompt: string, options: CandidatesOptions = {}): Promise<string[]> {
+    const n = options.n ?? 3;
+    const engine = this.model.engine;
+    if (!Number.isInteger(n) || n < 1 || n > engine.maxOutputs) {
+      throw new RangeError(`Cannot make ${n} candidates: between 1 and ${engine.maxOutputs} are allowed`);
+    }
+    this.#claim();
+    try {
+      return await this.#candidates(prompt, n, options);
+    } finally {
+      this.#busy = false;
+      this.#cached = [];
+    }
+  }
+
+  /** Forgets the cache (the next request evaluates its whole prompt). */
+  reset(): void {
+    this.model.engine.kv.clear(0);
+    this.#cached = [];
+  }
+
+  async *#run(tokens: number[], options: GenerateOptions): AsyncGenerator<string, GenerationResult> {
+    this.#claim();
+    try {
+      return yield* this.#decode(tokens, options);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async *#decode(prompt: number[], options: GenerateOptions): AsyncGenerator<string, GenerationResult> {
+    const { engine, tokenizer } = this.model;
+    const maxTokens = options.maxTokens ?? 256;
+    if (prompt.length + 1 > engine.contextSize) {
+      throw new RangeError(`Cannot evaluate a prompt of ${prompt.length} tokens: the context holds ${engine.contextSize}`);
+    }
+    const sampler = createSampler(options);
+    const evaluated = await this.#prefill(prompt);
+    let logits = evaluated.logits;
+    const stops = new StopStringMatcher(options.stop ?? []);
+    const detok = tokenizer.createStreamDecoder();
+    const generated: number[] = [];
+    let text = "";
+    let reason: FinishReason = "length";
+    while (generated.length < maxTokens) {
+      if (options.signal?.aborted) {
+        reason = "abort";
+        break;
+      }
+      const id = sampler.sample(logits);
+      sampler.accept(id);
+      if ((options.stopAtEog ?? true) && tokenizer.isEog(id)) {
+        reason = "eog";
+        break;
+      }
+      generated.push(id);
+      const scan = stops.push(detok.push(id));
+      text += scan.emit;
+      if (scan.emit !== "") yield scan.emit;
+      if (scan.stopped) {
+        reason = "stop";
+        break;
+      }
+      if (generated.length === maxTokens || this.#cached.length + 1 > engine.contextSize) break;
+      logits = await engine.eval({ tokens: [id], positions: [this.#cached.length] });
+      this.#cached.push(id);
+    }
+    if (reason !== "stop") {
+      const rest = stops.push(detok.flush());
+      const tail = rest.emit + stops.flush();
+      text += tail;
+      if (tail !== "") yield tail;
+    }
+    return {
+      text,
+      tokens: generated,
+      finishReason: reason,
+      promptTokens: prompt.length,
+      promptTokensEvaluated: evaluated.count,
+    };
+  }
+
+  /** Evaluates what the cache lacks of `prompt`; returns the last row's logits. */
+  async #prefill(prompt: number[]): Promise<{ logits: Float32Array; count: number }> {
+    const engine = this.model.engine;
+    let common = 0;
+    while (common < this.#cached.length && common < prompt.length && this.#cached[common] === prompt[common]) {
+      common++;
+    }
+    // The last prompt token is always evaluated: its logits start the generation.
+    if (common === prompt.length) common--;
+    engine.kv.truncate(0, common);
+    this.#cached = prompt.slice(0, common);
+    const rest = prompt.slice(common);
+    const logits = await engine.eval({ tokens: rest, positions: rest.map((_, i) => common + i) });
+    this.#cached = prompt.slice();
+    return { logits, count: rest.length };
+  }
+
+  async #candidates(prompt: string, n: number, options: CandidatesOptions): Promise<string[]> {
+    const { engine, tokenizer } = this.model;
+    const tokens = tokenizer.encode(prompt, { addSpecial: true, parseSpecial: false });
+    for (let seq = 0; seq < n; seq++) engine.kv.clear(seq);
+    const allSeqs = (1 << n) - 1;
+    let logits = await engine.eval({
+      tokens,
+      positions: tokens.map((_, i) => i),
+      seqMasks: tokens.map(() => allSeqs),
+    });
+    const baseSeed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const samplers: Sampler[] = Array.from({ length: n }, (_, i) => createSampler({ ...options, seed: (baseSeed + i) >>> 0 }));
+    const state = samplers.map(() => ({ ids: [] as number[], done: false }));
+    const vocab = engine.hp.nVocab;
+    // Every candidate starts from the same prompt logits.
+    let rows = Array.from({ length: n }, () => logits.subarray(0, vocab));
+    for (let step = 0; step < (options.maxTokens ?? 16); step++) {
+      const active: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (state[i].done) continue;
+        const id = samplers[i].sample(rows[i]);
+        samplers[i].accept(id);
+        if (tokenizer.isEog(id) || options.signal?.aborted) state[i].done = true;
+        else {
+          state[i].ids.push(id);
+          active.push(i);
+        }
+      }
+      if (active.length === 0 || step + 1 === (options.maxTokens ?? 16)) break;
+      logits = await engine.eval({
+        tokens: active.map((i) => state[i].ids.at(-1)!),
+        positions: active.map((i) => tokens.length + state[i].ids.length - 1),
+        seqMasks: active.map((i) => seqBit(i)),
+        outputs: active.map((_, row) => row),
+      });
+      rows = [];
+      active.forEach((i, row) => (rows[i] = logits.subarray(row * vocab, (row + 1) * vocab)));
+    }
+    for (let seq = 0; seq < n; seq++) engine.kv.clear(seq);
+    return state.map((s) => tokenizer.decode(s.ids));
+  }
+
+  #claim(): void {
+    if (this.#busy) throw new TypeError("Cannot start a request: this session is already generating");
+    this.#busy = true;
+  }
+}
