@@ -1,0 +1,293 @@
+//! The C ABI of the zeno native library: the only file with `export`s.
+//!
+//! Rules for every export (Deno binds them by name in backends/native/symbols.ts; a test
+//! checks that table against the `export fn zeno_*` lines of this file):
+//! - names start with `zeno_`; arguments and results are integers, floats or pointers;
+//! - fallible calls return `Status`; results go through `out_*` pointers;
+//! - handles are opaque to callers; their structs have comptime-asserted sizes;
+//! - the foreign caller is untrusted: null or out-of-range arguments are `invalid_argument`,
+//!   never a crash. Inside the modules, broken invariants are asserts.
+//! Changing a signature, a status value or a feature bit bumps `abi_version`.
+//!
+//! Sections: version, status, CPU, variants, mapped files. Kernels add sections below.
+
+const std = @import("std");
+const builtin = @import("builtin");
+const build_options = @import("build_options");
+const cpu = @import("cpu.zig");
+const mmap = @import("mmap.zig");
+const variants = @import("variants.zig");
+const assert = std.debug.assert;
+
+// ---------------------------------------------------------------------------------------------
+// Version
+
+/// Bumped on every incompatible change of this file; the loader refuses any other value.
+pub const abi_version: u32 = 1;
+
+/// The ABI version this library was built with (`ZENO_ABI_VERSION` in symbols.ts).
+export fn zeno_abi_version() u32 {
+    return abi_version;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status
+
+/// The result of every fallible call. Values are stable: append, never renumber.
+pub const Status = enum(c_int) {
+    ok = 0,
+    invalid_argument = 1,
+    not_found = 2,
+    access_denied = 3,
+    is_directory = 4,
+    not_regular_file = 5,
+    name_too_long = 6,
+    too_many_open_files = 7,
+    out_of_memory = 8,
+    file_too_big = 9,
+    io_error = 10,
+    unsupported = 11,
+    unexpected = 12,
+
+    /// A short lowercase phrase for error messages ("file does not exist").
+    pub fn message(status: Status) [:0]const u8 {
+        return switch (status) {
+            .ok => "ok",
+            .invalid_argument => "invalid argument",
+            .not_found => "file does not exist",
+            .access_denied => "permission denied",
+            .is_directory => "is a directory",
+            .not_regular_file => "not a regular file",
+            .name_too_long => "path is too long",
+            .too_many_open_files => "too many open files",
+            .out_of_memory => "out of memory",
+            .file_too_big => "file is too big to map",
+            .io_error => "input/output error",
+            .unsupported => "not supported by this system",
+            .unexpected => "unexpected system error",
+        };
+    }
+};
+
+comptime {
+    assert(@sizeOf(Status) == @sizeOf(c_int));
+}
+
+fn statusFromMapError(err: mmap.MapError) Status {
+    return switch (err) {
+        error.InvalidPath => .invalid_argument,
+        error.FileNotFound => .not_found,
+        error.AccessDenied => .access_denied,
+        error.IsDirectory => .is_directory,
+        error.NotRegularFile => .not_regular_file,
+        error.NameTooLong => .name_too_long,
+        error.TooManyOpenFiles => .too_many_open_files,
+        error.OutOfMemory => .out_of_memory,
+        error.FileTooBig => .file_too_big,
+        error.InputOutput => .io_error,
+        error.Unexpected => .unexpected,
+    };
+}
+
+/// The message of a status value; "unknown status" for a value that is not one.
+export fn zeno_status_message(status: c_int) [*:0]const u8 {
+    const known = std.enums.fromInt(Status, status) orelse return "unknown status";
+    return known.message().ptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU
+
+/// The running CPU's features: bit `i` set means `cpu.Feature` with value `i` is usable.
+export fn zeno_cpu_features() u64 {
+    return cpu.detect();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variants: the builds of this library for this architecture, most portable first.
+
+const arch_variants = variants.forArch(builtin.cpu.arch);
+
+/// The name of the variant this library was built as ("avx2").
+export fn zeno_build_variant() [*:0]const u8 {
+    return build_options.variant_name.ptr;
+}
+
+/// How many variants exist for this library's architecture.
+export fn zeno_variant_count() u32 {
+    return arch_variants.len;
+}
+
+/// The name of variant `index` (0 = baseline), or null past the end.
+export fn zeno_variant_name(index: u32) ?[*:0]const u8 {
+    if (index >= arch_variants.len) return null;
+    return arch_variants[index].name.ptr;
+}
+
+/// The feature mask variant `index` needs (as `zeno_cpu_features`), or 0 past the end.
+export fn zeno_variant_features(index: u32) u64 {
+    if (index >= arch_variants.len) return 0;
+    return cpu.featureMask(arch_variants[index].features_required);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapped files
+
+/// An open read-only mapping. Callers see an opaque pointer.
+const MapHandle = extern struct {
+    /// `map_magic` while open; catches use after close in safe builds.
+    magic: u64,
+    /// Null for an empty file.
+    ptr: ?[*]const u8,
+    byte_length: u64,
+};
+
+comptime {
+    assert(@sizeOf(MapHandle) == 24);
+    assert(@alignOf(MapHandle) == 8);
+}
+
+const map_magic: u64 = 0x7a65_6e6f_6d61_7030; // "zenomap0"
+
+const allocator = std.heap.c_allocator;
+
+/// Maps the file at `path_ptr[0..path_len]` (UTF-8, not NUL-terminated) read-only and shared,
+/// and stores a handle in `out_handle`. An empty file gives a handle of length 0.
+export fn zeno_map_open(
+    path_ptr: ?[*]const u8,
+    path_len: usize,
+    out_handle: ?*?*MapHandle,
+) Status {
+    const path = (path_ptr orelse return .invalid_argument)[0..path_len];
+    const out = out_handle orelse return .invalid_argument;
+    out.* = null;
+    const handle = allocator.create(MapHandle) catch return .out_of_memory;
+    const mapping = mmap.Mapping.open(path) catch |err| {
+        allocator.destroy(handle);
+        return statusFromMapError(err);
+    };
+    handle.* = .{
+        .magic = map_magic,
+        .ptr = if (mapping.bytes.len == 0) null else mapping.bytes.ptr,
+        .byte_length = mapping.bytes.len,
+    };
+    out.* = handle;
+    return .ok;
+}
+
+/// The first byte of the mapping (null for an empty file or a null handle).
+export fn zeno_map_ptr(handle: ?*const MapHandle) ?[*]const u8 {
+    const map = handle orelse return null;
+    assert(map.magic == map_magic);
+    return map.ptr;
+}
+
+/// The mapping's length in bytes (0 for a null handle).
+export fn zeno_map_len(handle: ?*const MapHandle) u64 {
+    const map = handle orelse return 0;
+    assert(map.magic == map_magic);
+    return map.byte_length;
+}
+
+/// Advice for the whole mapping: 0 normal, 1 sequential, 2 random, 3 willneed, 4 hugepage.
+export fn zeno_map_advise(handle: ?*const MapHandle, advice: c_int) Status {
+    const map = handle orelse return .invalid_argument;
+    assert(map.magic == map_magic);
+    if (advice < 0 or advice > @intFromEnum(mmap.Advice.hugepage)) return .invalid_argument;
+    const mapping = mappingOf(map);
+    mapping.advise(@enumFromInt(advice)) catch |err| return switch (err) {
+        error.Unsupported => .unsupported,
+        error.Unexpected => .unexpected,
+    };
+    return .ok;
+}
+
+/// Unmaps and frees. A null handle is ignored; a handle must not be closed twice.
+export fn zeno_map_close(handle: ?*MapHandle) void {
+    const map = handle orelse return;
+    assert(map.magic == map_magic);
+    var mapping = mappingOf(map);
+    mapping.close();
+    map.magic = 0;
+    allocator.destroy(map);
+}
+
+fn mappingOf(map: *const MapHandle) mmap.Mapping {
+    const length: usize = @intCast(map.byte_length);
+    const ptr = map.ptr orelse return .{ .bytes = &.{} };
+    const aligned: [*]align(std.heap.page_size_min) const u8 = @alignCast(ptr);
+    return .{ .bytes = aligned[0..length] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+test {
+    _ = cpu;
+    _ = mmap;
+    _ = variants;
+}
+
+const testing = std.testing;
+
+test "statusFromMapError() gives each error its own status" {
+    const errors = @typeInfo(mmap.MapError).error_set.?;
+    var seen = std.EnumSet(Status).initEmpty();
+    inline for (errors) |e| {
+        const status = statusFromMapError(@field(mmap.MapError, e.name));
+        try testing.expect(status != .ok);
+        try testing.expect(!seen.contains(status));
+        seen.insert(status);
+    }
+}
+
+test "zeno_status_message() names every status and rejects unknown values" {
+    try testing.expectEqualStrings("file does not exist", std.mem.span(zeno_status_message(2)));
+    try testing.expectEqualStrings("unknown status", std.mem.span(zeno_status_message(-1)));
+    try testing.expectEqualStrings("unknown status", std.mem.span(zeno_status_message(999)));
+    for (std.enums.values(Status)) |status| {
+        try testing.expect(std.mem.span(zeno_status_message(@intFromEnum(status))).len > 0);
+    }
+}
+
+test "zeno_map_open() returns statuses, not crashes" {
+    var handle: ?*MapHandle = undefined;
+    const missing = "/nonexistent-zeno-dir/model.gguf";
+    try testing.expectEqual(Status.not_found, zeno_map_open(missing, missing.len, &handle));
+    try testing.expectEqual(@as(?*MapHandle, null), handle);
+    try testing.expectEqual(Status.is_directory, zeno_map_open("/", 1, &handle));
+    try testing.expectEqual(Status.invalid_argument, zeno_map_open(null, 0, &handle));
+    try testing.expectEqual(Status.invalid_argument, zeno_map_open("/", 1, null));
+    try testing.expectEqual(Status.invalid_argument, zeno_map_open("", 0, &handle));
+}
+
+test "zeno_map_open() maps a file that zeno_map_ptr() and zeno_map_len() expose" {
+    const path = "/proc/self/exe";
+    var handle: ?*MapHandle = null;
+    try testing.expectEqual(Status.ok, zeno_map_open(path, path.len, &handle));
+    defer zeno_map_close(handle);
+    const length = zeno_map_len(handle);
+    try testing.expect(length > 4);
+    const ptr = zeno_map_ptr(handle).?;
+    try testing.expectEqualSlices(u8, "\x7fELF", ptr[0..4]);
+    try testing.expectEqual(Status.ok, zeno_map_advise(handle, 3));
+    try testing.expectEqual(Status.invalid_argument, zeno_map_advise(handle, 5));
+    try testing.expectEqual(Status.invalid_argument, zeno_map_advise(null, 0));
+}
+
+test "zeno_variant_*() describe this architecture's variants" {
+    try testing.expect(zeno_variant_count() >= 2);
+    try testing.expectEqualStrings("baseline", std.mem.span(zeno_variant_name(0).?));
+    try testing.expectEqual(@as(?[*:0]const u8, null), zeno_variant_name(zeno_variant_count()));
+    try testing.expectEqual(@as(u64, 0), zeno_variant_features(zeno_variant_count()));
+    // This build's own variant runs here, so the CPU has all the features it requires.
+    const own = std.mem.span(zeno_build_variant());
+    for (0..zeno_variant_count()) |i| {
+        const index: u32 = @intCast(i);
+        if (!std.mem.eql(u8, own, std.mem.span(zeno_variant_name(index).?))) continue;
+        const required = zeno_variant_features(index);
+        try testing.expectEqual(required, zeno_cpu_features() & required);
+        return;
+    }
+    return error.TestUnexpectedResult; // The build variant is not in the table.
+}
