@@ -15,6 +15,7 @@
 import { deepStrictEqual } from "node:assert";
 import { readGgufFile } from "../core/gguf/reader.ts";
 import { createTokenizer } from "../core/tokenizer/tokenizer.ts";
+import { hfBpeToGgufKvs } from "../core/tokenizer/hf_convert.ts";
 import type { Tokenizer } from "../core/tokenizer/types.ts";
 import { testdataPath, testModelPath } from "./testdata.ts";
 
@@ -90,6 +91,40 @@ export function oracleFixture(file: string) {
   };
 }
 
+/**
+ * A tokenizer from Hugging Face BPE files under `../shared/testdata/tokenizers/<dir>`,
+ * converted in memory the way `zeno convert-vocab` converts them.
+ */
+export function tokenizerFromHfBpe(dir: string, files: string[], pre: string) {
+  return async (): Promise<Tokenizer> => {
+    const [vocabFile, mergesFile, configFile] = files.map((f) =>
+      testdataPath(`tokenizers/${dir}/${f}`)
+    );
+    const kvs = hfBpeToGgufKvs({
+      vocab: JSON.parse(await Deno.readTextFile(vocabFile)),
+      mergesText: await Deno.readTextFile(mergesFile),
+      config: configFile ? JSON.parse(await Deno.readTextFile(configFile)) : undefined,
+      pre,
+    });
+    return createTokenizer(new Map(kvs.map((kv) => [kv.key, kv.value])), { name: dir });
+  };
+}
+
+/** Cases from ollama's `inputs.json` (`[{ base64, ids }]`, ids without BOS). */
+export function ollamaInputs(relative: string) {
+  return async (): Promise<ConformanceCase[]> => {
+    const entries = JSON.parse(await Deno.readTextFile(testdataPath(relative))) as {
+      base64: string;
+      ids: number[];
+    }[];
+    const utf8 = new TextDecoder();
+    return entries.map(({ base64, ids }) => ({
+      text: utf8.decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))),
+      ids,
+    }));
+  };
+}
+
 const vocab = (name: string) => `vocab/ggml-vocab-${name}.gguf`;
 
 /** Every vocabulary we check, with where its expectations come from. */
@@ -136,6 +171,32 @@ export const CONFORMANCE_TABLE: ConformanceRow[] = [
     cases: vocabVectors(vocab("refact")),
   },
   { name: "dbrx", load: tokenizerFromTestdata(vocab("dbrx")), cases: vocabVectors(vocab("dbrx")) },
+  {
+    // Llama 3.2's encoder.json/vocab.bpe converted by hf_convert.ts (Llama 3 specials added).
+    name: "llama-bpe",
+    load: tokenizerFromHfBpe("llama3.2", ["encoder.json", "vocab.bpe"], "llama-bpe"),
+    cases: vocabVectors(vocab("llama-bpe")),
+  },
+  {
+    name: "llama-bpe (ollama inputs.json)",
+    load: tokenizerFromHfBpe("llama3.2", ["encoder.json", "vocab.bpe"], "llama-bpe"),
+    cases: ollamaInputs("tokenizers/llama3.2/inputs.json"),
+  },
+  {
+    name: "qwen2",
+    load: tokenizerFromHfBpe(
+      "qwen2",
+      ["vocab.json", "merges.txt", "tokenizer_config.json"],
+      "qwen2",
+    ),
+    cases: vocabVectors(vocab("qwen2")),
+  },
+  {
+    // SmolLM2's own vocabulary, from the real model.
+    name: "smollm",
+    load: tokenizerFromModel("smollm2-135m-instruct"),
+    cases: vocabVectors(vocab("smollm")),
+  },
   {
     // Same 32000-piece vocabulary as llama-spm; the expected ids include </s> (parse_special).
     name: "tinyllama",
