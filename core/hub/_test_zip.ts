@@ -40,7 +40,7 @@ class _Bytes {
     }
     this.push(new Uint8Array(view.buffer));
   }
-  concat(): Uint8Array {
+  concat(): Uint8Array<ArrayBuffer> {
     const out = new Uint8Array(this.length);
     let at = 0;
     for (const part of this.parts) {
@@ -62,7 +62,7 @@ class _Bytes {
 export async function buildTestZip(
   members: TestZipMember[],
   options: { zip64?: boolean } = {},
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const out = new _Bytes();
   const central = new _Bytes();
   const encoder = new TextEncoder();
