@@ -106,11 +106,15 @@ export function collectTopP(
   }
   let count = 0;
   let boundaryCount = 0;
+  // One comparison rejects most tokens: everything past the boundary bucket, with a margin for
+  // rounding, then the exact bucket test below decides.
+  const cut = Math.max(floor, maxLogit - (edge + 1) / BUCKETS_PER_LOGIT - 1e-3);
   const length = logits.length;
   for (let id = 0; id < length; id++) {
     const logit = logits[id];
+    if (!(logit >= cut)) continue; // also skips NaN
     const distance = maxLogit - logit;
-    if (!(distance < TOP_P_SPAN) || logit < floor) continue;
+    if (!(distance < TOP_P_SPAN)) continue;
     const bucket = (distance * BUCKETS_PER_LOGIT) | 0;
     if (bucket < edge) out[count++] = id;
     else if (bucket === edge) boundary[boundaryCount++] = id;
