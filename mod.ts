@@ -7,3 +7,14 @@
 export * from "./core/errors.ts";
 export { createSampler, DEFAULT_SAMPLER_OPTIONS } from "./core/sampling/sampler.ts";
 export type * from "./core/sampling/types.ts";
+export { ChatTemplateError, chooseChatFormat, createChatTemplate } from "./core/chat/mod.ts";
+export type * from "./core/chat/types.ts";
+export type { ChatTemplateOptions } from "./core/chat/chat_template.ts";
+export {
+  checkModelFile,
+  MODEL_CATALOG,
+  modelCacheDir,
+  pullModel,
+  resolveModel,
+} from "./core/hub/mod.ts";
+export type { CatalogModel, ModelSource, PullOptions } from "./core/hub/mod.ts";
