@@ -66,6 +66,7 @@ export function createSampler(options: SamplerOptions = {}): Sampler {
   return new ChainSampler(resolved, seed, new TokenHistory(resolved.penaltyLastN), generator);
 }
 
+/** The sampler `createSampler` returns; `clone()` builds one from copied state. */
 class ChainSampler implements Sampler {
   readonly seed: number;
   readonly options: ResolvedSamplerOptions;
