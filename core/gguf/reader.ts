@@ -184,38 +184,45 @@ function _readKv(cursor: _Cursor, index: number): GgufKv {
         `which is not a GGUF value type`,
     );
   }
-  const value = _readValue(cursor, type, key, 0);
+  const value = _readValue(cursor, type, key, 0, `value of key "${key}"`);
   return { key, type, value };
 }
 
-function _readValue(cursor: _Cursor, type: GgufValueType, key: string, depth: number): GgufValue {
+// `what` names the value in error messages; it is built once per key, not per element.
+function _readValue(
+  cursor: _Cursor,
+  type: GgufValueType,
+  key: string,
+  depth: number,
+  what: string,
+): GgufValue {
   switch (type) {
     case GgufValueType.UINT8:
-      return cursor.u8(`value of key "${key}"`);
+      return cursor.u8(what);
     case GgufValueType.INT8:
-      return cursor.i8(`value of key "${key}"`);
+      return cursor.i8(what);
     case GgufValueType.UINT16:
-      return cursor.u16(`value of key "${key}"`);
+      return cursor.u16(what);
     case GgufValueType.INT16:
-      return cursor.i16(`value of key "${key}"`);
+      return cursor.i16(what);
     case GgufValueType.UINT32:
-      return cursor.u32(`value of key "${key}"`);
+      return cursor.u32(what);
     case GgufValueType.INT32:
-      return cursor.i32(`value of key "${key}"`);
+      return cursor.i32(what);
     case GgufValueType.FLOAT32:
-      return cursor.f32(`value of key "${key}"`);
+      return cursor.f32(what);
     case GgufValueType.BOOL:
-      return cursor.bool(`value of key "${key}"`);
+      return cursor.bool(what);
     case GgufValueType.STRING:
-      return cursor.string(`value of key "${key}"`);
+      return cursor.string(what);
     case GgufValueType.ARRAY:
       return _readArray(cursor, key, depth + 1);
     case GgufValueType.UINT64:
-      return cursor.u64(`value of key "${key}"`);
+      return cursor.u64(what);
     case GgufValueType.INT64:
-      return cursor.i64(`value of key "${key}"`);
+      return cursor.i64(what);
     case GgufValueType.FLOAT64:
-      return cursor.f64(`value of key "${key}"`);
+      return cursor.f64(what);
   }
 }
 
@@ -254,8 +261,12 @@ function _readArray(cursor: _Cursor, key: string, depth: number): GgufArray {
   const count = cursor.u64Number(`element count of array "${key}"`);
   const minBytes = count * MIN_VALUE_BYTES[type];
   cursor.need(minBytes, `${count} ${GgufValueType[type]} elements of array "${key}"`);
+  if (type === GgufValueType.FLOAT32 || type === GgufValueType.INT32) {
+    return { type, values: cursor.numbers32(type, count) };
+  }
+  const what = `element of array "${key}"`;
   const values: GgufValue[] = [];
-  for (let i = 0; i < count; i++) values.push(_readValue(cursor, type, key, depth));
+  for (let i = 0; i < count; i++) values.push(_readValue(cursor, type, key, depth, what));
   return { type, values };
 }
 
@@ -368,13 +379,16 @@ class _Cursor {
     return new GgufError(`Cannot read GGUF "${this.name}": ${detail}`);
   }
 
-  /** Checks that `byteCount` bytes follow the cursor (in the file, and in the prefix held). */
-  need(byteCount: number, what: string): void {
+  /**
+   * Checks that `byteCount` bytes follow the cursor (in the file, and in the prefix held).
+   * `prefix` is prepended to `what` only when a message is built.
+   */
+  need(byteCount: number, what: string, prefix = ""): void {
     const end = this.offset + byteCount;
     if (end > this.fileSize) {
       throw this.error(
-        `${what} at offset ${this.offset} needs ${byteCount} bytes, but the file ends at byte ` +
-          `${this.fileSize}`,
+        `${prefix}${what} at offset ${this.offset} needs ${byteCount} bytes, but the file ends ` +
+          `at byte ${this.fileSize}`,
       );
     }
     if (end > this.bytes.length) throw new _PrefixTooShort(end);
@@ -432,6 +446,20 @@ class _Cursor {
     return value;
   }
 
+  /** `count` FLOAT32 or INT32 values whose bytes were checked by the caller (vocab scores, types). */
+  numbers32(type: GgufValueType.FLOAT32 | GgufValueType.INT32, count: number): number[] {
+    const values: number[] = [];
+    const { view } = this;
+    let at = this.offset;
+    if (type === GgufValueType.FLOAT32) {
+      for (let i = 0; i < count; i++, at += 4) values.push(view.getFloat32(at, true));
+    } else {
+      for (let i = 0; i < count; i++, at += 4) values.push(view.getInt32(at, true));
+    }
+    this.offset = at;
+    return values;
+  }
+
   u64(what: string): bigint {
     this.need(8, what);
     const value = this.view.getBigUint64(this.offset, true);
@@ -454,19 +482,24 @@ class _Cursor {
   }
 
   /** A u64 count, length or offset, which must fit a JS number exactly. */
-  u64Number(what: string): number {
-    const at = this.offset;
-    const value = this.u64(what);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw this.error(`${what} at offset ${at} is ${value}, which is larger than 2^53`);
+  u64Number(what: string, prefix = ""): number {
+    this.need(8, what, prefix);
+    const low = this.view.getUint32(this.offset, true);
+    const high = this.view.getUint32(this.offset + 4, true);
+    if (high > 0x1f_ffff) {
+      const value = this.view.getBigUint64(this.offset, true);
+      throw this.error(
+        `${prefix}${what} at offset ${this.offset} is ${value}, which is larger than 2^53`,
+      );
     }
-    return Number(value);
+    this.offset += 8;
+    return high * 0x1_0000_0000 + low;
   }
 
   string(what: string): string {
     const lengthOffset = this.offset;
-    const byteLength = this.u64Number(`length of ${what}`);
-    this.need(byteLength, `${what} of ${byteLength} bytes`);
+    const byteLength = this.u64Number(what, "length of ");
+    this.need(byteLength, what);
     const start = this.offset;
     this.offset += byteLength;
     const text = _decodeUtf8(this.bytes, start, this.offset);
@@ -479,19 +512,51 @@ class _Cursor {
 
 const _utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-// Decodes UTF-8 strictly; short ASCII strings (most vocabulary pieces) skip the decoder call.
+// Decodes UTF-8 strictly (no BOM stripping). Short strings, i.e. nearly every vocabulary
+// piece, are decoded here in JS: a TextDecoder call costs more than the decoding itself.
 function _decodeUtf8(bytes: Uint8Array, start: number, end: number): string | undefined {
-  if (end - start <= 24) {
-    let text = "";
-    let i = start;
-    for (; i < end && bytes[i] < 0x80; i++) text += String.fromCharCode(bytes[i]);
-    if (i === end) return text;
-  }
+  if (end - start <= 64) return _decodeShortUtf8(bytes, start, end);
   try {
     return _utf8.decode(bytes.subarray(start, end));
   } catch {
     return undefined;
   }
+}
+
+// Returns undefined on any invalid sequence: overlong forms, surrogates, > U+10FFFF, truncation.
+function _decodeShortUtf8(bytes: Uint8Array, start: number, end: number): string | undefined {
+  let text = "";
+  let i = start;
+  while (i < end) {
+    const lead = bytes[i];
+    if (lead < 0x80) {
+      text += String.fromCharCode(lead);
+      i += 1;
+      continue;
+    }
+    const length = lead >= 0xc2 && lead <= 0xdf
+      ? 2
+      : lead >= 0xe0 && lead <= 0xef
+      ? 3
+      : lead >= 0xf0 && lead <= 0xf4
+      ? 4
+      : 0;
+    if (length === 0 || i + length > end) return undefined;
+    // The second byte's range depends on the lead byte; later ones are always 80..BF.
+    const second = bytes[i + 1];
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    if (second < low || second > high) return undefined;
+    let codePoint = (lead & (0xff >> (length + 1))) * 64 + (second & 0x3f);
+    for (let k = 2; k < length; k++) {
+      const next = bytes[i + k];
+      if ((next & 0xc0) !== 0x80) return undefined;
+      codePoint = codePoint * 64 + (next & 0x3f);
+    }
+    text += String.fromCodePoint(codePoint);
+    i += length;
+  }
+  return text;
 }
 
 function _isValueType(type: number): type is GgufValueType {
