@@ -1,0 +1,44 @@
+/**
+ * The `Deno.dlopen` symbol table of the native library: one entry per `export fn zeno_*` of
+ * `zig/src/c_api.zig`, with the same parameters in the same order. `tests/native_abi_test.ts`
+ * parses c_api.zig and checks this table against it. Add kernels here when c_api.zig exports
+ * them, and bump {@linkcode ZENO_ABI_VERSION} with `abi_version` when a signature changes.
+ *
+ * Conventions: fallible calls return an `i32` status (see status.ts); C strings come back as
+ * `"pointer"`; `"buffer"` parameters take typed arrays zero-copy (out-parameters too).
+ *
+ * @module
+ */
+
+/** The ABI version this TypeScript expects; the library's `zeno_abi_version()` must equal it. */
+export const ZENO_ABI_VERSION = 1;
+
+/** Every symbol of the native library. */
+export const NATIVE_SYMBOLS = {
+  // Version and status.
+  zeno_abi_version: { parameters: [], result: "u32" },
+  zeno_status_message: { parameters: ["i32"], result: "pointer" },
+  // CPU features and variants.
+  zeno_cpu_features: { parameters: [], result: "u64" },
+  zeno_build_variant: { parameters: [], result: "pointer" },
+  zeno_variant_count: { parameters: [], result: "u32" },
+  zeno_variant_name: { parameters: ["u32"], result: "pointer" },
+  zeno_variant_features: { parameters: ["u32"], result: "u64" },
+  // Mapped files: (path bytes, path length, out handle: BigUint64Array(1)) -> status.
+  zeno_map_open: { parameters: ["buffer", "usize", "buffer"], result: "i32" },
+  zeno_map_ptr: { parameters: ["pointer"], result: "pointer" },
+  zeno_map_len: { parameters: ["pointer"], result: "u64" },
+  zeno_map_advise: { parameters: ["pointer", "i32"], result: "i32" },
+  zeno_map_close: { parameters: ["pointer"], result: "void" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * The symbols a library of any ABI version has: opened first, so a stale library is reported
+ * by its version instead of by a missing symbol.
+ */
+export const PROBE_SYMBOLS = {
+  zeno_abi_version: NATIVE_SYMBOLS.zeno_abi_version,
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The bound functions of {@linkcode NATIVE_SYMBOLS}. */
+export type NativeSymbols = Deno.DynamicLibrary<typeof NATIVE_SYMBOLS>["symbols"];
