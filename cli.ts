@@ -9,6 +9,8 @@
 type CommandMain = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
+  run: { summary: "continue a prompt (or reply to it with --chat)", load: () => import("./cli/run.ts") },
+  chat: { summary: "chat interactively with the model's chat template", load: () => import("./cli/chat.ts") },
   pull: { summary: "download a model into the cache", load: () => import("./cli/pull.ts") },
   inspect: { summary: "print a GGUF file's metadata and tensors", load: () => import("./cli/inspect.ts") },
   tokenize: { summary: "print the token ids of a text", load: () => import("./cli/tokenize.ts") },
