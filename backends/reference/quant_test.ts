@@ -1,7 +1,8 @@
 import { strictEqual, throws } from "node:assert";
 import { decodeBase64 } from "./testdata/base64.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
-import { blockShape, dequantizeRow, rowByteLength } from "./quant.ts";
+import { ggmlTypeTraits } from "../../core/gguf/ggml_types.ts";
+import { dequantizeRow, rowByteLength } from "./quant.ts";
 
 /** A block of `byteLength` bytes with the given bytes set (`{ offset: byte }`). */
 function block(byteLength: number, bytes: Record<number, number>): Uint8Array {
@@ -33,7 +34,7 @@ function assertValues(actual: Float32Array, expected: ArrayLike<number>, label: 
 }
 
 function dequantize(type: GgmlType, bytes: Uint8Array): Float32Array {
-  const { blockSize, bytesPerBlock } = blockShape(type);
+  const { blockSize, bytesPerBlock } = ggmlTypeTraits(type)!;
   const out = new Float32Array((bytes.length / bytesPerBlock) * blockSize);
   dequantizeRow(type, bytes, out);
   return out;
@@ -261,7 +262,7 @@ Deno.test("dequantizeRow() rejects unsupported types, partial blocks and short i
     () => dequantizeRow(GgmlType.Q4_0, new Uint8Array(18), new Float32Array(16)),
     {
       name: "RangeError",
-      message: "Cannot size a row of 16 values of type Q4_0: the length must be a multiple of 32",
+      message: "Cannot size Q4_0 data: 16 elements are not a whole number of 32-element blocks",
     },
   );
   throws(
