@@ -77,17 +77,29 @@ function _parseIds(line: string): number[] {
   return trimmed === "" ? [] : trimmed.split(" ").map(Number);
 }
 
+/** One text of an oracle fixture: inline, or a prefix of a shared test data file. */
+interface OracleCase {
+  readonly text?: string;
+  readonly testdata?: { readonly path: string; readonly length: number };
+  readonly ids: number[];
+  readonly idsSpecial: number[];
+}
+
+async function _testdataPrefix(source: { path: string; length: number }): Promise<string> {
+  return (await Deno.readTextFile(testdataPath(source.path))).slice(0, source.length);
+}
+
 /** Cases from a fixture in `tests/fixtures` written by a script in `tests/oracle`. */
 export function oracleFixture(file: string) {
   return async (): Promise<ConformanceCase[]> => {
     const url = new URL(`./fixtures/${file}`, import.meta.url);
-    const fixture = JSON.parse(await Deno.readTextFile(url)) as {
-      cases: { text: string; ids: number[]; idsSpecial: number[] }[];
-    };
-    return fixture.cases.flatMap((c) => [
-      { text: c.text, ids: c.ids },
-      { text: c.text, ids: c.idsSpecial, parseSpecial: true },
-    ]);
+    const fixture = JSON.parse(await Deno.readTextFile(url)) as { cases: OracleCase[] };
+    const cases: ConformanceCase[] = [];
+    for (const c of fixture.cases) {
+      const text = c.text ?? await _testdataPrefix(c.testdata!);
+      cases.push({ text, ids: c.ids }, { text, ids: c.idsSpecial, parseSpecial: true });
+    }
+    return cases;
   };
 }
 

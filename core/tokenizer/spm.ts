@@ -8,6 +8,11 @@
  * Merging uses a binary heap of candidate pairs with lazy deletion: a popped pair whose sides
  * changed since it was pushed is skipped, so a fragment of n characters costs O(n log n).
  *
+ * Long texts are cut into words first, without changing the result: a merge only ever makes a
+ * vocabulary piece, so no merge can cross a "▁" whose left neighbour never precedes "▁" inside
+ * any piece. Words on either side of such a cut merge independently, and each word's ids are
+ * cached (text repeats its words).
+ *
  * @module
  */
 
@@ -19,6 +24,8 @@ export const SPM_SPACE = "\u2581";
 
 const ENCODER = new TextEncoder();
 const BYTE_PIECE = /^<0x[0-9A-Fa-f]{2}>$/;
+/** Most words whose ids are kept; the cache is emptied when full. */
+const WORD_CACHE_SIZE = 1 << 17;
 
 /**
  * Creates the SentencePiece algorithm over a vocabulary.
@@ -50,6 +57,11 @@ class _SpmModel implements TokenizerModel {
   readonly #scores: Float32Array;
   /** Token id of each byte value: `<0xAB>`, else the one-character piece, else UNK, else -1. */
   readonly #byteToId: Int32Array;
+  /** UTF-16 units that some piece has right before a "▁" (no cut is safe after them). */
+  readonly #joinsSpace: Uint8Array;
+  readonly #wordCache = new Map<string, number[]>();
+  readonly #symbols = new _Symbols();
+  readonly #heap = new _PairHeap();
 
   constructor(vocab: Vocab) {
     this.#vocab = vocab;
@@ -57,13 +69,20 @@ class _SpmModel implements TokenizerModel {
       ? vocab.scores
       : new Float32Array(vocab.tokens.length);
     this.#byteToId = _byteTokenIds(vocab);
+    this.#joinsSpace = _unitsBeforeSpace(vocab.tokens);
   }
 
   encodeFragment(text: string, isFirst: boolean): number[] {
     const prefixed = this.#vocab.addSpacePrefix && isFirst ? " " + text : text;
     const escaped = prefixed.replaceAll(" ", SPM_SPACE);
     const output: number[] = [];
-    if (escaped.length > 0) this.#tokenize(escaped, output);
+    let start = 0;
+    for (let p = escaped.indexOf(SPM_SPACE, 1); p > 0; p = escaped.indexOf(SPM_SPACE, p + 1)) {
+      if (this.#joinsSpace[escaped.charCodeAt(p - 1)] === 1) continue;
+      this.#tokenizeWord(escaped.substring(start, p), output);
+      start = p;
+    }
+    if (start < escaped.length) this.#tokenizeWord(escaped.substring(start), output);
     return output;
   }
 
@@ -77,9 +96,22 @@ class _SpmModel implements TokenizerModel {
     return ENCODER.encode(piece.replaceAll(SPM_SPACE, " "));
   }
 
+  #tokenizeWord(word: string, output: number[]): void {
+    let ids = this.#wordCache.get(word);
+    if (ids === undefined) {
+      ids = [];
+      this.#tokenize(word, ids);
+      if (this.#wordCache.size >= WORD_CACHE_SIZE) this.#wordCache.clear();
+      this.#wordCache.set(word, ids);
+    }
+    for (let i = 0; i < ids.length; i++) output.push(ids[i]);
+  }
+
   #tokenize(text: string, output: number[]): void {
-    const symbols = _splitCharacters(text);
-    const heap = new _PairHeap();
+    // One workspace per model, reused by every word (tokenizing is never reentrant).
+    const symbols = this.#symbols.split(text);
+    const heap = this.#heap;
+    heap.size = 0;
     for (let i = 1; i < symbols.count; i++) this.#addPair(text, symbols, heap, i - 1, i);
     while (heap.size > 0) {
       const { left, right, length } = heap.pop();
@@ -129,35 +161,39 @@ class _SpmModel implements TokenizerModel {
   }
 }
 
-/** Characters of a fragment as a doubly linked list over UTF-16 offsets. */
-interface _Symbols {
-  readonly count: number;
-  readonly start: Int32Array;
+/** Characters of a fragment as a doubly linked list over UTF-16 offsets (reused buffers). */
+class _Symbols {
+  count = 0;
+  start = new Int32Array(64);
   /** Length in UTF-16 code units; 0 once merged into its left neighbour. */
-  readonly length: Int32Array;
-  readonly prev: Int32Array;
-  readonly next: Int32Array;
-}
+  length = new Int32Array(64);
+  prev = new Int32Array(64);
+  next = new Int32Array(64);
 
-function _splitCharacters(text: string): _Symbols {
-  const capacity = text.length;
-  const start = new Int32Array(capacity);
-  const length = new Int32Array(capacity);
-  let count = 0;
-  for (let offset = 0; offset < text.length; count++) {
-    const unit = text.charCodeAt(offset);
-    const isPair = unit >= 0xD800 && unit <= 0xDBFF && offset + 1 < text.length;
-    start[count] = offset;
-    length[count] = isPair ? 2 : 1;
-    offset += length[count];
+  split(text: string): this {
+    if (text.length > this.start.length) this.#grow(text.length);
+    let count = 0;
+    for (let offset = 0; offset < text.length; count++) {
+      const unit = text.charCodeAt(offset);
+      const isPair = unit >= 0xD800 && unit <= 0xDBFF && offset + 1 < text.length;
+      this.start[count] = offset;
+      this.length[count] = isPair ? 2 : 1;
+      offset += this.length[count];
+    }
+    for (let i = 0; i < count; i++) {
+      this.prev[i] = i - 1;
+      this.next[i] = i + 1 < count ? i + 1 : -1;
+    }
+    this.count = count;
+    return this;
   }
-  const prev = new Int32Array(count);
-  const next = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    prev[i] = i - 1;
-    next[i] = i + 1 < count ? i + 1 : -1;
+
+  #grow(capacity: number): void {
+    this.start = new Int32Array(capacity);
+    this.length = new Int32Array(capacity);
+    this.prev = new Int32Array(capacity);
+    this.next = new Int32Array(capacity);
   }
-  return { count, start, length, prev, next };
 }
 
 /**
@@ -233,6 +269,16 @@ class _PairHeap {
     length.set(this.#length);
     [this.#score, this.#left, this.#right, this.#length] = [score, left, right, length];
   }
+}
+
+function _unitsBeforeSpace(tokens: readonly string[]): Uint8Array {
+  const units = new Uint8Array(65536);
+  for (const token of tokens) {
+    for (let p = token.indexOf(SPM_SPACE, 1); p > 0; p = token.indexOf(SPM_SPACE, p + 1)) {
+      units[token.charCodeAt(p - 1)] = 1;
+    }
+  }
+  return units;
 }
 
 function _byteTokenIds(vocab: Vocab): Int32Array {

@@ -106,3 +106,14 @@ Deno.test("encodeFragment() is linear-ish on long inputs", () => {
   deepStrictEqual(ids.length, 100_000);
   if (elapsedMs > 2000) throw new Error(`encoding 200 kB took ${elapsedMs.toFixed(0)} ms`);
 });
+
+Deno.test("encodeFragment() keeps merges across ▁ when a piece has a character before ▁", () => {
+  // "x▁y" lets "x" join the following "▁", so the text must not be cut into words there.
+  const model = createSpmModel(_vocab([["<unk>", 0], ["x", -1], ["▁", -1], ["y", -1], ["x▁", -2], [
+    "x▁y",
+    -3,
+  ], ["▁x", -1]]));
+  // x▁y▁x▁y: "▁x" (-1) first, then "x▁" (-2) at the start, then "x▁" + "y" = "x▁y" (-3).
+  deepStrictEqual(model.encodeFragment("x y x y", false), [5, 6, 2, 3]);
+  deepStrictEqual(model.encodeFragment("x y", true), [6, 2, 3]);
+});

@@ -115,3 +115,17 @@ Deno.test("Gemma 3: no space prefix, BOS added, <end_of_turn> ends generation", 
   strictEqual(gemma.decode(ids, { skipSpecial: true }), "user\nHi");
   deepStrictEqual([gemma.isEog(106), gemma.isEog(1), gemma.isEog(105)], [true, true, false]);
 });
+
+Deno.test("Gemma 3: decode() matches llama.cpp's detokenizer on the oracle fixture", async () => {
+  const gemma = await _load(testModelPath("gemma3-270m"));
+  const url = new URL("../../tests/fixtures/gemma3-270m.tokens.json", import.meta.url);
+  const fixture = JSON.parse(await Deno.readTextFile(url)) as {
+    cases: { text?: string; idsSpecial: number[]; decoded?: string; decodedSkip?: string }[];
+  };
+  const withText = fixture.cases.filter((c) => c.decoded !== undefined);
+  strictEqual(withText.length, 55);
+  for (const c of withText) {
+    strictEqual(gemma.decode(c.idsSpecial), c.decoded, JSON.stringify(c.text));
+    strictEqual(gemma.decode(c.idsSpecial, { skipSpecial: true }), c.decodedSkip);
+  }
+});
