@@ -5,6 +5,24 @@
  */
 
 export * from "./core/errors.ts";
+export {
+  GgmlType,
+  ggmlTypeTraits,
+  GgufValueType,
+  parseGguf,
+  readGgufFile,
+  writeGguf,
+  writeGgufFile,
+} from "./core/gguf/mod.ts";
+export type {
+  GgmlTypeTraits,
+  GgufArray,
+  GgufFile,
+  GgufKv,
+  GgufTensorInfo,
+  GgufValue,
+  GgufWriteInput,
+} from "./core/gguf/mod.ts";
 export { createSampler, DEFAULT_SAMPLER_OPTIONS } from "./core/sampling/sampler.ts";
 export type * from "./core/sampling/types.ts";
 export { ChatTemplateError, chooseChatFormat, createChatTemplate } from "./core/chat/mod.ts";

@@ -13,6 +13,7 @@
 
 export * from "./types.ts";
 export * from "./ggml_types.ts";
+export * from "./file_types.ts";
 export * from "./reader.ts";
 export * from "./accessors.ts";
 export * from "./writer.ts";
