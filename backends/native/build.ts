@@ -51,8 +51,9 @@ export async function findZig(options: FindZigOptions = {}): Promise<ZigCommand>
   if (zigEnv !== undefined && zigEnv.trim() !== "") {
     const [command, ...args] = zigEnv.trim().split(/\s+/);
     const found = await _probeZig(command, args, "$ZIG");
-    if (found?.version === ZIG_VERSION) return found;
-    throw _versionError([found ?? { source: "$ZIG", version: `not runnable ("${zigEnv}")` }]);
+    if (found === undefined) throw _versionError(`$ZIG ("${zigEnv}") does not run`);
+    if (found.version === ZIG_VERSION) return found;
+    throw _versionError(`found ${found.version} ($ZIG)`);
   }
   const candidates = [
     { command: "zig", args: [], source: "PATH" },
@@ -65,7 +66,11 @@ export async function findZig(options: FindZigOptions = {}): Promise<ZigCommand>
     if (found.version === ZIG_VERSION) return found;
     seen.push(found);
   }
-  throw _versionError(seen);
+  throw _versionError(
+    seen.length === 0
+      ? "no Zig was found (tried $ZIG, zig on PATH, python3 -m ziglang)"
+      : `found ${seen.map((s) => `${s.version} (${s.source})`).join(", ")}`,
+  );
 }
 
 async function _probeZig(
@@ -88,10 +93,7 @@ async function _probeZig(
   }
 }
 
-function _versionError(seen: { source: string; version: string }[]): NativeLibraryError {
-  const found = seen.length === 0
-    ? "no Zig was found (tried $ZIG, zig on PATH, python3 -m ziglang)"
-    : `found ${seen.map((s) => `${s.version} (${s.source})`).join(", ")}`;
+function _versionError(found: string): NativeLibraryError {
   return new NativeLibraryError(
     `Cannot build the native library: it needs Zig ${ZIG_VERSION}, but ${found}; ` +
       `install the pinned one with \`python3 -m pip install ziglang==${ZIG_VERSION}\``,
