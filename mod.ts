@@ -36,3 +36,12 @@ export {
   resolveModel,
 } from "./core/hub/mod.ts";
 export type { CatalogModel, ModelSource, PullOptions } from "./core/hub/mod.ts";
+export { createTokenizer, TokenType, vocabFromMetadata } from "./core/tokenizer/mod.ts";
+export type {
+  DecodeOptions,
+  EncodeOptions,
+  StreamDecoder,
+  Tokenizer,
+  TokenizerModel,
+  Vocab,
+} from "./core/tokenizer/mod.ts";
