@@ -92,9 +92,8 @@ export function vecDot(
   if (pairType === GgmlType.F32) {
     if (!(activationRow instanceof Float32Array) || activationRow.length < n) {
       throw new TypeError(
-        `Cannot multiply a ${
-          ggmlTypeName(type)
-        } row: the activations must be a Float32Array of at least ${n} values`,
+        `Cannot multiply a row of type ${ggmlTypeName(type)}: ` +
+          `the activations must be a Float32Array of at least ${n} values`,
       );
     }
     return _floatDot(type, n, weightRow, activationRow);
