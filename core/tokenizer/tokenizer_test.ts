@@ -129,3 +129,33 @@ Deno.test("Gemma 3: decode() matches llama.cpp's detokenizer on the oracle fixtu
     strictEqual(gemma.decode(c.idsSpecial, { skipSpecial: true }), c.decodedSkip);
   }
 });
+
+Deno.test("decode() tidies spaces before punctuation for gpt-2 BPE as llama.cpp does", async () => {
+  const gpt2 = await _load(testdataPath("vocab/ggml-vocab-gpt-2.gguf"));
+  // Expected strings from llama.cpp's llama_detokenize (node-llama-cpp 3.22.1).
+  const cases: [string, string][] = [
+    [
+      "Hello , world ! It 's ok . Don 't ' quote ' we 're here , they 've",
+      "Hello, world! It's ok. Don 't'quote'we're here, they've",
+    ],
+    ["a ' b", "a'b"],
+    [" ' ' ", "'' "],
+  ];
+  for (const [text, expected] of cases) {
+    strictEqual(gpt2.decode(gpt2.encode(text)), expected);
+  }
+  strictEqual(
+    gpt2.decode(gpt2.encode("<|endoftext|>x é😀", { parseSpecial: true })),
+    "<|endoftext|>x é😀",
+  );
+  strictEqual(gpt2.isEog(50256), true);
+});
+
+Deno.test("SmolLM2 (BPE, smollm): ChatML markers split with parseSpecial, <|im_end|> ends generation", async () => {
+  const smol = await _load(testModelPath("smollm2-135m-instruct"));
+  const ids = smol.encode("<|im_start|>user\nhi<|im_end|>", { parseSpecial: true });
+  deepStrictEqual(ids, [1, 4093, 198, 6004, 2]);
+  strictEqual(smol.decode(ids), "<|im_start|>user\nhi<|im_end|>");
+  strictEqual(smol.decode(ids, { skipSpecial: true }), "user\nhi");
+  deepStrictEqual([smol.isEog(2), smol.isEog(1), smol.isEog(0)], [true, false, true]);
+});
