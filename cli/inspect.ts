@@ -281,7 +281,12 @@ function _overviewRows(s: GgufSummary): _Row[] {
     ["file", s.file],
     ["size", `${s.fileSize} bytes (${_mib(s.fileSize)})`],
     ["GGUF version", `${s.version}`],
-    ["alignment", `${s.alignment} (tensor data at byte ${s.dataOffset})`],
+    [
+      "alignment",
+      `${s.alignment} (${
+        s.tensorCount > 0 ? `tensor data at byte ${s.dataOffset}` : "no tensors"
+      })`,
+    ],
     ["architecture", s.architecture ?? "-"],
     ["name", s.name ?? "-"],
     ["file type", s.fileType ?? "-"],
