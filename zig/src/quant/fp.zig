@@ -1,0 +1,90 @@
+//! Scalar number formats shared by the quant kernels: half and bfloat16 conversions, and the
+//! two rounding rules ggml uses when it turns floats into small integers.
+
+const std = @import("std");
+const assert = std.debug.assert;
+
+/// IEEE half → f32 (exact). Uses F16C / FP16 instructions when the target has them.
+pub inline fn halfToF32(h: f16) f32 {
+    return @floatCast(h);
+}
+
+/// f32 → IEEE half, rounding to nearest even (what ggml's FP32_TO_FP16 does on F16C).
+pub inline fn f32ToHalf(value: f32) f16 {
+    return @floatCast(value);
+}
+
+/// bfloat16 bits → f32 (exact: bf16 is the top half of an f32).
+pub inline fn bf16ToF32(bits: u16) f32 {
+    return @bitCast(@as(u32, bits) << 16);
+}
+
+/// f32 → bfloat16 bits, rounding to nearest even; NaN stays a (quiet) NaN.
+pub fn f32ToBf16(value: f32) u16 {
+    const bits: u32 = @bitCast(value);
+    if (bits & 0x7fff_ffff > 0x7f80_0000) return @truncate((bits >> 16) | 64);
+    const round_bias: u32 = 0x7fff + ((bits >> 16) & 1);
+    return @truncate((bits +% round_bias) >> 16);
+}
+
+/// Round to the nearest integer, ties to even, the way ggml's `nearest_int` does it: adding
+/// 1.5·2^23 pushes the fraction out of the mantissa, so the FPU's own rounding does the work.
+/// Valid for |value| ≤ 2^22 - 1, which the callers guarantee.
+pub inline fn nearestInt(value: f32) i32 {
+    assert(@abs(value) <= 4194303.0);
+    const shifted: f32 = value + 12582912.0;
+    const bits: i32 = @bitCast(shifted);
+    return (bits & 0x007f_ffff) - 0x0040_0000;
+}
+
+/// `nearestInt(value)` clamped to [low, high]; safe for any finite value (clamps first).
+pub inline fn nearestIntClamped(value: f32, low: i32, high: i32) i32 {
+    assert(low <= high);
+    const low_f: f32 = @floatFromInt(low);
+    const high_f: f32 = @floatFromInt(high);
+    return nearestInt(@min(high_f, @max(low_f, value)));
+}
+
+/// Round half away from zero (C `roundf`), as ggml's Q8_0/Q8_1 reference quantizers do.
+pub inline fn roundAway(value: f32) i32 {
+    return @intFromFloat(@round(value));
+}
+
+/// `value` clamped to [low, high].
+pub inline fn clampInt(value: i32, low: i32, high: i32) i32 {
+    assert(low <= high);
+    return @min(high, @max(low, value));
+}
+
+const testing = std.testing;
+
+test "nearestInt() rounds ties to even like ggml" {
+    try testing.expectEqual(@as(i32, 2), nearestInt(2.5));
+    try testing.expectEqual(@as(i32, 4), nearestInt(3.5));
+    try testing.expectEqual(@as(i32, -2), nearestInt(-2.5));
+    try testing.expectEqual(@as(i32, -3), nearestInt(-2.51));
+    try testing.expectEqual(@as(i32, 127), nearestInt(126.7));
+    try testing.expectEqual(@as(i32, 0), nearestInt(-0.4));
+}
+
+test "roundAway() rounds ties away from zero like roundf" {
+    try testing.expectEqual(@as(i32, 3), roundAway(2.5));
+    try testing.expectEqual(@as(i32, -3), roundAway(-2.5));
+    try testing.expectEqual(@as(i32, 2), roundAway(2.49));
+}
+
+test "f32ToBf16() rounds to nearest even and keeps NaN" {
+    try testing.expectEqual(@as(u16, 0x3f80), f32ToBf16(1.0));
+    // 1 + 2^-8 is halfway between two bf16 values: ties go to the even mantissa (down).
+    try testing.expectEqual(@as(u16, 0x3f80), f32ToBf16(1.0 + 1.0 / 256.0));
+    // 1 + 3·2^-8 is halfway too: ties go up to the even mantissa 0x3f82.
+    try testing.expectEqual(@as(u16, 0x3f82), f32ToBf16(1.0 + 3.0 / 256.0));
+    try testing.expect(std.math.isNan(bf16ToF32(f32ToBf16(std.math.nan(f32)))));
+    try testing.expectEqual(@as(f32, -2.0), bf16ToF32(f32ToBf16(-2.0)));
+}
+
+test "f32ToHalf() rounds to nearest even" {
+    // 1 + 2^-11 is halfway between 1 and 1 + 2^-10: ties to even gives 1.
+    try testing.expectEqual(@as(f32, 1.0), halfToF32(f32ToHalf(1.0 + 1.0 / 2048.0)));
+    try testing.expectEqual(@as(f32, 65504.0), halfToF32(f32ToHalf(65504.0)));
+}

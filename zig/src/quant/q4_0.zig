@@ -1,0 +1,84 @@
+//! Q4_0: 32 values per block, x = d·(q - 8) with 4-bit q and an f16 scale. Dot product
+//! against Q8_0 activations.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const legacy_dot = @import("legacy_dot.zig");
+const simd = @import("simd.zig");
+
+pub const Block = blocks.BlockQ4_0;
+pub const ActBlock = blocks.BlockQ8_0;
+pub const has_min = false;
+const qk = blocks.qk_legacy;
+
+/// Block bytes → f32 values; `dst.len` is the row length.
+pub fn dequantizeRow(src: []const u8, dst: []f32) void {
+    const row = blocks.asBlocks(Block, src);
+    assert(row.len == blocks.blockCount(dst.len, qk));
+    for (row, 0..) |*block, i| {
+        const d = fp.halfToF32(block.d);
+        const y = dst[i * qk ..][0..qk];
+        for (block.qs, 0..) |byte, j| {
+            y[j] = @as(f32, @floatFromInt(@as(i32, byte & 0x0F) - 8)) * d;
+            y[j + qk / 2] = @as(f32, @floatFromInt(@as(i32, byte >> 4) - 8)) * d;
+        }
+    }
+}
+
+/// ggml's reference: d = max/-8 where max is the value of largest magnitude (so it maps to
+/// q = 0 exactly), q = min(15, trunc(x/d + 8.5)).
+pub fn quantizeRow(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block);
+}
+
+fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
+    var amax: f32 = 0;
+    var max: f32 = 0;
+    for (x) |v| {
+        if (amax < @abs(v)) {
+            amax = @abs(v);
+            max = v;
+        }
+    }
+    const d = max / -8.0;
+    const id: f32 = if (d != 0) 1.0 / d else 0;
+    block.d = fp.f32ToHalf(d);
+    for (&block.qs, 0..) |*byte, j| {
+        const low: u8 = @min(15, @as(u8, @intFromFloat(x[j] * id + 8.5)));
+        const high: u8 = @min(15, @as(u8, @intFromFloat(x[j + qk / 2] * id + 8.5)));
+        byte.* = low | (high << 4);
+    }
+}
+
+/// The block's integers q - 8, value order (low nibbles, then high nibbles).
+pub inline fn unpack(block: *const Block) [qk]i8 {
+    const packed_q: @Vector(qk / 2, u8) = block.qs;
+    const low = packed_q & @as(@Vector(qk / 2, u8), @splat(0x0F));
+    const high = packed_q >> @splat(4);
+    const q: @Vector(qk, i8) = @bitCast(simd.concat(u8, qk / 2, low, high));
+    return q - @as(@Vector(qk, i8), @splat(8));
+}
+
+/// One block's contribution, scalar: (d_w·d_x)·Σ (q_w - 8)·q_x.
+pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
+    var sum: i32 = 0;
+    for (wb.qs, 0..) |byte, j| {
+        sum += (@as(i32, byte & 0x0F) - 8) * xb.qs[j];
+        sum += (@as(i32, byte >> 4) - 8) * xb.qs[j + qk / 2];
+    }
+    return fp.halfToF32(wb.d) * fp.halfToF32(xb.d) * @as(f32, @floatFromInt(sum));
+}
+
+/// Dot product with a Q8_0 activation row (SIMD).
+pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
+    return legacy_dot.dot(@This(), n, w, x);
+}
+
+/// Dot product with a Q8_0 activation row (scalar reference).
+pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
+    return legacy_dot.dotGeneric(@This(), n, w, x);
+}

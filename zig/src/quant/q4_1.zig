@@ -1,0 +1,83 @@
+//! Q4_1: 32 values per block, x = d·q + m with 4-bit q, f16 scale and minimum. Dot product
+//! against Q8_1 activations, whose `s = d·Σq` turns the minimum into one product per block.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const legacy_dot = @import("legacy_dot.zig");
+const simd = @import("simd.zig");
+
+pub const Block = blocks.BlockQ4_1;
+pub const ActBlock = blocks.BlockQ8_1;
+pub const has_min = true;
+const qk = blocks.qk_legacy;
+
+/// Block bytes → f32 values; `dst.len` is the row length.
+pub fn dequantizeRow(src: []const u8, dst: []f32) void {
+    const row = blocks.asBlocks(Block, src);
+    assert(row.len == blocks.blockCount(dst.len, qk));
+    for (row, 0..) |*block, i| {
+        const d = fp.halfToF32(block.d);
+        const m = fp.halfToF32(block.m);
+        const y = dst[i * qk ..][0..qk];
+        for (block.qs, 0..) |byte, j| {
+            y[j] = @as(f32, @floatFromInt(byte & 0x0F)) * d + m;
+            y[j + qk / 2] = @as(f32, @floatFromInt(byte >> 4)) * d + m;
+        }
+    }
+}
+
+/// ggml's reference: m = min, d = (max - min)/15, q = min(15, trunc((x - m)/d + 0.5)).
+pub fn quantizeRow(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block);
+}
+
+fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
+    var min: f32 = std.math.floatMax(f32);
+    var max: f32 = -std.math.floatMax(f32);
+    for (x) |v| {
+        min = @min(min, v);
+        max = @max(max, v);
+    }
+    const d = (max - min) / 15.0;
+    const id: f32 = if (d != 0) 1.0 / d else 0;
+    block.d = fp.f32ToHalf(d);
+    block.m = fp.f32ToHalf(min);
+    for (&block.qs, 0..) |*byte, j| {
+        const low: u8 = @min(15, @as(u8, @intFromFloat((x[j] - min) * id + 0.5)));
+        const high: u8 = @min(15, @as(u8, @intFromFloat((x[j + qk / 2] - min) * id + 0.5)));
+        byte.* = low | (high << 4);
+    }
+}
+
+/// The block's integers q (0..15), value order.
+pub inline fn unpack(block: *const Block) [qk]i8 {
+    const packed_q: @Vector(qk / 2, u8) = block.qs;
+    const low = packed_q & @as(@Vector(qk / 2, u8), @splat(0x0F));
+    const high = packed_q >> @splat(4);
+    return @bitCast(simd.concat(u8, qk / 2, low, high));
+}
+
+/// One block's contribution, scalar: (d_w·d_x)·Σ q_w·q_x + m_w·s_x.
+pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
+    var sum: i32 = 0;
+    for (wb.qs, 0..) |byte, j| {
+        sum += @as(i32, byte & 0x0F) * xb.qs[j];
+        sum += @as(i32, byte >> 4) * xb.qs[j + qk / 2];
+    }
+    const scale = fp.halfToF32(wb.d) * fp.halfToF32(xb.d);
+    return scale * @as(f32, @floatFromInt(sum)) + fp.halfToF32(wb.m) * fp.halfToF32(xb.s);
+}
+
+/// Dot product with a Q8_1 activation row (SIMD).
+pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
+    return legacy_dot.dot(@This(), n, w, x);
+}
+
+/// Dot product with a Q8_1 activation row (scalar reference).
+pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
+    return legacy_dot.dotGeneric(@This(), n, w, x);
+}

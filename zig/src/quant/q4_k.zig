@@ -1,0 +1,171 @@
+//! Q4_K: 256 values in 8 sub-blocks of 32; x = d·sc·q - dmin·m with 6-bit sc, m per sub-block
+//! and 4-bit q. Dot product against Q8_K activations.
+//!
+//! Value order: bytes 32c..32c+31 of `qs` hold values 64c..64c+31 in their low nibbles and
+//! 64c+32..64c+63 in their high nibbles (sub-blocks 2c and 2c+1).
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const k_dot = @import("k_dot.zig");
+const k_scales = @import("k_scales.zig");
+const k_search = @import("k_search.zig");
+const simd = @import("simd.zig");
+
+pub const Block = blocks.BlockQ4_K;
+pub const ActBlock = blocks.BlockQ8_K;
+const qk = blocks.qk_k;
+
+/// The 256 integers q (0..15) of a block, value order.
+fn levels(block: *const Block) [qk]u8 {
+    var out: [qk]u8 = undefined;
+    for (0..4) |c| {
+        for (block.qs[32 * c ..][0..32], 0..) |byte, l| {
+            out[64 * c + l] = byte & 0x0F;
+            out[64 * c + 32 + l] = byte >> 4;
+        }
+    }
+    return out;
+}
+
+/// Block bytes → f32 values; `dst.len` is the row length.
+pub fn dequantizeRow(src: []const u8, dst: []f32) void {
+    const row = blocks.asBlocks(Block, src);
+    assert(row.len == blocks.blockCount(dst.len, qk));
+    for (row, 0..) |*block, i| {
+        const d = fp.halfToF32(block.d);
+        const dmin = fp.halfToF32(block.dmin);
+        const q = levels(block);
+        for (0..8) |s| {
+            const sm = k_scales.scaleMin(&block.scales, s);
+            const scale = d * @as(f32, @floatFromInt(sm.scale));
+            const min = dmin * @as(f32, @floatFromInt(sm.min));
+            for (dst[i * qk + 32 * s ..][0..32], q[32 * s ..][0..32]) |*y, level| {
+                y.* = scale * @as(f32, @floatFromInt(level)) - min;
+            }
+        }
+    }
+}
+
+/// ggml's reference algorithm: per sub-block, `k_search.searchScaleMin` (nmax 15, weights
+/// rms(x) + |x|, 21 grids from -1 in steps of 0.1); scales and mins quantized to 6 bits
+/// against the block's largest; levels re-rounded against the quantized scales.
+pub fn quantizeRow(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block, 15);
+}
+
+/// Shared with Q5_K (`nmax` 31): fills d, dmin, scales; returns the levels (0..nmax).
+pub fn quantizeScales(x: *const [qk]f32, block: anytype, nmax: i32) [qk]u8 {
+    var out_levels: [qk]u8 = undefined;
+    var scratch: [32]u8 = undefined;
+    var weights: [32]f32 = undefined;
+    var scales: [8]f32 = undefined;
+    var mins: [8]f32 = undefined;
+    var max_scale: f32 = 0;
+    var max_min: f32 = 0;
+    const options: k_search.ScaleMinSearch = if (nmax == 15)
+        .{ .nmax = 15, .rmin = -1, .rdelta = 0.1, .nstep = 20, .use_mad = false }
+    else
+        .{ .nmax = 31, .rmin = -0.5, .rdelta = 0.1, .nstep = 15, .use_mad = false };
+    for (0..8) |s| {
+        const sub = x[32 * s ..][0..32];
+        var sum_x2: f32 = 0;
+        for (sub) |v| sum_x2 += v * v;
+        const rms = @sqrt(sum_x2 / 32);
+        for (&weights, sub) |*w, v| w.* = rms + @abs(v);
+        const fit = k_search.searchScaleMin(sub, &weights, out_levels[32 * s ..][0..32], &scratch, options);
+        scales[s] = fit.scale;
+        mins[s] = fit.min;
+        max_scale = @max(max_scale, fit.scale);
+        max_min = @max(max_min, fit.min);
+    }
+    const inv_scale: f32 = if (max_scale > 0) 63 / max_scale else 0;
+    const inv_min: f32 = if (max_min > 0) 63 / max_min else 0;
+    var scale6: [8]u8 = undefined;
+    var min6: [8]u8 = undefined;
+    for (0..8) |s| {
+        scale6[s] = @intCast(fp.nearestIntClamped(inv_scale * scales[s], 0, 63));
+        min6[s] = @intCast(fp.nearestIntClamped(inv_min * mins[s], 0, 63));
+    }
+    k_scales.packScaleMin(&scale6, &min6, &block.scales);
+    block.d = fp.f32ToHalf(max_scale / 63);
+    block.dmin = fp.f32ToHalf(max_min / 63);
+    const d = fp.halfToF32(block.d);
+    const dmin = fp.halfToF32(block.dmin);
+    for (0..8) |s| {
+        const scale = d * @as(f32, @floatFromInt(scale6[s]));
+        if (scale == 0) continue;
+        const min = dmin * @as(f32, @floatFromInt(min6[s]));
+        for (x[32 * s ..][0..32], out_levels[32 * s ..][0..32]) |v, *level| {
+            level.* = @intCast(fp.nearestIntClamped((v + min) / scale, 0, nmax));
+        }
+    }
+    return out_levels;
+}
+
+fn quantizeBlock(x: *const [qk]f32, block: *Block, nmax: i32) void {
+    const q = quantizeScales(x, block, nmax);
+    for (0..4) |c| {
+        for (block.qs[32 * c ..][0..32], 0..) |*byte, l| {
+            byte.* = q[64 * c + l] | (q[64 * c + 32 + l] << 4);
+        }
+    }
+}
+
+/// Σ over sub-blocks of min·(sum of the sub-block's activations), from Q8_K's bsums.
+pub inline fn minSum(scales: *const [blocks.k_scale_bytes]u8, xb: *const ActBlock) i32 {
+    var sum: i32 = 0;
+    for (0..8) |s| {
+        const bsum = @as(i32, xb.bsums[2 * s]) + xb.bsums[2 * s + 1];
+        sum += @as(i32, k_scales.scaleMin(scales, s).min) * bsum;
+    }
+    return sum;
+}
+
+/// One block, scalar: d_w·d_x·Σ sc·Σ q·q_x - dmin_w·d_x·Σ m·Σ q_x.
+pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
+    const q = levels(wb);
+    var isum: i32 = 0;
+    for (0..8) |s| {
+        var sub: i32 = 0;
+        for (q[32 * s ..][0..32], xb.qs[32 * s ..][0..32]) |a, b| sub += @as(i32, a) * b;
+        isum += @as(i32, k_scales.scaleMin(&wb.scales, s).scale) * sub;
+    }
+    const d = fp.halfToF32(wb.d) * xb.d;
+    const dmin = fp.halfToF32(wb.dmin) * xb.d;
+    return d * @as(f32, @floatFromInt(isum)) - dmin * @as(f32, @floatFromInt(minSum(&wb.scales, xb)));
+}
+
+/// One block, SIMD: 64 values per step (one 512-bit register of i8; two or four on narrower
+/// targets), group sums scaled by their sub-block's scale in i32 lanes.
+pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
+    var acc: @Vector(16, i32) = @splat(0);
+    inline for (0..4) |c| {
+        const packed_q: @Vector(32, u8) = wb.qs[32 * c ..][0..32].*;
+        const low = packed_q & @as(@Vector(32, u8), @splat(0x0F));
+        const q: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, low, packed_q >> @splat(4)));
+        const act: @Vector(64, i8) = xb.qs[64 * c ..][0..64].*;
+        const pair: @Vector(2, i32) = .{
+            k_scales.scaleMin(&wb.scales, 2 * c).scale,
+            k_scales.scaleMin(&wb.scales, 2 * c + 1).scale,
+        };
+        acc += simd.dotGroups4(64, q, act) * simd.repeatLanes(i32, 2, 8, pair);
+    }
+    const isum = @reduce(.Add, acc);
+    const d = fp.halfToF32(wb.d) * xb.d;
+    const dmin = fp.halfToF32(wb.dmin) * xb.d;
+    return d * @as(f32, @floatFromInt(isum)) - dmin * @as(f32, @floatFromInt(minSum(&wb.scales, xb)));
+}
+
+/// Dot product with a Q8_K activation row (SIMD).
+pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
+    return k_dot.rowDot(Block, blockDotSimd, n, w, x);
+}
+
+/// Dot product with a Q8_K activation row (scalar reference).
+pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
+    return k_dot.rowDot(Block, blockDotGeneric, n, w, x);
+}

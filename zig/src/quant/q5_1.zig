@@ -1,0 +1,81 @@
+//! Q5_1: 32 values per block, x = d·q + m with 5-bit q (as Q5_0), f16 scale and minimum. Dot
+//! product against Q8_1 activations.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const legacy_dot = @import("legacy_dot.zig");
+const q5_0 = @import("q5_0.zig");
+
+pub const Block = blocks.BlockQ5_1;
+pub const ActBlock = blocks.BlockQ8_1;
+pub const has_min = true;
+const qk = blocks.qk_legacy;
+
+/// Block bytes → f32 values; `dst.len` is the row length.
+pub fn dequantizeRow(src: []const u8, dst: []f32) void {
+    const row = blocks.asBlocks(Block, src);
+    assert(row.len == blocks.blockCount(dst.len, qk));
+    for (row, 0..) |*block, i| {
+        const d = fp.halfToF32(block.d);
+        const m = fp.halfToF32(block.m);
+        const qh = std.mem.readInt(u32, &block.qh, .little);
+        for (dst[i * qk ..][0..qk], 0..) |*y, j| {
+            y.* = @as(f32, @floatFromInt(q5_0.value5(&block.qs, qh, j))) * d + m;
+        }
+    }
+}
+
+/// ggml's reference: m = min, d = (max - min)/31, q = trunc((x - m)/d + 0.5) (clamped to 31).
+pub fn quantizeRow(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block);
+}
+
+fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
+    var min: f32 = std.math.floatMax(f32);
+    var max: f32 = -std.math.floatMax(f32);
+    for (x) |v| {
+        min = @min(min, v);
+        max = @max(max, v);
+    }
+    const d = (max - min) / 31.0;
+    const id: f32 = if (d != 0) 1.0 / d else 0;
+    block.d = fp.f32ToHalf(d);
+    block.m = fp.f32ToHalf(min);
+    var qh: u32 = 0;
+    for (&block.qs, 0..) |*byte, j| {
+        const low: u8 = @min(31, @as(u8, @intFromFloat((x[j] - min) * id + 0.5)));
+        const high: u8 = @min(31, @as(u8, @intFromFloat((x[j + qk / 2] - min) * id + 0.5)));
+        byte.* = (low & 0x0F) | ((high & 0x0F) << 4);
+        qh |= @as(u32, low >> 4) << @intCast(j);
+        qh |= @as(u32, high >> 4) << @intCast(j + qk / 2);
+    }
+    std.mem.writeInt(u32, &block.qh, qh, .little);
+}
+
+/// The block's integers q (0..31), value order.
+pub inline fn unpack(block: *const Block) [qk]i8 {
+    return @bitCast(q5_0.nibbles(block.qs) | q5_0.fifthBits(block.qh));
+}
+
+/// One block's contribution, scalar: (d_w·d_x)·Σ q_w·q_x + m_w·s_x.
+pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
+    const qh = std.mem.readInt(u32, &wb.qh, .little);
+    var sum: i32 = 0;
+    for (xb.qs, 0..) |q_x, j| sum += @as(i32, q5_0.value5(&wb.qs, qh, j)) * q_x;
+    const scale = fp.halfToF32(wb.d) * fp.halfToF32(xb.d);
+    return scale * @as(f32, @floatFromInt(sum)) + fp.halfToF32(wb.m) * fp.halfToF32(xb.s);
+}
+
+/// Dot product with a Q8_1 activation row (SIMD).
+pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
+    return legacy_dot.dot(@This(), n, w, x);
+}
+
+/// Dot product with a Q8_1 activation row (scalar reference).
+pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
+    return legacy_dot.dotGeneric(@This(), n, w, x);
+}

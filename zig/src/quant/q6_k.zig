@@ -1,0 +1,157 @@
+//! Q6_K: 256 values in 16 sub-blocks of 16; x = d·sc·(q - 32) with signed 8-bit sc and 6-bit
+//! q. Dot product against Q8_K activations.
+//!
+//! Value order, per half h (values 128h..128h+127, ql bytes 64h.., qh bytes 32h..), l < 32:
+//! value l: low nibble of ql[l], bits 0-1 of qh[l]; value 32+l: low nibble of ql[32+l],
+//! bits 2-3; value 64+l: high nibble of ql[l], bits 4-5; value 96+l: high nibble of
+//! ql[32+l], bits 6-7.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const k_dot = @import("k_dot.zig");
+const k_search = @import("k_search.zig");
+const simd = @import("simd.zig");
+
+pub const Block = blocks.BlockQ6_K;
+pub const ActBlock = blocks.BlockQ8_K;
+const qk = blocks.qk_k;
+
+/// The 256 integers q - 32 (-32..31) of a block, value order.
+fn levels(block: *const Block) [qk]i8 {
+    var out: [qk]i8 = undefined;
+    for (0..2) |h| {
+        const ql = block.ql[64 * h ..][0..64];
+        const qh = block.qh[32 * h ..][0..32];
+        const y = out[128 * h ..][0..128];
+        for (0..32) |l| {
+            y[l] = @as(i8, @intCast((ql[l] & 0x0F) | ((qh[l] & 3) << 4))) - 32;
+            y[l + 32] = @as(i8, @intCast((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4))) - 32;
+            y[l + 64] = @as(i8, @intCast((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4))) - 32;
+            y[l + 96] = @as(i8, @intCast((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4))) - 32;
+        }
+    }
+    return out;
+}
+
+/// Block bytes → f32 values; `dst.len` is the row length.
+pub fn dequantizeRow(src: []const u8, dst: []f32) void {
+    const row = blocks.asBlocks(Block, src);
+    assert(row.len == blocks.blockCount(dst.len, qk));
+    for (row, 0..) |*block, i| {
+        const d = fp.halfToF32(block.d);
+        const q = levels(block);
+        for (0..16) |s| {
+            const scale = d * @as(f32, @floatFromInt(block.scales[s]));
+            for (dst[i * qk + 16 * s ..][0..16], q[16 * s ..][0..16]) |*y, level| {
+                y.* = scale * @as(f32, @floatFromInt(level));
+            }
+        }
+    }
+}
+
+/// ggml's reference algorithm: per sub-block of 16, `k_search.searchScaleSigned` (nmax 32);
+/// scales quantized to 8 bits as -128/max_scale; levels re-rounded against them.
+pub fn quantizeRow(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block);
+}
+
+fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
+    var q: [qk]u8 = undefined;
+    var scales: [16]f32 = undefined;
+    var max_scale: f32 = 0;
+    var max_abs_scale: f32 = 0;
+    for (0..16) |s| {
+        scales[s] = k_search.searchScaleSigned(x[16 * s ..][0..16], 32, q[16 * s ..][0..16]);
+        if (@abs(scales[s]) > max_abs_scale) {
+            max_abs_scale = @abs(scales[s]);
+            max_scale = scales[s];
+        }
+    }
+    if (max_abs_scale == 0) {
+        block.* = std.mem.zeroes(Block);
+        return;
+    }
+    const iscale = -128.0 / max_scale;
+    block.d = fp.f32ToHalf(1 / iscale);
+    for (&block.scales, scales) |*scale8, scale| {
+        scale8.* = @intCast(fp.nearestIntClamped(iscale * scale, -128, 127));
+    }
+    const d = fp.halfToF32(block.d);
+    for (0..16) |s| {
+        const scale = d * @as(f32, @floatFromInt(block.scales[s]));
+        if (scale == 0) continue;
+        for (x[16 * s ..][0..16], q[16 * s ..][0..16]) |v, *level| {
+            level.* = @intCast(fp.nearestIntClamped(v / scale, -32, 31) + 32);
+        }
+    }
+    pack(&q, block);
+}
+
+fn pack(q: *const [qk]u8, block: *Block) void {
+    for (0..2) |h| {
+        const ql = block.ql[64 * h ..][0..64];
+        const qh = block.qh[32 * h ..][0..32];
+        const v = q[128 * h ..][0..128];
+        for (0..32) |l| {
+            ql[l] = (v[l] & 0x0F) | ((v[l + 64] & 0x0F) << 4);
+            ql[l + 32] = (v[l + 32] & 0x0F) | ((v[l + 96] & 0x0F) << 4);
+            qh[l] = (v[l] >> 4) | ((v[l + 32] >> 4) << 2) | ((v[l + 64] >> 4) << 4) |
+                ((v[l + 96] >> 4) << 6);
+        }
+    }
+}
+
+/// One block, scalar: d_w·d_x·Σ sc·Σ (q - 32)·q_x.
+pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
+    const q = levels(wb);
+    var isum: i32 = 0;
+    for (0..16) |s| {
+        var sub: i32 = 0;
+        for (q[16 * s ..][0..16], xb.qs[16 * s ..][0..16]) |a, b| sub += @as(i32, a) * b;
+        isum += @as(i32, wb.scales[s]) * sub;
+    }
+    return fp.halfToF32(wb.d) * xb.d * @as(f32, @floatFromInt(isum));
+}
+
+/// One block, SIMD: 64 values per step, group sums scaled by their sub-block's scale.
+pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
+    const nibble: @Vector(32, u8) = @splat(0x0F);
+    const two_bits: @Vector(32, u8) = @splat(3);
+    const bias: @Vector(64, i8) = @splat(32);
+    const scales: @Vector(16, i8) = wb.scales;
+    const scale_lanes: [64]i32 = simd.repeatLanes(i32, 16, 4, @as(@Vector(16, i32), scales));
+    var acc: @Vector(16, i32) = @splat(0);
+    inline for (0..2) |h| {
+        const ql0: @Vector(32, u8) = wb.ql[64 * h ..][0..32].*;
+        const ql1: @Vector(32, u8) = wb.ql[64 * h + 32 ..][0..32].*;
+        const qh: @Vector(32, u8) = wb.qh[32 * h ..][0..32].*;
+        const parts = [4]@Vector(32, u8){
+            (ql0 & nibble) | ((qh & two_bits) << @splat(4)),
+            (ql1 & nibble) | (((qh >> @splat(2)) & two_bits) << @splat(4)),
+            (ql0 >> @splat(4)) | (((qh >> @splat(4)) & two_bits) << @splat(4)),
+            (ql1 >> @splat(4)) | ((qh >> @splat(6)) << @splat(4)),
+        };
+        inline for (0..2) |c| {
+            const chunk = 2 * h + c;
+            const joined: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, parts[2 * c], parts[2 * c + 1]));
+            const act: @Vector(64, i8) = xb.qs[64 * chunk ..][0..64].*;
+            const scale: @Vector(16, i32) = scale_lanes[16 * chunk ..][0..16].*;
+            acc += simd.dotGroups4(64, joined - bias, act) * scale;
+        }
+    }
+    return fp.halfToF32(wb.d) * xb.d * @as(f32, @floatFromInt(@reduce(.Add, acc)));
+}
+
+/// Dot product with a Q8_K activation row (SIMD).
+pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
+    return k_dot.rowDot(Block, blockDotSimd, n, w, x);
+}
+
+/// Dot product with a Q8_K activation row (scalar reference).
+pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
+    return k_dot.rowDot(Block, blockDotGeneric, n, w, x);
+}

@@ -1,0 +1,62 @@
+//! Q8_0: 32 values per block, x = d·q with q in -128..127 and an f16 scale. Used both as a
+//! weight type and as the activation type of the Q4_0/Q5_0/Q8_0 dot products.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const legacy_dot = @import("legacy_dot.zig");
+
+pub const Block = blocks.BlockQ8_0;
+pub const ActBlock = blocks.BlockQ8_0;
+pub const has_min = false;
+const qk = blocks.qk_legacy;
+
+/// Block bytes → f32 values; `dst.len` is the row length.
+pub fn dequantizeRow(src: []const u8, dst: []f32) void {
+    const row = blocks.asBlocks(Block, src);
+    assert(row.len == blocks.blockCount(dst.len, qk));
+    for (row, 0..) |*block, i| {
+        const d = fp.halfToF32(block.d);
+        for (block.qs, dst[i * qk ..][0..qk]) |q, *y| y.* = @as(f32, @floatFromInt(q)) * d;
+    }
+}
+
+/// ggml's reference rounding: d = amax/127, q = roundf(x·(1/d)) (ties away from zero).
+/// Activations must round exactly like this to reproduce llama.cpp's greedy tokens.
+pub fn quantizeRow(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block);
+}
+
+fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
+    var amax: f32 = 0;
+    for (x) |v| amax = @max(amax, @abs(v));
+    const d = amax / 127.0;
+    const id: f32 = if (d != 0) 1.0 / d else 0;
+    block.d = fp.f32ToHalf(d);
+    for (x, &block.qs) |v, *q| q.* = @intCast(fp.roundAway(v * id));
+}
+
+/// The block's integers as used by the dot product.
+pub inline fn unpack(block: *const Block) [qk]i8 {
+    return block.qs;
+}
+
+/// One block's contribution, scalar: (d_w·d_x)·Σ q_w·q_x.
+pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
+    var sum: i32 = 0;
+    for (wb.qs, xb.qs) |a, b| sum += @as(i32, a) * b;
+    return fp.halfToF32(wb.d) * fp.halfToF32(xb.d) * @as(f32, @floatFromInt(sum));
+}
+
+/// Dot product with a Q8_0 activation row (SIMD).
+pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
+    return legacy_dot.dot(@This(), n, w, x);
+}
+
+/// Dot product with a Q8_0 activation row (scalar reference).
+pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
+    return legacy_dot.dotGeneric(@This(), n, w, x);
+}

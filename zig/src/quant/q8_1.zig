@@ -1,0 +1,42 @@
+//! Q8_1: Q8_0 plus `s = d·Σq` per block; the activation type of the Q4_1/Q5_1 dot products
+//! (ggml has no dot product with Q8_1 weights, and neither do we).
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+
+pub const Block = blocks.BlockQ8_1;
+const qk = blocks.qk_legacy;
+
+/// Block bytes → f32 values; `dst.len` is the row length.
+pub fn dequantizeRow(src: []const u8, dst: []f32) void {
+    const row = blocks.asBlocks(Block, src);
+    assert(row.len == blocks.blockCount(dst.len, qk));
+    for (row, 0..) |*block, i| {
+        const d = fp.halfToF32(block.d);
+        for (block.qs, dst[i * qk ..][0..qk]) |q, *y| y.* = @as(f32, @floatFromInt(q)) * d;
+    }
+}
+
+/// ggml's reference rounding: d = amax/127, q = roundf(x·(1/d)), s = Σq·d.
+pub fn quantizeRow(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block);
+}
+
+fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
+    var amax: f32 = 0;
+    for (x) |v| amax = @max(amax, @abs(v));
+    const d = amax / 127.0;
+    const id: f32 = if (d != 0) 1.0 / d else 0;
+    var sum: i32 = 0;
+    for (x, &block.qs) |v, *q| {
+        const rounded = fp.roundAway(v * id);
+        q.* = @intCast(rounded);
+        sum += rounded;
+    }
+    block.d = fp.f32ToHalf(d);
+    block.s = fp.f32ToHalf(@as(f32, @floatFromInt(sum)) * d);
+}

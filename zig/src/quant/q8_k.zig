@@ -1,0 +1,56 @@
+//! Q8_K: 256 values per block with an f32 scale and the sums of each 16 values; the
+//! activation type of every K-quant dot product (ggml has no dot product with Q8_K weights,
+//! and neither do we).
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+
+pub const Block = blocks.BlockQ8_K;
+const qk = blocks.qk_k;
+
+/// Block bytes → f32 values; `dst.len` is the row length.
+pub fn dequantizeRow(src: []const u8, dst: []f32) void {
+    const row = blocks.asBlocks(Block, src);
+    assert(row.len == blocks.blockCount(dst.len, qk));
+    for (row, 0..) |*block, i| {
+        const d = block.d;
+        for (block.qs, dst[i * qk ..][0..qk]) |q, *y| y.* = @as(f32, @floatFromInt(q)) * d;
+    }
+}
+
+/// ggml's reference rounding: with `max` the value of largest magnitude (signed),
+/// iscale = -127/max, q = min(127, nearest_int(iscale·x)) (ties to even), d = 1/iscale,
+/// bsums[i] = Σ q over values 16i..16i+15. (ggml once used -128/max; it changed to -127 so
+/// that q never needs 8 bits of magnitude, and llama.cpp quantizes with -127 today.)
+pub fn quantizeRow(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block);
+}
+
+fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
+    var amax: f32 = 0;
+    var max: f32 = 0;
+    for (x) |v| {
+        if (@abs(v) > amax) {
+            amax = @abs(v);
+            max = v;
+        }
+    }
+    if (amax == 0) {
+        block.d = 0;
+        @memset(&block.qs, 0);
+        @memset(&block.bsums, 0);
+        return;
+    }
+    const iscale = -127.0 / max;
+    for (x, &block.qs) |v, *q| q.* = @intCast(@min(127, fp.nearestInt(iscale * v)));
+    for (&block.bsums, 0..) |*bsum, j| {
+        var sum: i16 = 0;
+        for (block.qs[j * 16 ..][0..16]) |q| sum += q;
+        bsum.* = sum;
+    }
+    block.d = 1 / iscale;
+}
