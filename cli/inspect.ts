@@ -125,6 +125,10 @@ export async function main(args: string[]): Promise<number> {
       console.error(`zeno inspect: Cannot open "${positionals[0]}": the file does not exist`);
       return 1;
     }
+    if (Object.values(Deno.errors).some((kind) => error instanceof kind)) {
+      console.error(`zeno inspect: Cannot read "${positionals[0]}": ${(error as Error).message}`);
+      return 1;
+    }
     if (!(error instanceof ZenoError)) throw error;
     console.error(`zeno inspect: ${error.message}`);
     return 1;

@@ -161,3 +161,14 @@ function _withU32(bytes: Uint8Array, offset: number, value: number): Uint8Array 
   new DataView(copy.buffer).setUint32(offset, value, true);
   return copy;
 }
+
+Deno.test("parseGguf() reads a header held in shared memory", () => {
+  const template = "{% for m in messages %}ü{{ m.content }}{% endfor %}".repeat(10);
+  const bytes = writeGguf({
+    kvs: [{ key: "tokenizer.chat_template", type: GgufValueType.STRING, value: template }],
+    tensors: [],
+  });
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  strictEqual(parseGguf(shared).metadata.get("tokenizer.chat_template"), template);
+});
