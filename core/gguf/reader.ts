@@ -516,12 +516,8 @@ const _utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 // piece, are decoded here in JS: a TextDecoder call costs more than the decoding itself.
 function _decodeUtf8(bytes: Uint8Array, start: number, end: number): string | undefined {
   if (end - start <= 64) return _decodeShortUtf8(bytes, start, end);
-  // TextDecoder refuses views of shared memory; copy those (long strings only, so rarely).
-  const view = bytes.buffer instanceof SharedArrayBuffer
-    ? bytes.slice(start, end)
-    : bytes.subarray(start, end);
   try {
-    return _utf8.decode(view);
+    return _utf8.decode(bytes.subarray(start, end));
   } catch {
     return undefined;
   }
