@@ -9,8 +9,7 @@
 
 import { strictEqual } from "node:assert";
 import { parseGguf } from "../core/gguf/reader.ts";
-import type { GgufFile, GgufTensorInfo } from "../core/gguf/types.ts";
-import { GgmlType } from "../core/gguf/types.ts";
+import type { GgmlType, GgufFile, GgufTensorInfo } from "../core/gguf/types.ts";
 import { attention } from "../backends/reference/attention.ts";
 import { getRows, matmul } from "../backends/reference/matmul.ts";
 import { add, rmsNorm, swiglu } from "../backends/reference/ops.ts";
