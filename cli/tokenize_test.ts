@@ -1,4 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
+import { writeGgufFile } from "../core/gguf/writer.ts";
+import { GgufValueType } from "../core/gguf/types.ts";
 import { testdataPath } from "../tests/testdata.ts";
 import { main } from "./tokenize.ts";
 
@@ -51,11 +53,31 @@ Deno.test("zeno tokenize reports a missing model, a bad flag and an unsupported 
   });
   strictEqual((await _run(["x"])).code, 2);
   strictEqual((await _run(["-m", LLAMA, "--bogus", "x"])).code, 2);
+  const t5 = await Deno.makeTempFile({ suffix: ".gguf" });
+  try {
+    await writeGgufFile(t5, {
+      kvs: [
+        { key: "tokenizer.ggml.model", type: GgufValueType.STRING, value: "t5" },
+        {
+          key: "tokenizer.ggml.tokens",
+          type: GgufValueType.ARRAY,
+          value: { type: GgufValueType.STRING, values: ["<pad>", "</s>", "<unk>"] },
+        },
+      ],
+      tensors: [],
+    });
+    const { code, err } = await _run(["-m", t5, "x"]);
+    strictEqual(code, 1);
+    strictEqual(
+      err[0],
+      `zeno tokenize: Cannot create a tokenizer for "${t5}": tokenizer model "t5" is not supported (supported: "llama", "gpt2", "bert")`,
+    );
+  } finally {
+    await Deno.remove(t5);
+  }
+});
+
+Deno.test("zeno tokenize handles a WordPiece vocabulary", async () => {
   const bert = testdataPath("vocab/ggml-vocab-bert-bge.gguf");
-  const { code, err } = await _run(["-m", bert, "x"]);
-  strictEqual(code, 1);
-  strictEqual(
-    err[0],
-    `zeno tokenize: Cannot create a tokenizer for "${bert}": tokenizer model "bert" is not supported (supported: "llama", "gpt2")`,
-  );
+  deepStrictEqual((await _run(["-m", bert, "Hello, world!"])).out, ["101 7592 1010 2088 999 102"]);
 });

@@ -210,6 +210,11 @@ export const CONFORMANCE_TABLE: ConformanceRow[] = [
     cases: vocabVectors(vocab("smollm")),
   },
   {
+    name: "bert-bge",
+    load: tokenizerFromTestdata(vocab("bert-bge")),
+    cases: vocabVectors(vocab("bert-bge")),
+  },
+  {
     // Same 32000-piece vocabulary as llama-spm; the expected ids include </s> (parse_special).
     name: "tinyllama",
     load: tokenizerFromTestdata(vocab("llama-spm")),

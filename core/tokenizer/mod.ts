@@ -1,8 +1,8 @@
 /**
- * Tokenizers for GGUF vocabularies: SentencePiece (`llama`: Llama 2, Phi-3, Gemma …) and
- * byte-level BPE (`gpt2`: GPT-2, Llama 3, Qwen2, SmolLM …), special tokens, and a streaming
- * detokenizer that never splits a UTF-8 sequence. `createTokenizer(file.metadata)` is the
- * entry point; its ids match llama.cpp's.
+ * Tokenizers for GGUF vocabularies: SentencePiece (`llama`: Llama 2, Phi-3, Gemma …),
+ * byte-level BPE (`gpt2`: GPT-2, Llama 3, Qwen2, SmolLM …) and WordPiece (`bert`: BGE), with
+ * llama.cpp's special-token handling and a streaming detokenizer that never splits a UTF-8
+ * sequence. `createTokenizer(file.metadata)` is the entry point; its ids match llama.cpp's.
  *
  * @example Tokenize with a model's vocabulary
  * ```ts ignore
@@ -20,6 +20,10 @@
 export * from "./types.ts";
 export * from "./vocab.ts";
 export * from "./spm.ts";
+export * from "./wpm.ts";
+export * from "./bpe.ts";
+export * from "./pre_tokenizer.ts";
+export * from "./byte_level.ts";
 export * from "./special_tokens.ts";
 export * from "./stream_decoder.ts";
 export * from "./tokenizer.ts";

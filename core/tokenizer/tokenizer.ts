@@ -27,6 +27,7 @@ import {
 import { createBpeModel } from "./bpe.ts";
 import { createSpmModel } from "./spm.ts";
 import { createByteStreamDecoder } from "./stream_decoder.ts";
+import { createWpmModel } from "./wpm.ts";
 import type {
   DecodeOptions,
   EncodeOptions,
@@ -47,6 +48,7 @@ export interface CreateTokenizerOptions {
 const MODEL_FACTORIES = new Map<string, (vocab: Vocab) => TokenizerModel>([
   ["llama", createSpmModel],
   ["gpt2", (vocab) => createBpeModel(vocab)],
+  ["bert", createWpmModel],
 ]);
 
 /** BPE pre-tokenizers for which llama.cpp does not tidy spaces when decoding. */
@@ -157,6 +159,7 @@ class _Tokenizer implements Tokenizer {
   /** Bytes of each token rendered with its special text, filled on first use. */
   readonly #pieces: (Uint8Array | undefined)[];
   readonly #cleanSpaces: boolean;
+  readonly #framesWithSep: boolean;
 
   constructor(vocab: Vocab, model: TokenizerModel) {
     this.vocab = vocab;
@@ -164,13 +167,18 @@ class _Tokenizer implements Tokenizer {
     this.#model = model;
     this.#info = specialTokenInfo(vocab);
     this.#pieces = new Array(this.vocabSize);
-    this.#cleanSpaces = vocab.model === "gpt2" && !BPE_PRE_WITHOUT_CLEAN_SPACES.has(vocab.pre);
+    this.#cleanSpaces = vocab.model === "bert" ||
+      (vocab.model === "gpt2" && !BPE_PRE_WITHOUT_CLEAN_SPACES.has(vocab.pre));
+    // llama.cpp frames every WordPiece input as [CLS] … [SEP], whatever add_bos/add_eos say.
+    this.#framesWithSep = vocab.model === "bert";
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     const addSpecial = options.addSpecial ?? true;
     const output: number[] = [];
-    if (addSpecial && this.vocab.addBos) output.push(this.#requireId("bos"));
+    if (addSpecial && (this.vocab.addBos || this.#framesWithSep)) {
+      output.push(this.#requireId("bos"));
+    }
     let isFirst = true;
     for (const fragment of splitSpecialTokens(text.toWellFormed(), this.#matcher(options))) {
       if ("id" in fragment) {
@@ -181,7 +189,8 @@ class _Tokenizer implements Tokenizer {
       for (const id of this.#model.encodeFragment(fragment.text, isFirst)) output.push(id);
       isFirst = false;
     }
-    if (addSpecial && this.vocab.addEos) output.push(this.#requireId("eos"));
+    if (addSpecial && this.#framesWithSep) output.push(this.#requireId("sep"));
+    else if (addSpecial && this.vocab.addEos) output.push(this.#requireId("eos"));
     return output;
   }
 
@@ -253,7 +262,7 @@ class _Tokenizer implements Tokenizer {
     return matcher;
   }
 
-  #requireId(field: "bos" | "eos"): number {
+  #requireId(field: "bos" | "eos" | "sep"): number {
     const id = this.vocab[field];
     if (id === undefined) {
       throw new TokenizerError(

@@ -1,6 +1,7 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { TokenizerError } from "../errors.ts";
 import { readGgufFile } from "../gguf/reader.ts";
+import { type GgufValue, GgufValueType } from "../gguf/types.ts";
 import { testdataPath, testModelPath } from "../../tests/testdata.ts";
 import { createTokenizer } from "./tokenizer.ts";
 import type { Tokenizer } from "./types.ts";
@@ -85,16 +86,29 @@ Deno.test("createStreamDecoder() flushes an incomplete tail as U+FFFD and skips 
   strictEqual(decoder.push(15043), " Hello");
 });
 
-Deno.test("createTokenizer() names an unsupported tokenizer model", async () => {
-  const metadata = (await readGgufFile(testdataPath("vocab/ggml-vocab-bert-bge.gguf"))).metadata;
+Deno.test("createTokenizer() names an unsupported tokenizer model", () => {
+  const metadata = new Map<string, GgufValue>([
+    ["tokenizer.ggml.model", "t5"],
+    ["tokenizer.ggml.tokens", { type: GgufValueType.STRING, values: ["<pad>", "</s>", "<unk>"] }],
+  ]);
   throws(
-    () => createTokenizer(metadata, { name: "bert-bge.gguf" }),
+    () => createTokenizer(metadata, { name: "t5.gguf" }),
     (error: Error) =>
       error instanceof TokenizerError &&
-      error.message.startsWith(
-        `Cannot create a tokenizer for "bert-bge.gguf": tokenizer model "bert" is not supported`,
-      ),
+      error.message ===
+        `Cannot create a tokenizer for "t5.gguf": tokenizer model "t5" is not supported (supported: "llama", "gpt2", "bert")`,
   );
+});
+
+Deno.test("WordPiece (bert-bge): [CLS] … [SEP] framing, lowercase, accents stripped, llama.cpp's decode", async () => {
+  const bert = await _load(testdataPath("vocab/ggml-vocab-bert-bge.gguf"));
+  const text = "Hello, World! It's Déjà vu [SEP] 中文";
+  // Expected ids and strings from llama.cpp (node-llama-cpp 3.22.1).
+  const ids = [7592, 1010, 2088, 999, 2009, 1005, 1055, 2139, 3900, 24728, 102, 1746, 1861];
+  deepStrictEqual(bert.encode(text, { addSpecial: false, parseSpecial: true }), ids);
+  strictEqual(bert.decode(ids), " hello, world! it's deja vu[SEP] 中 文");
+  strictEqual(bert.decode(ids, { skipSpecial: true }), " hello, world! it's deja vu 中 文");
+  deepStrictEqual(bert.encode("a [MASK] b"), [101, 1037, 1031, 7308, 1033, 1038, 102]);
 });
 
 Deno.test("createTokenizer() accepts a Vocab and fails clearly when BOS is asked for but absent", async () => {
