@@ -45,3 +45,14 @@ export type {
   TokenizerModel,
   Vocab,
 } from "./core/tokenizer/mod.ts";
+import "./backends/mod.ts";
+export { loadModel } from "./core/model.ts";
+export type { LoadModelOptions, Model } from "./core/model.ts";
+export { LanguageModelSession } from "./core/session.ts";
+export type { CandidatesOptions, GenerateOptions } from "./core/session.ts";
+export { Generation } from "./core/generation.ts";
+export type { FinishReason, GenerationResult } from "./core/generation.ts";
+export { Engine } from "./core/engine.ts";
+export type { Batch, EngineOptions } from "./core/engine.ts";
+export { listBackends, registerBackend } from "./core/backend.ts";
+export type { Backend, BackendBuffer, BackendEntry, DeviceInfo } from "./core/backend.ts";

@@ -6,6 +6,7 @@
  */
 
 import { basename } from "node:path";
+import "../backends/mod.ts";
 import { resolveModel } from "../core/hub/mod.ts";
 import { loadModel, type Model } from "../core/model.ts";
 import { compact } from "./options.ts";

@@ -1,0 +1,7 @@
+/**
+ * Registers every backend of this build: importing it fills the registry in core/backend.ts.
+ *
+ * @module
+ */
+
+import "./reference/mod.ts";
