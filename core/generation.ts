@@ -41,21 +41,27 @@ export class Generation implements AsyncIterable<string>, PromiseLike<string> {
       reject = rej;
     });
     this.#result.catch(() => {});
+    let settled = false;
     try {
       while (true) {
         const step = await this.#source.next();
         if (step.done) {
+          settled = true;
           resolve(step.value);
           return;
         }
         yield step.value;
       }
     } catch (error) {
+      settled = true;
       reject(error);
       throw error;
     } finally {
-      // A consumer that breaks out early ends the generation (frees its cache work).
-      await this.#source.return(undefined as never);
+      // A consumer that breaks out early ends the generation (the session becomes free).
+      if (!settled) {
+        await this.#source.return(undefined as never);
+        reject(new TypeError("Cannot read the result: the stream was closed before the end"));
+      }
     }
   }
 

@@ -11,7 +11,7 @@ import type { Engine } from "./engine.ts";
 import { Generation, type GenerationResult } from "./generation.ts";
 import type { FinishReason } from "./generation.ts";
 import { seqBit } from "./kv_cache.ts";
-import { createSampler } from "./sampling/mod.ts";
+import { createSampler, DEFAULT_SAMPLER_OPTIONS } from "./sampling/mod.ts";
 import type { Sampler, SamplerOptions } from "./sampling/types.ts";
 import { StopStringMatcher } from "./stop_strings.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
@@ -117,7 +117,7 @@ export class LanguageModelSession {
     if (prompt.length + 1 > engine.contextSize) {
       throw new RangeError(`Cannot evaluate a prompt of ${prompt.length} tokens: the context holds ${engine.contextSize}`);
     }
-    const sampler = createSampler(options);
+    const sampler = createSampler(samplerOptions(options));
     const evaluated = await this.#prefill(prompt);
     let logits = evaluated.logits;
     const stops = new StopStringMatcher(options.stop ?? []);
@@ -191,7 +191,7 @@ export class LanguageModelSession {
       seqMasks: tokens.map(() => allSeqs),
     });
     const baseSeed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-    const samplers: Sampler[] = Array.from({ length: n }, (_, i) => createSampler({ ...options, seed: (baseSeed + i) >>> 0 }));
+    const samplers: Sampler[] = Array.from({ length: n }, (_, i) => createSampler({ ...samplerOptions(options), seed: (baseSeed + i) >>> 0 }));
     const state = samplers.map(() => ({ ids: [] as number[], done: false }));
     const vocab = engine.hp.nVocab;
     // Every candidate starts from the same prompt logits.
@@ -226,4 +226,13 @@ export class LanguageModelSession {
     if (this.#busy) throw new TypeError("Cannot start a request: this session is already generating");
     this.#busy = true;
   }
+}
+
+const SAMPLER_KEYS = new Set([...Object.keys(DEFAULT_SAMPLER_OPTIONS), "seed"]);
+
+/** The sampler's options out of a request's options (which also hold maxTokens, stop …). */
+function samplerOptions(options: GenerateOptions): SamplerOptions {
+  return Object.fromEntries(
+    Object.entries(options).filter(([key, value]) => SAMPLER_KEYS.has(key) && value !== undefined),
+  ) as SamplerOptions;
 }
