@@ -25,6 +25,13 @@ const _u32 = new Uint32Array(_f32.buffer);
  * ```
  */
 export function f16ToF32(bits: number): number {
+  return _F16_VALUES[bits & 0xffff];
+}
+
+/** Every half's value, by bit pattern (256 KiB): decoding F16 weights is a table lookup. */
+const _F16_VALUES = Float32Array.from({ length: 0x10000 }, (_, bits) => _decodeF16(bits));
+
+function _decodeF16(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const mantissa = bits & 0x3ff;

@@ -11,6 +11,7 @@
 
 import { ggmlTypeName } from "../../core/gguf/ggml_types.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
+import { f32View } from "./bytes.ts";
 import { dequantizeRow, rowByteLength } from "./quant.ts";
 import { type QuantizeOptions, quantizeRow } from "./quantize.ts";
 import { activationType, vecDot } from "./vec_dot.ts";
@@ -97,16 +98,12 @@ export function matmul(
 ): void {
   const rowBytes = _assertShapes("matmul", out, weight, type, rows, k, x, nTokens);
   const actType = activationType(type);
-  const activations: (Uint8Array | Float32Array)[] = [];
+  if (actType === GgmlType.F32) return _floatMatmul(out, weight, type, rows, k, x, nTokens);
+  const activations: Uint8Array[] = [];
   for (let t = 0; t < nTokens; t++) {
-    const xRow = x.subarray(t * k, (t + 1) * k);
-    if (actType === GgmlType.F32) {
-      activations.push(xRow);
-    } else {
-      const quantized = new Uint8Array(rowByteLength(actType, k));
-      quantizeRow(actType, xRow, quantized, options);
-      activations.push(quantized);
-    }
+    const quantized = new Uint8Array(rowByteLength(actType, k));
+    quantizeRow(actType, x.subarray(t * k, (t + 1) * k), quantized, options);
+    activations.push(quantized);
   }
   for (let r = 0; r < rows; r++) {
     const weightRow = weight.subarray(r * rowBytes, (r + 1) * rowBytes);
@@ -155,6 +152,33 @@ export function matmulF64(
     for (let t = 0; t < nTokens; t++) {
       let sum = 0;
       for (let i = 0; i < k; i++) sum += weightRow[i] * x[t * k + i];
+      out[t * rows + r] = sum;
+    }
+  }
+}
+
+/**
+ * Float weights: the same sums as `vecDot` (float64, rounded to F32 once), with each weight row
+ * decoded once instead of once per token.
+ */
+function _floatMatmul(
+  out: Float32Array,
+  weight: Uint8Array,
+  type: GgmlType,
+  rows: number,
+  k: number,
+  x: Float32Array,
+  nTokens: number,
+): void {
+  const weights = type === GgmlType.F32 ? f32View(weight, rows * k) : null;
+  const decoded = new Float32Array(k);
+  for (let r = 0; r < rows; r++) {
+    let w: Float32Array = decoded;
+    if (weights !== null) w = weights.subarray(r * k, (r + 1) * k);
+    else dequantizeRow(type, weight.subarray(r * 2 * k, (r + 1) * 2 * k), decoded);
+    for (let t = 0; t < nTokens; t++) {
+      let sum = 0;
+      for (let i = 0; i < k; i++) sum += w[i] * x[t * k + i];
       out[t * rows + r] = sum;
     }
   }
