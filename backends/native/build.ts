@@ -10,6 +10,7 @@
  * deno task build --test                  # and the Zig unit tests
  * deno task build --variant avx2          # one variant
  * deno task build --target aarch64-linux-gnu
+ * deno task build --target aarch64-linux-gnu --test   # under QEMU, see foreign_tests.ts
  * ```
  *
  * @module
@@ -17,6 +18,7 @@
 
 import { parseArgs } from "node:util";
 import { NativeLibraryError } from "../../core/errors.ts";
+import { foreignTestSetup } from "./foreign_tests.ts";
 
 /** The Zig release the native code is written for (its std API changes between releases). */
 export const ZIG_VERSION = "0.16.0";
@@ -123,10 +125,19 @@ export async function buildNative(options: BuildNativeOptions = {}): Promise<str
   const steps = options.test ? ["install", "test"] : ["install"];
   const flags = [`-Doptimize=${options.optimize ?? "ReleaseFast"}`];
   if (options.variant !== undefined) flags.push(`-Dvariant=${options.variant}`);
-  if (options.target !== undefined) flags.push(`-Dtarget=${options.target}`);
+  const env: Record<string, string> = {};
+  if (options.target !== undefined) {
+    flags.push(`-Dtarget=${options.target}`);
+    const linkDir = `${ZIG_PROJECT_DIR}.zig-cache/qemu-bin`;
+    const foreign = options.test ? foreignTestSetup(options.target, { linkDir }) : undefined;
+    if (foreign !== undefined) {
+      flags.push(...foreign.flags);
+      env.PATH = foreign.pathEnv;
+    }
+  }
   const args = [...zig.args, "build", ...steps, ...flags, "--summary", "failures"];
-  const status = await new Deno.Command(zig.command, { args, cwd: ZIG_PROJECT_DIR }).spawn()
-    .status;
+  const command = new Deno.Command(zig.command, { args, cwd: ZIG_PROJECT_DIR, env });
+  const status = await command.spawn().status;
   if (!status.success) {
     throw new NativeLibraryError(
       `Cannot build the native library: \`zig ${args.slice(zig.args.length).join(" ")}\` ` +
