@@ -31,6 +31,7 @@ interface Config {
   nRot: number;
   eps: number;
   freqBase: number;
+  ropeMode: "normal" | "neox"; // "normal" for llama (see backends/reference/rope.ts)
   maxSeq: number;
 }
 
@@ -90,6 +91,7 @@ function readConfig(file: GgufFile, maxSeq: number): Config {
     nRot: u32(file, "llama.rope.dimension_count", headDim),
     eps: u32(file, "llama.attention.layer_norm_rms_epsilon"),
     freqBase: u32(file, "llama.rope.freq_base", 10000),
+    ropeMode: "normal",
     maxSeq,
   };
 }
@@ -148,7 +150,7 @@ function project(m: Matrix, x: Float32Array, nTokens: number): Float32Array {
 function forward(c: Config, w: Weights, s: RunState, tokens: number[]): Float32Array {
   const n = tokens.length;
   const positions = tokens.map((_, i) => s.length + i);
-  const ropeOptions = { mode: "normal", freqBase: c.freqBase, freqScale: 1, nRot: c.nRot } as const;
+  const ropeOptions = { mode: c.ropeMode, freqBase: c.freqBase, freqScale: 1, nRot: c.nRot };
   const x = new Float32Array(n * c.dim); // [n][dim], the residual stream
   getRows(x, w.tokenEmbd.bytes, w.tokenEmbd.type, c.dim, tokens); // token embeddings
   for (let l = 0; l < c.nLayer; l++) {
@@ -259,6 +261,18 @@ for (const golden of STORIES_GOLDENS.cases) {
     }
   });
 }
+
+Deno.test('stories260K needs rope mode "normal": "neox" pairs move the logits by far more than 1e-4', () => {
+  const golden = STORIES_GOLDENS.cases[0];
+  const model = loadModel("models/stories260K.gguf", 512);
+  const neox = { ...model, config: { ...model.config, ropeMode: "neox" as const } };
+  const { firstLogits } = generate(neox, golden.prompt_ids, 1);
+  const difference = maxAbsDifference(firstLogits, golden.first_step_logits);
+  console.log(
+    `  largest first-step logit difference with neox pairs ${difference.toExponential(2)}`,
+  );
+  if (!(difference > 0.1)) throw new Error(`neox rope changed the logits by only ${difference}`);
+});
 
 interface TinyRandomCase {
   prompt_ids: number[];

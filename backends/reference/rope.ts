@@ -8,6 +8,9 @@
  *   checkpoints into this interleaved order, and llama2.c exports (stories260K) use it natively.
  * - `"neox"` (LLAMA_ROPE_TYPE_NEOX) rotates values (i, i + nRot/2): the order Qwen2 and Gemma 3
  *   GGUFs keep, since their Q/K rows are stored unpermuted.
+ * llama.cpp picks the mode per architecture (`llama_model_rope_type`: llama → NORM; qwen2,
+ * gemma, gemma2, gemma3 → NEOX). tests/reference_stories_test.ts checks that stories260K
+ * reproduces its goldens with "normal" and moves its logits by ~11 with "neox".
  *
  * Angles, sines and cosines are computed in float64; each rotated value is rounded to F32 once.
  *
