@@ -43,12 +43,17 @@ function denoTypesFor(zigType: string): string[] {
   if (/^\??(\*|\[\*)/.test(zigType)) return ["pointer", "buffer"];
   const scalars: Record<string, string> = {
     u8: "u8",
+    i8: "i8",
+    u16: "u16",
+    i16: "i16",
     u32: "u32",
     i32: "i32",
     u64: "u64",
     i64: "i64",
     usize: "usize",
+    isize: "isize",
     c_int: "i32",
+    c_uint: "u32",
     Status: "i32",
     f32: "f32",
     f64: "f64",
@@ -193,7 +198,15 @@ Deno.test("loadNativeLibrary() names the versions of a stale library", async () 
     const path = join(libDir, nativeLibraryFileName("baseline"));
     const zig = await findZig();
     const output = await new Deno.Command(zig.command, {
-      args: [...zig.args, "build-lib", "-dynamic", "-OReleaseSmall", source, `-femit-bin=${path}`],
+      args: [
+        ...zig.args,
+        "build-lib",
+        "-dynamic",
+        "-OReleaseSmall",
+        "-fno-compiler-rt",
+        source,
+        `-femit-bin=${path}`,
+      ],
       cwd: libDir,
     }).output();
     strictEqual(output.code, 0, new TextDecoder().decode(output.stderr));
