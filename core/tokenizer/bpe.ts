@@ -19,6 +19,7 @@ import { TokenizerError } from "../errors.ts";
 import { BYTE_TO_CHAR, byteLevelDecode, byteLevelEncode } from "./byte_level.ts";
 import { createPreTokenizer, type PreTokenizer } from "./pre_tokenizer.ts";
 import { type TokenizerModel, TokenType, type Vocab } from "./types.ts";
+import { WordCache } from "./word_cache.ts";
 
 /** Options of {@linkcode createBpeModel}. */
 export interface BpeModelOptions {
@@ -60,24 +61,24 @@ export interface BpeModel extends TokenizerModel {
  */
 export function createBpeModel(vocab: Vocab, options: BpeModelOptions = {}): BpeModel {
   const preTokenizer = createPreTokenizer(options.pre ?? vocab.pre);
-  const merges = _buildMergeTable(vocab);
+  const merges = new _MergeTable(vocab);
   const encodeWord = (word: string) => _encodeWord(word, vocab, merges, preTokenizer.ignoreMerges);
   const cacheLimit = options.cacheWordCount ?? 65536;
-  const cache = new Map<string, number[]>();
+  const cache = cacheLimit > 0 ? new WordCache(cacheLimit) : undefined;
   const pieces: (Uint8Array | undefined)[] = new Array(vocab.tokens.length);
   return {
     preTokenizer,
     encodeWord,
     encodeFragment(text: string): number[] {
+      const bounds = preTokenizer.splitRanges(text);
       const ids: number[] = [];
-      for (const word of preTokenizer.split(text)) {
-        let wordIds = cache.get(word);
-        if (wordIds === undefined) {
-          wordIds = encodeWord(word);
-          if (cache.size >= cacheLimit) cache.clear();
-          if (cacheLimit > 0) cache.set(word, wordIds);
-        }
-        for (let i = 0; i < wordIds.length; i++) ids.push(wordIds[i]);
+      for (let i = 0; i < bounds.length; i += 2) {
+        const start = bounds[i];
+        const end = bounds[i + 1];
+        if (cache?.appendIds(text, start, end, ids)) continue;
+        const wordIds = encodeWord(text.slice(start, end));
+        for (let j = 0; j < wordIds.length; j++) ids.push(wordIds[j]);
+        cache?.add(text, start, end, wordIds);
       }
       return ids;
     },
@@ -92,62 +93,141 @@ export function createBpeModel(vocab: Vocab, options: BpeModelOptions = {}): Bpe
   };
 }
 
-/** Merge ranks over symbol ids; symbol ids ≥ the vocabulary size are virtual. */
-interface _MergeTable {
-  /** (left * symbolCount + right) → rank */
-  readonly rankByPair: Map<number, number>;
-  /** rank → merged symbol id */
-  readonly resultByRank: Int32Array;
-  /** virtual symbol texts, index = id - vocabulary size */
-  readonly virtualTexts: string[];
-  readonly symbolCount: number;
+/**
+ * Merge ranks over symbol ids; symbol ids ≥ the vocabulary size are "virtual" (texts that
+ * merges produce but the vocabulary lacks). Built in one pass over the merge strings, which
+ * are already the lookup keys; pair ids and merged ids are resolved lazily and cached, so a
+ * 280k-merge vocabulary loads in tens of milliseconds.
+ */
+class _MergeTable {
   /** symbol id of each byte's alphabet character: `[256]` */
   readonly byteSymbols: Int32Array;
-}
+  readonly #vocab: Vocab;
+  /** merge key (see `_mergeKey`) → rank; the first of repeated merges wins, as in llama.cpp */
+  readonly #rankByKey = new Map<string, number>();
+  /** (left id, right id) → rank, or -1 for "no merge" */
+  readonly #rankByPair = new _PairTable();
+  /** rank → merged symbol id, -1 until first used */
+  readonly #mergedByRank: Int32Array;
+  readonly #virtualIds = new Map<string, number>();
+  readonly #virtualTexts: string[] = [];
 
-// Pair keys must stay exact doubles: symbolCount² < 2^53 holds up to ~94 million symbols.
-function _buildMergeTable(vocab: Vocab): _MergeTable {
-  const vocabSize = vocab.tokens.length;
-  const virtualIds = new Map<string, number>();
-  const virtualTexts: string[] = [];
-  const symbolIdByText = (text: string): number => {
-    const id = vocab.tokenToId.get(text) ?? virtualIds.get(text);
-    if (id !== undefined) return id;
-    virtualIds.set(text, vocabSize + virtualTexts.length);
-    virtualTexts.push(text);
-    return vocabSize + virtualTexts.length - 1;
-  };
-  const byteSymbols = Int32Array.from(BYTE_TO_CHAR, symbolIdByText);
-  const pairs = _splitMerges(vocab.merges);
-  const sides = new Int32Array(pairs.length * 3);
-  for (let rank = 0; rank < pairs.length; rank++) {
-    const [left, right] = pairs[rank];
-    sides[rank * 3] = symbolIdByText(left);
-    sides[rank * 3 + 1] = symbolIdByText(right);
-    sides[rank * 3 + 2] = symbolIdByText(left + right);
+  constructor(vocab: Vocab) {
+    this.#vocab = vocab;
+    vocab.merges.forEach((merge, rank) => {
+      const key = _mergeKeyOf(merge, rank);
+      if (!this.#rankByKey.has(key)) this.#rankByKey.set(key, rank);
+    });
+    this.#mergedByRank = new Int32Array(vocab.merges.length).fill(-1);
+    this.byteSymbols = Int32Array.from(BYTE_TO_CHAR, (char) => this.symbolId(char));
   }
-  const symbolCount = vocabSize + virtualTexts.length;
-  const rankByPair = new Map<number, number>();
-  const resultByRank = new Int32Array(pairs.length);
-  for (let rank = 0; rank < pairs.length; rank++) {
-    const key = sides[rank * 3] * symbolCount + sides[rank * 3 + 1];
-    if (!rankByPair.has(key)) rankByPair.set(key, rank);
-    resultByRank[rank] = sides[rank * 3 + 2];
-  }
-  return { rankByPair, resultByRank, virtualTexts, symbolCount, byteSymbols };
-}
 
-/** "left right" → [left, right]; the separator is the first space after the first character. */
-function _splitMerges(merges: readonly string[]): [string, string][] {
-  return merges.map((merge, rank) => {
-    const space = merge.indexOf(" ", 1);
-    if (space < 0) {
-      throw new TokenizerError(
-        `Cannot load merge ${rank} "${merge}": it has no space between its two parts`,
-      );
+  /** The rank of merging two adjacent symbols, or -1. */
+  pairRank(left: number, right: number): number {
+    let rank = this.#rankByPair.get(left, right);
+    if (rank === _PairTable.ABSENT) {
+      rank = this.#rankByKey.get(_mergeKey(this.text(left), this.text(right))) ?? -1;
+      this.#rankByPair.set(left, right, rank);
     }
-    return [merge.slice(0, space), merge.slice(space + 1)];
-  });
+    return rank;
+  }
+
+  /** The symbol a merge of rank `rank` produces from `left` and `right`. */
+  merged(rank: number, left: number, right: number): number {
+    let id = this.#mergedByRank[rank];
+    if (id < 0) id = this.#mergedByRank[rank] = this.symbolId(this.text(left) + this.text(right));
+    return id;
+  }
+
+  /** The text of a symbol. */
+  text(id: number): string {
+    const vocabSize = this.#vocab.tokens.length;
+    return id < vocabSize ? this.#vocab.tokens[id] : this.#virtualTexts[id - vocabSize];
+  }
+
+  /** The symbol id of a text: its token id, else a virtual id made on first use. */
+  symbolId(text: string): number {
+    const id = this.#vocab.tokenToId.get(text) ?? this.#virtualIds.get(text);
+    if (id !== undefined) return id;
+    const virtualId = this.#vocab.tokens.length + this.#virtualTexts.length;
+    this.#virtualIds.set(text, virtualId);
+    this.#virtualTexts.push(text);
+    return virtualId;
+  }
+}
+
+/**
+ * (left, right) → value over typed arrays: open addressing with linear probing, at most half
+ * full. Numeric Map keys above 2^31 are heap numbers, which made pair lookups the slowest
+ * part of encoding a new word.
+ */
+class _PairTable {
+  /** What `get` returns for a pair never set. */
+  static readonly ABSENT = -2;
+  #lefts = new Int32Array(1 << 12).fill(-1);
+  #rights = new Int32Array(1 << 12);
+  #values = new Int32Array(1 << 12);
+  #count = 0;
+
+  get(left: number, right: number): number {
+    const mask = this.#lefts.length - 1;
+    for (let slot = _pairHash(left, right) & mask;; slot = (slot + 1) & mask) {
+      const stored = this.#lefts[slot];
+      if (stored === -1) return _PairTable.ABSENT;
+      if (stored === left && this.#rights[slot] === right) return this.#values[slot];
+    }
+  }
+
+  /** Stores a pair that is not yet in the table. */
+  set(left: number, right: number, value: number): void {
+    if ((this.#count + 1) * 2 > this.#lefts.length) this.#grow();
+    this.#insert(left, right, value);
+    this.#count++;
+  }
+
+  #insert(left: number, right: number, value: number): void {
+    const mask = this.#lefts.length - 1;
+    let slot = _pairHash(left, right) & mask;
+    while (this.#lefts[slot] !== -1) slot = (slot + 1) & mask;
+    this.#lefts[slot] = left;
+    this.#rights[slot] = right;
+    this.#values[slot] = value;
+  }
+
+  #grow(): void {
+    const [lefts, rights, values] = [this.#lefts, this.#rights, this.#values];
+    this.#lefts = new Int32Array(lefts.length * 2).fill(-1);
+    this.#rights = new Int32Array(lefts.length * 2);
+    this.#values = new Int32Array(lefts.length * 2);
+    for (let slot = 0; slot < lefts.length; slot++) {
+      if (lefts[slot] !== -1) this.#insert(lefts[slot], rights[slot], values[slot]);
+    }
+  }
+}
+
+function _pairHash(left: number, right: number): number {
+  const hash = Math.imul(left, 0x9e3779b1) ^ Math.imul(right + 0x7f4a7c15, 0x85ebca77);
+  return hash ^ (hash >>> 15);
+}
+
+/**
+ * The lookup key of the pair (left, right): "left right", which is the merge string itself;
+ * when a side holds a space, "left\0right" keeps the split unambiguous.
+ */
+function _mergeKey(left: string, right: string): string {
+  return left.includes(" ") || right.includes(" ") ? `${left}\0${right}` : `${left} ${right}`;
+}
+
+/** The key of a merge string; it splits at the first space after its first character. */
+function _mergeKeyOf(merge: string, rank: number): string {
+  const space = merge.indexOf(" ", 1);
+  if (space < 0) {
+    throw new TokenizerError(
+      `Cannot load merge ${rank} "${merge}": it has no space between its two parts`,
+    );
+  }
+  if (merge.charCodeAt(0) !== 0x20 && merge.indexOf(" ", space + 1) < 0) return merge;
+  return _mergeKey(merge.slice(0, space), merge.slice(space + 1));
 }
 
 const _UTF8 = new TextEncoder();
@@ -169,7 +249,7 @@ function _encodeWord(
     if (symbol < vocab.tokens.length) {
       ids.push(symbol);
     } else {
-      _pushAsciiFallback(table.virtualTexts[symbol - vocab.tokens.length], vocab, ids);
+      _pushAsciiFallback(table.text(symbol), vocab, ids);
     }
   }
   return ids;
@@ -213,7 +293,7 @@ function _mergeSymbols(bytes: Uint8Array, table: _MergeTable): number[] {
     const rank = (key - left) / _TWO_POW_32;
     const right = _symbol[left] < 0 ? -1 : _next[left];
     if (right < 0 || _pairRank(table, left, right) !== rank) continue;
-    _symbol[left] = table.resultByRank[rank];
+    _symbol[left] = table.merged(rank, _symbol[left], _symbol[right]);
     _symbol[right] = -1;
     _next[left] = _next[right];
     if (_next[right] >= 0) _prev[_next[right]] = left;
@@ -228,7 +308,7 @@ function _mergeSymbols(bytes: Uint8Array, table: _MergeTable): number[] {
 const _TWO_POW_32 = 2 ** 32;
 
 function _pairRank(table: _MergeTable, left: number, right: number): number {
-  return table.rankByPair.get(_symbol[left] * table.symbolCount + _symbol[right]) ?? -1;
+  return table.pairRank(_symbol[left], _symbol[right]);
 }
 
 function _pushPair(heap: _MinHeap, table: _MergeTable, left: number, right: number): void {

@@ -36,6 +36,12 @@ export interface PreTokenizer {
    * @returns the words, in order; joined they give `text` back
    */
   split(text: string): string[];
+  /**
+   * Cuts one fragment into words given as offsets, building no strings.
+   * @param text the fragment
+   * @returns `[start0, end0, start1, end1, …]`, UTF-16 offsets of the words in order
+   */
+  splitRanges(text: string): number[];
 }
 
 // llama.cpp's whitespace set, inside a character class; `_S`/`_NOT_S` stand for `\s`/`\S`.
@@ -272,49 +278,80 @@ export function createPreTokenizer(pre: string): PreTokenizer {
     );
   }
   const patterns = _RULES[entry.rules];
-  const regexes = patterns.map((source) => new RegExp(source, "gu"));
+  const compiled = patterns.map((source) => ({
+    sticky: new RegExp(source, "uy"),
+    global: new RegExp(source, "gu"),
+  }));
   return {
     name: pre,
     patterns,
     ignoreMerges: entry.ignoreMerges ?? false,
     addBos: entry.addBos ?? false,
     cleanSpaces: entry.cleanSpaces ?? true,
-    split: (text) => _split(text, regexes),
+    split: (text) => _words(text, _split(text, compiled)),
+    splitRanges: (text) => _split(text, compiled),
   };
 }
 
-/** Runs each regex over every current piece; pieces are `[start, end)` UTF-16 offsets. */
-function _split(text: string, regexes: readonly RegExp[]): string[] {
+/** One pattern, compiled twice: sticky to test "a match starts here", global to find the next. */
+interface _Pattern {
+  readonly sticky: RegExp;
+  readonly global: RegExp;
+}
+
+/** Runs each pattern over every current piece; pieces are `[start, end)` UTF-16 offsets. */
+function _split(text: string, patterns: readonly _Pattern[]): number[] {
   if (text.length === 0) return [];
   const shadow = _NON_ASCII_SPACE_TEST.test(text) ? text.replace(_NON_ASCII_SPACE, "\v") : text;
   let bounds: number[] = [0, text.length];
-  for (const regex of regexes) {
+  for (const pattern of patterns) {
     const next: number[] = [];
     for (let i = 0; i < bounds.length; i += 2) {
-      _splitPiece(shadow, bounds[i], bounds[i + 1], regex, next);
+      _splitPiece(shadow, bounds[i], bounds[i + 1], pattern, next);
     }
     bounds = next;
   }
+  return bounds;
+}
+
+function _words(text: string, bounds: readonly number[]): string[] {
   const words = new Array<string>(bounds.length / 2);
   for (let i = 0; i < bounds.length; i += 2) words[i / 2] = text.slice(bounds[i], bounds[i + 1]);
   return words;
 }
 
-/** Appends the matches of `regex` in `text[start, end)` and the gaps between them. */
-function _splitPiece(text: string, start: number, end: number, regex: RegExp, out: number[]) {
+/**
+ * Appends the matches of a pattern in `text[start, end)` and the gaps between them. Words
+ * usually follow each other without gaps, so a sticky `test()` (no match object to allocate)
+ * tries each position first; only where it fails does a global `exec()` look further.
+ */
+function _splitPiece(text: string, start: number, end: number, pattern: _Pattern, out: number[]) {
   // Lookaheads and `$` must stop at the piece's end, as llama.cpp's sub-range search does.
   const piece = start === 0 && end === text.length ? text : text.slice(start, end);
-  regex.lastIndex = 0;
-  let last = 0;
-  for (let match = regex.exec(piece); match !== null; match = regex.exec(piece)) {
-    const matchEnd = match.index + match[0].length;
-    if (matchEnd === match.index) {
-      regex.lastIndex = matchEnd + 1; // empty match: adds no piece, like an empty word
+  const { sticky, global } = pattern;
+  let position = 0;
+  while (position < piece.length) {
+    sticky.lastIndex = position;
+    if (sticky.test(piece) && sticky.lastIndex > position) {
+      out.push(start + position, start + sticky.lastIndex);
+      position = sticky.lastIndex;
       continue;
     }
-    if (match.index > last) out.push(start + last, start + match.index);
-    out.push(start + match.index, start + matchEnd);
-    last = matchEnd;
+    const matchStart = _nextMatch(piece, position, global);
+    if (matchStart < 0) break;
+    out.push(start + position, start + matchStart); // the gap before the match
+    out.push(start + matchStart, start + global.lastIndex);
+    position = global.lastIndex;
   }
-  if (last < piece.length) out.push(start + last, end);
+  if (position < piece.length) out.push(start + position, end);
+}
+
+/** Start of the next non-empty match at or after `from` (its end in `lastIndex`), or -1. */
+function _nextMatch(piece: string, from: number, global: RegExp): number {
+  global.lastIndex = from;
+  for (let match = global.exec(piece); match !== null; match = global.exec(piece)) {
+    if (match[0].length > 0) return match.index;
+    global.lastIndex = match.index + 1; // empty match: adds no piece, like an empty word
+  }
+  return -1;
 }
