@@ -252,11 +252,17 @@ Deno.test("mapFile() maps stories260K.gguf byte for byte", async () => {
     strictEqual(new TextDecoder().decode(mapped.bytes.subarray(0, 4)), "GGUF");
     mapped.advise("willneed");
     mapped.advise("sequential");
+    mapped.lock();
+    strictEqual(smapsOf(addressOf(mapped.bytes)).lockedKb, Math.ceil(mapped.byteLength / 4096) * 4);
   } finally {
     mapped.close();
   }
   strictEqual(mapped.closed, true);
   mapped.close(); // A second close does nothing.
+  throws(() => mapped.lock(), {
+    name: "NativeLibraryError",
+    message: `Cannot lock "${path}": it is closed`,
+  });
   throws(() => mapped.advise("normal"), {
     name: "NativeLibraryError",
     message: `Cannot advise "${path}": it is closed`,
@@ -270,6 +276,7 @@ Deno.test("mapFile() of an empty file gives an empty array", () => {
     strictEqual(mapped.byteLength, 0);
     deepStrictEqual(mapped.bytes, new Uint8Array(0));
     mapped.advise("willneed");
+    mapped.lock();
     mapped.close();
   } finally {
     Deno.removeSync(path);
@@ -300,7 +307,9 @@ Deno.test("mapFile() errors name the path and the reason", () => {
 });
 
 /** Rss and Shared_Clean (kB) of the mapping that starts at `address` in /proc/self/smaps. */
-function smapsOf(address: bigint): { path: string; rssKb: number; sharedCleanKb: number } {
+function smapsOf(
+  address: bigint,
+): { path: string; rssKb: number; sharedCleanKb: number; lockedKb: number } {
   const smaps = Deno.readTextFileSync("/proc/self/smaps");
   const start = address.toString(16).padStart(8, "0");
   const entry = smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => e.startsWith(`${start}-`));
@@ -308,7 +317,17 @@ function smapsOf(address: bigint): { path: string; rssKb: number; sharedCleanKb:
   const field = (name: string) =>
     Number(entry.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))![1]);
   const path = entry.split("\n")[0].trim().split(/\s+/).slice(5).join(" ");
-  return { path, rssKb: field("Rss"), sharedCleanKb: field("Shared_Clean") };
+  return {
+    path,
+    rssKb: field("Rss"),
+    sharedCleanKb: field("Shared_Clean"),
+    lockedKb: field("Locked"),
+  };
+}
+
+/** The address of a view's first byte. */
+function addressOf(bytes: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
 }
 
 /** Reads one byte per page so every page of `bytes` is resident and mapped. */
@@ -350,8 +369,7 @@ Deno.test("mapFile() pages are shared with another process that maps the file", 
     const { value: line } = await reader.read();
     strictEqual(line?.trim(), `ready ${sum}`);
 
-    const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(mapped.bytes)));
-    const smaps = smapsOf(address);
+    const smaps = smapsOf(addressOf(mapped.bytes));
     const pageCount = Math.ceil(mapped.byteLength / 4096);
     strictEqual(smaps.path, path);
     strictEqual(smaps.rssKb, pageCount * 4);

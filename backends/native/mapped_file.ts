@@ -44,6 +44,15 @@ export interface MappedFile {
    * @throws NativeLibraryError when the kernel rejects the advice
    */
   advise(advice: MapAdvice): void;
+  /**
+   * Reads the whole file now and pins its pages in RAM until `close()` (`mlock`), so weights
+   * stay hot: the kernel otherwise reclaims file pages that sit idle (here after about a
+   * minute) and the next request reads them from disk again. Costs the read up front and the
+   * file's size in locked memory, limited by RLIMIT_MEMLOCK unless the process has
+   * CAP_IPC_LOCK. The pages stay shared with other processes.
+   * @throws NativeLibraryError when the limit or the permissions forbid it
+   */
+  lock(): void;
   /** Unmaps the file. Calling it again does nothing. */
   close(): void;
 }
@@ -100,6 +109,10 @@ export function mapFile(path: string, options: MapFileOptions = {}): MappedFile 
         symbols.zeno_map_advise(handle, ADVICE_CODES[advice]),
         `${action} with advice "${advice}"`,
       );
+    },
+    lock(): void {
+      if (closed) throw new NativeLibraryError(`Cannot lock "${path}": it is closed`);
+      checkStatus(symbols, symbols.zeno_map_lock(handle), `Cannot lock "${path}" in memory`);
     },
     close(): void {
       if (closed) return;

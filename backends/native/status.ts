@@ -23,6 +23,7 @@ export const NATIVE_STATUS = {
   io_error: 10,
   unsupported: 11,
   unexpected: 12,
+  lock_limit_exceeded: 13,
 } as const;
 
 /** The library's message for a status ("file does not exist"). */

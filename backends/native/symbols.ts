@@ -11,7 +11,7 @@
  */
 
 /** The ABI version this TypeScript expects; the library's `zeno_abi_version()` must equal it. */
-export const ZENO_ABI_VERSION = 1;
+export const ZENO_ABI_VERSION = 2;
 
 /** Every symbol of the native library. */
 export const NATIVE_SYMBOLS = {
@@ -29,6 +29,7 @@ export const NATIVE_SYMBOLS = {
   zeno_map_ptr: { parameters: ["pointer"], result: "pointer" },
   zeno_map_len: { parameters: ["pointer"], result: "u64" },
   zeno_map_advise: { parameters: ["pointer", "i32"], result: "i32" },
+  zeno_map_lock: { parameters: ["pointer"], result: "i32" },
   zeno_map_close: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -23,7 +23,7 @@ const assert = std.debug.assert;
 // Version
 
 /// Bumped on every incompatible change of this file; the loader refuses any other value.
-pub const abi_version: u32 = 1;
+pub const abi_version: u32 = 2;
 
 /// The ABI version this library was built with (`ZENO_ABI_VERSION` in symbols.ts).
 export fn zeno_abi_version() u32 {
@@ -48,6 +48,7 @@ pub const Status = enum(c_int) {
     io_error = 10,
     unsupported = 11,
     unexpected = 12,
+    lock_limit_exceeded = 13,
 
     /// A short lowercase phrase for error messages ("file does not exist").
     pub fn message(status: Status) [:0]const u8 {
@@ -65,6 +66,7 @@ pub const Status = enum(c_int) {
             .io_error => "input/output error",
             .unsupported => "not supported by this system",
             .unexpected => "unexpected system error",
+            .lock_limit_exceeded => "locked-memory limit (RLIMIT_MEMLOCK) exceeded",
         };
     }
 };
@@ -202,6 +204,19 @@ export fn zeno_map_advise(handle: ?*const MapHandle, advice: c_int) Status {
     return .ok;
 }
 
+/// Reads the whole file now and pins its pages in RAM until close (`mlock`): weights that
+/// must stay hot survive page-cache reclaim. Costs the file's size in locked memory.
+export fn zeno_map_lock(handle: ?*const MapHandle) Status {
+    const map = handle orelse return .invalid_argument;
+    assert(map.magic == map_magic);
+    mappingOf(map).lock() catch |err| return switch (err) {
+        error.LockLimitExceeded => .lock_limit_exceeded,
+        error.PermissionDenied => .access_denied,
+        error.Unexpected => .unexpected,
+    };
+    return .ok;
+}
+
 /// Unmaps and frees. A null handle is ignored; a handle must not be closed twice.
 export fn zeno_map_close(handle: ?*MapHandle) void {
     const map = handle orelse return;
@@ -273,6 +288,7 @@ test "zeno_map_open() maps a file that zeno_map_ptr() and zeno_map_len() expose"
     try testing.expectEqual(Status.ok, zeno_map_advise(handle, 3));
     try testing.expectEqual(Status.invalid_argument, zeno_map_advise(handle, 5));
     try testing.expectEqual(Status.invalid_argument, zeno_map_advise(null, 0));
+    try testing.expectEqual(Status.invalid_argument, zeno_map_lock(null));
 }
 
 test "zeno_variant_*() describe this architecture's variants" {
