@@ -24,6 +24,7 @@ export * from "./wpm.ts";
 export * from "./bpe.ts";
 export * from "./pre_tokenizer.ts";
 export * from "./byte_level.ts";
+export * from "./hf_convert.ts";
 export * from "./special_tokens.ts";
 export * from "./stream_decoder.ts";
 export * from "./tokenizer.ts";
