@@ -13,6 +13,11 @@
  *   `[U+3000-U+3002]` never matches U+3000 itself; we match against the same kind of copy ("shadow").
  * - `\s+(?!\S)` (leave the last space to the next word) is a lookahead, as in the original.
  *
+ * Only BPE vocabularies have a pre-tokenizer: Phi-3's GGUF says `tokenizer.ggml.model =
+ * llama` (SentencePiece, with `pre` "default", unused), so it is not in this table. Names whose
+ * llama.cpp rules need hand-written code (kimi-k2, afmoe, superbpe, tiny_aya) or raw-UTF-8 BPE
+ * (gemma4, sarvam-moe, whitespace) are rejected rather than approximated.
+ *
  * @module
  */
 

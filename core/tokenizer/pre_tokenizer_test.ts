@@ -63,3 +63,13 @@ Deno.test("split() of every rule set gives back the text when joined", () => {
   }
   assert.deepEqual(createPreTokenizer("gpt-2").split(""), []);
 });
+
+Deno.test("splitRanges() gives the UTF-16 offsets of split()'s words", () => {
+  const pre = createPreTokenizer("qwen2");
+  const text = "I'm 42 🦙s\n";
+  const ranges = pre.splitRanges(text);
+  assert.deepEqual(ranges, [0, 1, 1, 3, 3, 4, 4, 5, 5, 6, 6, 9, 9, 10, 10, 11]);
+  const words = [];
+  for (let i = 0; i < ranges.length; i += 2) words.push(text.slice(ranges[i], ranges[i + 1]));
+  assert.deepEqual(words, pre.split(text));
+});
