@@ -14,7 +14,7 @@ import { GgmlType } from "../../core/gguf/types.ts";
 import { f32View } from "./bytes.ts";
 import { dequantizeRow, rowByteLength } from "./quant.ts";
 import { type QuantizeOptions, quantizeRow } from "./quantize.ts";
-import { activationType, vecDot } from "./vec_dot.ts";
+import { activationType, dotUnpacked, type UnpackedRow, unpackRow } from "./vec_dot.ts";
 
 /**
  * Embedding lookup: copies row `ids[i]` of `table`, dequantized, into row `i` of `out`.
@@ -99,17 +99,15 @@ export function matmul(
   const rowBytes = _assertShapes("matmul", out, weight, type, rows, k, x, nTokens);
   const actType = activationType(type);
   if (actType === GgmlType.F32) return _floatMatmul(out, weight, type, rows, k, x, nTokens);
-  const activations: Uint8Array[] = [];
+  const activations: UnpackedRow[] = [];
   for (let t = 0; t < nTokens; t++) {
     const quantized = new Uint8Array(rowByteLength(actType, k));
     quantizeRow(actType, x.subarray(t * k, (t + 1) * k), quantized, options);
-    activations.push(quantized);
+    activations.push(unpackRow(actType, k, quantized));
   }
   for (let r = 0; r < rows; r++) {
-    const weightRow = weight.subarray(r * rowBytes, (r + 1) * rowBytes);
-    for (let t = 0; t < nTokens; t++) {
-      out[t * rows + r] = vecDot(type, k, weightRow, activations[t]);
-    }
+    const weightRow = unpackRow(type, k, weight.subarray(r * rowBytes, (r + 1) * rowBytes));
+    for (let t = 0; t < nTokens; t++) out[t * rows + r] = dotUnpacked(weightRow, activations[t]);
   }
 }
 

@@ -15,7 +15,14 @@ import { ggmlTypeName, ggmlTypeTraits } from "../../core/gguf/ggml_types.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
 import { bf16ToF32 } from "./half.ts";
 import { f32View, readF16, readI16 } from "./bytes.ts";
-import { decodeKBlock, decodeLegacyBlock, K_TYPES } from "./blocks.ts";
+import {
+  decodeKBlock,
+  decodeLegacyBlock,
+  K_TYPES,
+  type KBlock,
+  LEGACY_TYPES,
+  type LegacyBlock,
+} from "./blocks.ts";
 import { rowByteLength } from "./quant.ts";
 
 const _ACTIVATION_TYPE: Partial<Record<GgmlType, GgmlType>> = {
@@ -106,9 +113,7 @@ export function vecDot(
     );
   }
   _assertRowLength("activation", pairType, n, activationRow.length);
-  return K_TYPES.has(type)
-    ? _kDot(type, n, weightRow, activationRow)
-    : _legacyDot(type, n, weightRow, activationRow);
+  return dotUnpacked(unpackRow(type, n, weightRow), unpackRow(pairType, n, activationRow));
 }
 
 function _assertRowLength(role: string, type: GgmlType, n: number, byteLength: number): void {
@@ -137,6 +142,59 @@ function _floatDot(type: GgmlType, n: number, weightRow: Uint8Array, x: Float32A
   return Math.fround(sum);
 }
 
+/** A quantized row with its blocks unpacked once, for many dot products. */
+export interface UnpackedRow {
+  readonly type: GgmlType;
+  /** Values in the row. */
+  readonly length: number;
+  /** The packed row (Q8_1 block sums and Q8_K bsums are read from it). */
+  readonly bytes: Uint8Array;
+  /** One entry per block: `LegacyBlock`s for 32-value types, `KBlock`s for K-quants. */
+  readonly blocks: readonly (LegacyBlock | KBlock)[];
+}
+
+/**
+ * Unpacks a quantized weight or activation row so `dotUnpacked` can reuse it: `matmul` unpacks
+ * each weight row and each activation row once instead of once per product.
+ *
+ * @param type a quantized type (not F32, F16 or BF16)
+ * @param length values in the row, whole blocks
+ * @param bytes the packed row
+ * @returns the unpacked row
+ * @throws RangeError for a float or unsupported type
+ */
+export function unpackRow(type: GgmlType, length: number, bytes: Uint8Array): UnpackedRow {
+  const traits = ggmlTypeTraits(type);
+  const isK = K_TYPES.has(type);
+  if (traits === undefined || !(isK || LEGACY_TYPES.has(type))) {
+    throw new RangeError(`Cannot unpack a row of type ${ggmlTypeName(type)}: it is not quantized`);
+  }
+  _assertRowLength("unpacked", type, length, bytes.length);
+  const blocks: (LegacyBlock | KBlock)[] = [];
+  for (let at = 0; at < rowByteLength(type, length); at += traits.bytesPerBlock) {
+    blocks.push(isK ? decodeKBlock(type, bytes, at) : decodeLegacyBlock(type, bytes, at));
+  }
+  return { type, length, bytes, blocks };
+}
+
+/**
+ * `vecDot` of two unpacked rows: a weight row and a row of its activation type.
+ *
+ * @param weight an unpacked weight row
+ * @param activation an unpacked row of `activationType(weight.type)`, same length
+ * @returns the dot product, rounded to F32
+ * @throws TypeError when the rows do not pair
+ */
+export function dotUnpacked(weight: UnpackedRow, activation: UnpackedRow): number {
+  if (activation.type !== activationType(weight.type) || activation.length !== weight.length) {
+    throw new TypeError(
+      `Cannot multiply a ${weight.length}-value ${ggmlTypeName(weight.type)} row with a ` +
+        `${activation.length}-value ${ggmlTypeName(activation.type)} row`,
+    );
+  }
+  return K_TYPES.has(weight.type) ? _kDot(weight, activation) : _legacyDot(weight, activation);
+}
+
 const _fround = Math.fround;
 
 /**
@@ -144,20 +202,18 @@ const _fround = Math.fround;
  * Q4_0/Q5_0/Q8_0: sumi·dx·dy; Q4_1/Q5_1: (dx·dy)·sumi + mx·sy (sy = dy·Σqy from the Q8_1
  * block), summed over blocks in F32.
  */
-function _legacyDot(type: GgmlType, n: number, weightRow: Uint8Array, actRow: Uint8Array): number {
-  const weightBytes = ggmlTypeTraits(type)!.bytesPerBlock;
-  const actType = activationType(type);
-  const actBytes = ggmlTypeTraits(actType)!.bytesPerBlock;
+function _legacyDot(weight: UnpackedRow, activation: UnpackedRow): number {
+  const actBytes = ggmlTypeTraits(activation.type)!.bytesPerBlock;
   let sum = 0;
-  for (let block = 0; block < n / 32; block++) {
-    const x = decodeLegacyBlock(type, weightRow, block * weightBytes);
-    const y = decodeLegacyBlock(actType, actRow, block * actBytes);
+  for (let block = 0; block < weight.blocks.length; block++) {
+    const x = weight.blocks[block] as LegacyBlock;
+    const y = activation.blocks[block] as LegacyBlock;
     let sumi = 0;
     for (let j = 0; j < 32; j++) sumi += x.quants[j] * y.quants[j];
     const scale = _fround(x.d * y.d);
-    const term = x.m === null
-      ? _fround(sumi * scale)
-      : _fround(_fround(scale * sumi) + _fround(x.m * readF16(actRow, block * actBytes + 2)));
+    const term = x.m === null ? _fround(sumi * scale) : _fround(
+      _fround(scale * sumi) + _fround(x.m * readF16(activation.bytes, block * actBytes + 2)),
+    );
     sum = _fround(sum + term);
   }
   return sum;
@@ -168,12 +224,11 @@ function _legacyDot(type: GgmlType, n: number, weightRow: Uint8Array, actRow: Ui
  * summin = Σ_groups min_g · Σ qy (Σ qy from the Q8_K block's 16-value bsums); then
  * (dx·dy)·sumi - (dminx·dy)·summin, summed over super-blocks in F32.
  */
-function _kDot(type: GgmlType, n: number, weightRow: Uint8Array, actRow: Uint8Array): number {
-  const weightBytes = ggmlTypeTraits(type)!.bytesPerBlock;
+function _kDot(weight: UnpackedRow, activation: UnpackedRow): number {
   let sum = 0;
-  for (let block = 0; block < n / 256; block++) {
-    const x = decodeKBlock(type, weightRow, block * weightBytes);
-    const y = decodeKBlock(GgmlType.Q8_K, actRow, block * 292);
+  for (let block = 0; block < weight.blocks.length; block++) {
+    const x = weight.blocks[block] as KBlock;
+    const y = activation.blocks[block] as KBlock;
     let sumi = 0;
     let summin = 0;
     for (let group = 0; group < 256 / x.groupSize; group++) {
@@ -183,7 +238,8 @@ function _kDot(type: GgmlType, n: number, weightRow: Uint8Array, actRow: Uint8Ar
         groupSum += x.quants[i] * y.quants[i];
       }
       sumi += x.scales[group] * groupSum;
-      summin += x.mins[group] * _bsum(actRow, block * 292, group * x.groupSize, x.groupSize);
+      summin += x.mins[group] *
+        _bsum(activation.bytes, block * 292, group * x.groupSize, x.groupSize);
     }
     const term = _fround(_fround(x.d * y.d) * sumi) - _fround(_fround(x.dmin * y.d) * summin);
     sum = _fround(sum + _fround(term));
