@@ -141,7 +141,8 @@ fn terminatePath(buffer: *[path_bytes_max]u8, path: []const u8) MapError![:0]con
 fn openReadOnly(path: [:0]const u8) MapError!linux.fd_t {
     // NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
     const flags: linux.O = .{ .ACCMODE = .RDONLY, .CLOEXEC = true, .NONBLOCK = true };
-    while (true) {
+    // EINTR (a signal during a slow open, e.g. on a network filesystem) is retried, boundedly.
+    for (0..open_attempts_max) |_| {
         const rc = linux.openat(linux.AT.FDCWD, path.ptr, flags, 0);
         switch (linux.errno(rc)) {
             .SUCCESS => return @intCast(rc),
@@ -149,7 +150,10 @@ fn openReadOnly(path: [:0]const u8) MapError!linux.fd_t {
             else => |errno| return errorFromErrno(errno),
         }
     }
+    return error.Unexpected;
 }
+
+const open_attempts_max = 64;
 
 fn regularFileSize(fd: linux.fd_t) MapError!u64 {
     var stat: linux.Statx = undefined;
