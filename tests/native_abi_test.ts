@@ -140,6 +140,8 @@ const VARIANTS_BY_ARCH: Record<string, string[]> = {
 };
 
 Deno.test("loadNativeLibrary() takes the variant from options or ZENO_CPU_VARIANT", () => {
+  const native = loadNativeLibrary();
+  strictEqual(loadNativeLibrary({ variant: native.variant }), native, "one binding per file");
   strictEqual(loadNativeLibrary({ variant: "baseline" }).variant, "baseline");
   const libDir = loadNativeLibrary().path.replace(/\/[^/]+$/, "");
   Deno.env.set("ZENO_CPU_VARIANT", "baseline");

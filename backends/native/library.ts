@@ -53,7 +53,9 @@ export interface LoadNativeLibraryOptions {
 /** The build command named in errors. */
 const BUILD_HINT = "run `deno task build`";
 
+/** Loaded libraries by options, and by file: each file is bound once per process. */
 const _loaded = new Map<string, NativeLibrary>();
+const _loadedByPath = new Map<string, NativeLibrary>();
 
 /**
  * Opens (once per process and options) the best native library for this CPU.
@@ -112,10 +114,17 @@ function _open(libDir: string, requested: string | undefined): NativeLibrary {
     const variants = _readVariants(baseline.symbols, features);
     const chosen = _chooseVariant(variants, requested, features);
     const path = join(libDir, nativeLibraryFileName(chosen.name));
+    const already = _loadedByPath.get(path);
+    if (already !== undefined) return already;
     const opened = path === baselinePath ? baseline : _openChecked(path);
-    _checkBuildVariant(opened.symbols, chosen.name, path);
+    try {
+      _checkBuildVariant(opened.symbols, chosen.name, path);
+    } catch (error) {
+      if (opened !== baseline) opened.close();
+      throw error;
+    }
     kept = opened;
-    return {
+    const library: NativeLibrary = {
       path,
       variant: chosen.name,
       variants,
@@ -123,6 +132,8 @@ function _open(libDir: string, requested: string | undefined): NativeLibrary {
       abiVersion: ZENO_ABI_VERSION,
       symbols: opened.symbols,
     };
+    _loadedByPath.set(path, library);
+    return library;
   } finally {
     // The baseline served as a probe; close it unless it is the library we keep.
     if (kept !== baseline) baseline.close();
