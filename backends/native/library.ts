@@ -64,11 +64,13 @@ const _loadedByPath = new Map<string, NativeLibrary>();
  * @throws NativeLibraryError when the library is missing or stale, or the CPU cannot run the
  *   requested variant; RangeError for a variant name that does not exist
  *
- * @example Print the chosen variant
- * ```ts ignore
+ * @example The chosen variant is one this CPU supports
+ * ```ts
+ * import { ok } from "node:assert";
  * import { loadNativeLibrary } from "./library.ts";
  * const native = loadNativeLibrary();
- * console.log(native.variant, native.cpuFeatures.join(" "));
+ * ok(native.variants.some((v) => v.name === native.variant && v.supported));
+ * console.log(native.variant, native.cpuFeatures.join(" ")); // e.g. "avx2 sse4_2 popcnt …"
  * ```
  */
 export function loadNativeLibrary(options: LoadNativeLibraryOptions = {}): NativeLibrary {

@@ -70,12 +70,16 @@ export interface MapFileOptions {
  * @returns the mapping; call `close()` when done, or it stays mapped until the process exits
  * @throws NativeLibraryError naming the path and the reason (missing, a directory, denied …)
  *
- * @example Read a GGUF magic
- * ```ts ignore
+ * @example Map a file and read its bytes
+ * ```ts
+ * import { strictEqual } from "node:assert";
  * import { mapFile } from "./mapped_file.ts";
- * const model = mapFile("stories260K.gguf");
- * console.log(new TextDecoder().decode(model.bytes.subarray(0, 4))); // "GGUF"
- * model.close();
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "GGUF");
+ * const file = mapFile(path);
+ * strictEqual(new TextDecoder().decode(file.bytes), "GGUF");
+ * file.close();
+ * Deno.removeSync(path);
  * ```
  */
 export function mapFile(path: string, options: MapFileOptions = {}): MappedFile {
