@@ -237,6 +237,8 @@ fn mappingOf(map: *const MapHandle) mmap.Mapping {
 // ---------------------------------------------------------------------------------------------
 // Tests
 
+// `zig build test` compiles this file as the test root: list every module here so its tests
+// run too (quant/ has its own root in build.zig).
 test {
     _ = cpu;
     _ = mmap;
