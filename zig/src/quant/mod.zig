@@ -30,4 +30,6 @@ test {
     _ = @import("k_scales.zig");
     _ = traits;
     _ = @import("conformance_test.zig");
+    _ = @import("roundtrip_test.zig");
+    _ = @import("fixtures_test.zig");
 }
