@@ -11,6 +11,7 @@ import type { Engine } from "./engine.ts";
 import { Generation, type GenerationResult } from "./generation.ts";
 import type { FinishReason } from "./generation.ts";
 import { seqBit } from "./kv_cache.ts";
+import { chatPromptTokens } from "./prompt_tokens.ts";
 import { createSampler, DEFAULT_SAMPLER_OPTIONS } from "./sampling/mod.ts";
 import type { Sampler, SamplerOptions } from "./sampling/types.ts";
 import { StopStringMatcher } from "./stop_strings.ts";
@@ -70,11 +71,7 @@ export class LanguageModelSession {
 
   /** The token ids `respond` evaluates for a conversation. */
   promptTokens(messages: readonly ChatMessage[], options: RenderOptions = {}): number[] {
-    const template = this.model.chatTemplate;
-    const text = template.render(messages, { addGenerationPrompt: true, ...options });
-    // Templates that write the BOS text themselves (Gemma, Llama 3) must not get a second one.
-    const writesBos = template.bosToken !== "" && text.startsWith(template.bosToken);
-    return this.model.tokenizer.encode(text, { addSpecial: !writesBos, parseSpecial: true });
+    return chatPromptTokens(this.model, messages, options);
   }
 
   /**
