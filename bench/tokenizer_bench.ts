@@ -176,7 +176,7 @@ async function main(args: string[]): Promise<number> {
     rows,
   };
   const outPath = new URL("./results/tokenizer.json", import.meta.url);
-  // Times to 0.1 ms and rates to 0.01: more digits are noise on this machine.
+  // Two decimals: more digits are noise on this machine.
   const rounded = (_key: string, value: unknown) =>
     typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 100) / 100 : value;
   await Deno.writeTextFile(outPath, JSON.stringify(result, rounded, 2) + "\n");
