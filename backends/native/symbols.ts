@@ -11,7 +11,7 @@
  */
 
 /** The ABI version this TypeScript expects; the library's `zeno_abi_version()` must equal it. */
-export const ZENO_ABI_VERSION = 2;
+export const ZENO_ABI_VERSION = 3;
 
 /** Every symbol of the native library. */
 export const NATIVE_SYMBOLS = {
@@ -31,6 +31,13 @@ export const NATIVE_SYMBOLS = {
   zeno_map_advise: { parameters: ["pointer", "i32"], result: "i32" },
   zeno_map_lock: { parameters: ["pointer"], result: "i32" },
   zeno_map_close: { parameters: ["pointer"], result: "void" },
+  // Quantized kernels: (ggml type id, ...); rows are typed arrays of blocks / f32.
+  zeno_quant_block_size: { parameters: ["u32"], result: "u32" },
+  zeno_quant_row_bytes: { parameters: ["u32", "u64"], result: "u64" },
+  zeno_quant_vec_dot_type: { parameters: ["u32"], result: "i32" },
+  zeno_quant_dequantize_row: { parameters: ["u32", "buffer", "buffer", "usize"], result: "i32" },
+  zeno_quant_quantize_row: { parameters: ["u32", "buffer", "buffer", "usize"], result: "i32" },
+  zeno_quant_vec_dot: { parameters: ["u32", "usize", "buffer", "buffer"], result: "f32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

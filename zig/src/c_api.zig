@@ -9,7 +9,8 @@
 //!   never a crash. Inside the modules, broken invariants are asserts.
 //! Changing a signature, a status value or a feature bit bumps `abi_version`.
 //!
-//! Sections: version, status, CPU, variants, mapped files. Kernels add sections below.
+//! Sections: version, status, CPU, variants, mapped files, quantized kernels. Kernels add
+//! sections below.
 
 const std = @import("std");
 const builtin = @import("builtin");
@@ -23,7 +24,7 @@ const assert = std.debug.assert;
 // Version
 
 /// Bumped on every incompatible change of this file; the loader refuses any other value.
-pub const abi_version: u32 = 2;
+pub const abi_version: u32 = 3;
 
 /// The ABI version this library was built with (`ZENO_ABI_VERSION` in symbols.ts).
 export fn zeno_abi_version() u32 {
@@ -232,6 +233,111 @@ fn mappingOf(map: *const MapHandle) mmap.Mapping {
     const ptr = map.ptr orelse return .{ .bytes = &.{} };
     const aligned: [*]align(std.heap.page_size_min) const u8 = @alignCast(ptr);
     return .{ .bytes = aligned[0..length] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantized kernels (zig/src/quant). `type_id` is a ggml type id as stored in GGUF (0 F32,
+// 1 F16, 2 Q4_0, 3 Q4_1, 6 Q5_0, 7 Q5_1, 8 Q8_0, 9 Q8_1, 10..15 Q2_K..Q8_K, 30 BF16); `n` is a
+// row length in values, a multiple of the type's block size. Rows are byte arrays of blocks.
+
+const quant = @import("quant/mod.zig");
+
+fn quantTraits(type_id: u32) ?*const quant.Traits {
+    const quant_type = quant.QuantType.fromId(type_id) orelse return null;
+    return quant.traits.traits(quant_type);
+}
+
+/// Values per block of the type (1 for F32/F16/BF16), or 0 when the type is not supported.
+export fn zeno_quant_block_size(type_id: u32) u32 {
+    const t = quantTraits(type_id) orelse return 0;
+    return @intCast(t.block_size);
+}
+
+/// Bytes of a row of `n` values, or 0 when the type is not supported or `n` is not a multiple
+/// of its block size.
+export fn zeno_quant_row_bytes(type_id: u32, n: u64) u64 {
+    const t = quantTraits(type_id) orelse return 0;
+    if (n % t.block_size != 0) return 0;
+    return n / t.block_size * t.bytes_per_block;
+}
+
+/// The type id the activations of `zeno_quant_vec_dot` must have for weights of `type_id`
+/// (0 = F32, 8 = Q8_0, 9 = Q8_1, 15 = Q8_K), or -1 when the type has no dot product.
+export fn zeno_quant_vec_dot_type(type_id: u32) i32 {
+    const t = quantTraits(type_id) orelse return -1;
+    if (t.dot == null) return -1;
+    return @intCast(@intFromEnum(t.vec_dot_type));
+}
+
+/// Dequantizes a row of `n` values: `src` holds `zeno_quant_row_bytes(type_id, n)` bytes,
+/// `dst` receives `n` f32. `unsupported` for an unknown type, `invalid_argument` for null
+/// pointers or a length that is not a multiple of the block size.
+export fn zeno_quant_dequantize_row(
+    type_id: u32,
+    src: ?[*]const u8,
+    dst: ?[*]f32,
+    n: usize,
+) Status {
+    const t = quantTraits(type_id) orelse return .unsupported;
+    if (n % t.block_size != 0) return .invalid_argument;
+    if (n == 0) return .ok;
+    const src_bytes = (src orelse return .invalid_argument)[0..t.rowBytes(n)];
+    t.dequantize_row(src_bytes, (dst orelse return .invalid_argument)[0..n]);
+    return .ok;
+}
+
+/// Quantizes `n` f32 from `src` into `zeno_quant_row_bytes(type_id, n)` bytes at `dst`, with
+/// ggml's reference rounding. Statuses as `zeno_quant_dequantize_row`.
+export fn zeno_quant_quantize_row(
+    type_id: u32,
+    src: ?[*]const f32,
+    dst: ?[*]u8,
+    n: usize,
+) Status {
+    const t = quantTraits(type_id) orelse return .unsupported;
+    if (n % t.block_size != 0) return .invalid_argument;
+    if (n == 0) return .ok;
+    const dst_bytes = (dst orelse return .invalid_argument)[0..t.rowBytes(n)];
+    t.quantize_row((src orelse return .invalid_argument)[0..n], dst_bytes);
+    return .ok;
+}
+
+/// Dot product of a weight row (`type_id`) with an activation row of
+/// `zeno_quant_vec_dot_type(type_id)`, both `n` values long (SIMD kernel of this variant).
+/// NaN when the type has no dot product, a pointer is null or `n` is not a whole number of
+/// blocks of both rows: check with the functions above once, not per call.
+export fn zeno_quant_vec_dot(type_id: u32, n: usize, w: ?[*]const u8, x: ?[*]const u8) f32 {
+    const nan = std.math.nan(f32);
+    const t = quantTraits(type_id) orelse return nan;
+    const dot = t.dot orelse return nan;
+    const act = quant.traits.traits(t.vec_dot_type);
+    if (n % t.block_size != 0 or n % act.block_size != 0) return nan;
+    if (n == 0) return 0;
+    const w_bytes = (w orelse return nan)[0..t.rowBytes(n)];
+    return dot(n, w_bytes, (x orelse return nan)[0..act.rowBytes(n)]);
+}
+
+test "zeno_quant_*() reject unknown types, ragged lengths and null rows" {
+    try testing.expectEqual(@as(u32, 32), zeno_quant_block_size(2));
+    try testing.expectEqual(@as(u32, 0), zeno_quant_block_size(4)); // Q4_2 was removed.
+    try testing.expectEqual(@as(u64, 144), zeno_quant_row_bytes(12, 256));
+    try testing.expectEqual(@as(u64, 0), zeno_quant_row_bytes(12, 100));
+    try testing.expectEqual(@as(i32, 15), zeno_quant_vec_dot_type(14));
+    try testing.expectEqual(@as(i32, -1), zeno_quant_vec_dot_type(15));
+    var values: [32]f32 = @splat(0.5);
+    var bytes: [34]u8 = undefined;
+    try testing.expectEqual(Status.unsupported, zeno_quant_quantize_row(99, &values, &bytes, 32));
+    try testing.expectEqual(Status.invalid_argument, zeno_quant_quantize_row(8, &values, &bytes, 31));
+    try testing.expectEqual(Status.invalid_argument, zeno_quant_quantize_row(8, null, &bytes, 32));
+    try testing.expectEqual(Status.ok, zeno_quant_quantize_row(8, &values, &bytes, 32));
+    try testing.expectEqual(Status.ok, zeno_quant_dequantize_row(8, &bytes, &values, 32));
+    // 0.5 = 127·d with d = 0.5/127 rounded to f16.
+    const d = quant.fp.halfToF32(quant.fp.f32ToHalf(0.5 / 127.0));
+    try testing.expectEqual(127 * d, values[7]);
+    // Q8_0 · Q8_0: 32 · 0.5 · 0.5, within the rounding of d = 0.5/127 to f16.
+    try testing.expectApproxEqRel(@as(f32, 8), zeno_quant_vec_dot(8, 32, &bytes, &bytes), 1e-3);
+    try testing.expect(std.math.isNan(zeno_quant_vec_dot(9, 32, &bytes, &bytes)));
+    try testing.expect(std.math.isNan(zeno_quant_vec_dot(8, 32, null, &bytes)));
 }
 
 // ---------------------------------------------------------------------------------------------
