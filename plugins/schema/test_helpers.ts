@@ -1,0 +1,126 @@
+/**
+ * Test helpers of the schema plugin: the real tokenizers (loaded once) and a brute-force
+ * mask that steps every token's bytes through the automaton, the oracle of the mask engine.
+ *
+ * @module
+ */
+
+import { readGgufFile } from "../../core/gguf/reader.ts";
+import { createTokenizer } from "../../core/tokenizer/mod.ts";
+import { TokenType, type Tokenizer } from "../../core/tokenizer/types.ts";
+import { TEST_MODEL_FILES, testModelPath } from "../../tests/testdata.ts";
+import type { CompiledGrammar } from "./automaton.ts";
+import { pdaOf } from "./matcher.ts";
+import { DEAD } from "./pda.ts";
+
+const _tokenizers = new Map<string, Promise<Tokenizer>>();
+const _tokenBytes = new WeakMap<Tokenizer, Uint8Array[]>();
+
+/** The tokenizer of a cached test model (loaded once per process). */
+export function loadTestTokenizer(alias: keyof typeof TEST_MODEL_FILES): Promise<Tokenizer> {
+  let tokenizer = _tokenizers.get(alias);
+  if (tokenizer === undefined) {
+    tokenizer = readGgufFile(testModelPath(alias)).then((file) => createTokenizer(file.metadata));
+    _tokenizers.set(alias, tokenizer);
+  }
+  return tokenizer;
+}
+
+/** Ids allowed after `state` by stepping each token's bytes (EOG included when the grammar can end). */
+export function bruteForceAllowed(grammar: CompiledGrammar, state: number, tokenizer: Tokenizer): number[] {
+  const pda = pdaOf(grammar);
+  const out: number[] = [];
+  const excluded = new Set<number>([TokenType.CONTROL, TokenType.UNKNOWN, TokenType.UNUSED]);
+  let allBytes = _tokenBytes.get(tokenizer);
+  if (allBytes === undefined) {
+    allBytes = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.tokenBytes(id));
+    _tokenBytes.set(tokenizer, allBytes);
+  }
+  for (let id = 0; id < tokenizer.vocabSize; id++) {
+    if (tokenizer.isEog(id)) {
+      if (pda.canEnd(state)) out.push(id);
+      continue;
+    }
+    if (excluded.has(tokenizer.vocab.types[id])) continue;
+    const bytes = allBytes[id];
+    if (bytes.length === 0) continue;
+    let s = state;
+    for (let i = 0; i < bytes.length && s !== DEAD; i++) s = pda.stepByte(s, bytes[i]);
+    if (s !== DEAD) out.push(id);
+  }
+  return out;
+}
+
+/** The ids set in a bit set. */
+export function idsOfBits(bits: Uint32Array): number[] {
+  const out: number[] = [];
+  for (let w = 0; w < bits.length; w++) {
+    for (let b = 0; b < 32; b++) if (bits[w] & (1 << b)) out.push(w * 32 + b);
+  }
+  return out;
+}
+
+/** A seeded generator of floats in [0, 1) (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One random walk: the tokens picked and their text. */
+export interface RandomWalk {
+  ids: number[];
+  text: string;
+  ended: boolean;
+}
+
+/**
+ * Picks allowed tokens at random until an EOG token is picked or `maxSteps` pass. After
+ * `budget` steps the walk leans towards closing (`"`, `]`, `}`, one-byte tokens, EOG) so that
+ * open-ended grammars end.
+ */
+export function randomWalk(
+  constraint: { allowedTokens(): Uint32Array; accept(id: number): void; canEnd(): boolean },
+  tokenizer: Tokenizer,
+  random: () => number,
+  options: { budget?: number; maxSteps?: number; onStep?: (id: number) => void } = {},
+): RandomWalk {
+  const budget = options.budget ?? 40;
+  const maxSteps = options.maxSteps ?? 2000;
+  const ids: number[] = [];
+  const pick = (list: number[]) => list[Math.floor(random() * list.length)];
+  for (let step = 0; step < maxSteps; step++) {
+    const allowed = idsOfBits(constraint.allowedTokens());
+    if (allowed.length === 0) throw new Error(`Random walk stuck after ${JSON.stringify(ids)}`);
+    const eog = allowed.filter((id) => tokenizer.isEog(id));
+    const text = allowed.filter((id) => !tokenizer.isEog(id));
+    let id: number;
+    if (eog.length > 0 && (text.length === 0 || random() < (step > budget ? 0.8 : 0.1))) id = eog[0];
+    else if (step > budget) {
+      const oneByte = text.filter((t) => tokenizer.tokenBytes(t).length === 1);
+      const closers = oneByte.filter((t) => [0x22, 0x5d, 0x7d].includes(tokenizer.tokenBytes(t)[0]));
+      id = closers.length > 0 && random() < 0.7 ? pick(closers) : pick(oneByte.length > 0 ? oneByte : text);
+    } else id = pick(text);
+    options.onStep?.(id);
+    constraint.accept(id);
+    if (tokenizer.isEog(id)) return { ids, text: _decode(tokenizer, ids), ended: true };
+    ids.push(id);
+  }
+  return { ids, text: _decode(tokenizer, ids), ended: false };
+}
+
+function _decode(tokenizer: Tokenizer, ids: number[]): string {
+  const parts = ids.map((id) => tokenizer.tokenBytes(id));
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
