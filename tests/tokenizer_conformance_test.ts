@@ -204,6 +204,26 @@ export const CONFORMANCE_TABLE: ConformanceRow[] = [
     cases: vocabVectors(vocab("qwen2")),
   },
   {
+    // Qwen2's BPE files under the deepseek-r1-qwen and qwen35 rule sets: both models share
+    // Qwen2's byte-level tokens for every text of their vectors, so the ids must match.
+    name: "deepseek-r1-qwen (Qwen2 BPE files)",
+    load: tokenizerFromHfBpe(
+      "qwen2",
+      ["vocab.json", "merges.txt", "tokenizer_config.json"],
+      "deepseek-r1-qwen",
+    ),
+    cases: vocabVectors(vocab("deepseek-r1-qwen")),
+  },
+  {
+    name: "qwen35 (Qwen2 BPE files)",
+    load: tokenizerFromHfBpe(
+      "qwen2",
+      ["vocab.json", "merges.txt", "tokenizer_config.json"],
+      "qwen35",
+    ),
+    cases: vocabVectors(vocab("qwen35")),
+  },
+  {
     // SmolLM2's own vocabulary, from the real model.
     name: "smollm",
     load: tokenizerFromModel("smollm2-135m-instruct"),
