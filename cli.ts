@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: Co
   run: { summary: "continue a prompt (or reply to it with --chat)", load: () => import("./cli/run.ts") },
   chat: { summary: "chat interactively with the model's chat template", load: () => import("./cli/chat.ts") },
   pull: { summary: "download a model into the cache", load: () => import("./cli/pull.ts") },
+  serve: { summary: "serve the OpenAI API (continuous batching)", load: () => import("./cli/serve.ts") },
   inspect: { summary: "print a GGUF file's metadata and tensors", load: () => import("./cli/inspect.ts") },
   tokenize: { summary: "print the token ids of a text", load: () => import("./cli/tokenize.ts") },
   "convert-vocab": {
