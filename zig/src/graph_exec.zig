@@ -1,0 +1,870 @@
+//! Executes a serialized graph (core/graph.ts, encoded by backends/native/graph_encoding.ts).
+//!
+//! The graph arrives as three tables of extern structs:
+//!   buffers [n_buffers]BufferEntry   base address and byte length of each memory block
+//!   tensors [n_tensors]TensorEntry   buffer index, ggml type, byte offset, ne[4]
+//!   nodes   [n_nodes]NodeEntry       op, dst, src[8] (-1 = none), ip[8], fp[4]
+//! Everything is checked before the first node runs (indices in range, byte ranges inside
+//! their buffers, alignment, types and shapes per op, index values of GET_ROWS/SET_ROWS):
+//! a bad graph is an error with a message, never a crash. Then one `Pool.run` executes all
+//! nodes: every thread walks the node list, does its share of each node, and waits at a
+//! barrier before the next one.
+//!
+//! Scratch (quantized activations shared by the threads of a MUL_MAT, attention scores per
+//! thread) is sized from the nodes and grows only when a larger graph arrives.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const ops = @import("ops/mod.zig");
+const traits = @import("quant/traits.zig");
+const pool_module = @import("pool.zig");
+const Pool = pool_module.Pool;
+const QuantType = traits.QuantType;
+
+/// Limits mirrored by core/graph.ts.
+pub const src_max = 8;
+pub const iparams_max = 8;
+pub const fparams_max = 4;
+
+/// One memory block the graph's tensors live in.
+pub const BufferEntry = extern struct {
+    address: u64,
+    byte_length: u64,
+};
+
+/// One tensor: `ne[0]` values per row, `ne[1] * ne[2] * ne[3]` rows, contiguous.
+pub const TensorEntry = extern struct {
+    buffer: u32,
+    /// ggml type id.
+    type: u32,
+    offset: u64,
+    ne: [4]u32,
+};
+
+/// One node: `dst = op(src...)`.
+pub const NodeEntry = extern struct {
+    op: u32,
+    dst: i32,
+    src: [src_max]i32,
+    ip: [iparams_max]i32,
+    fp: [fparams_max]f32,
+};
+
+comptime {
+    assert(@sizeOf(BufferEntry) == 16);
+    assert(@sizeOf(TensorEntry) == 32);
+    assert(@sizeOf(NodeEntry) == 88);
+}
+
+/// Op numbers of core/graph.ts.
+pub const Op = enum(u32) {
+    get_rows = 0,
+    rms_norm = 1,
+    mul_mat = 2,
+    add = 3,
+    mul = 4,
+    scale = 5,
+    rope = 6,
+    set_rows = 7,
+    attention = 8,
+    swiglu = 9,
+    geglu = 10,
+    softcap = 11,
+};
+
+/// ggml's I32 type id (indices, positions, masks).
+pub const type_i32: u32 = 26;
+
+/// Why a graph was refused. The executor's `message` says which node and what.
+pub const Error = error{ InvalidGraph, Unsupported, OutOfMemory, Busy };
+
+/// A tensor resolved to memory.
+pub const Tensor = struct {
+    bytes: [*]u8,
+    byte_length: usize,
+    type_id: u32,
+    ne: [4]usize,
+
+    pub fn rowLength(t: Tensor) usize {
+        return t.ne[0];
+    }
+
+    pub fn rowCount(t: Tensor) usize {
+        return t.ne[1] * t.ne[2] * t.ne[3];
+    }
+
+    pub fn count(t: Tensor) usize {
+        return t.ne[0] * t.rowCount();
+    }
+
+    pub fn rowBytes(t: Tensor) usize {
+        return t.byte_length / t.rowCount();
+    }
+
+    pub fn quantType(t: Tensor) QuantType {
+        return QuantType.fromId(t.type_id).?;
+    }
+
+    pub fn f32s(t: Tensor) []f32 {
+        assert(t.type_id == @intFromEnum(QuantType.f32));
+        const values: [*]f32 = @ptrCast(@alignCast(t.bytes));
+        return values[0..t.count()];
+    }
+
+    pub fn i32s(t: Tensor) []const i32 {
+        assert(t.type_id == type_i32);
+        const values: [*]const i32 = @ptrCast(@alignCast(t.bytes));
+        return values[0..t.count()];
+    }
+
+    pub fn rowSlice(t: Tensor, row: usize) []u8 {
+        const row_bytes = t.rowBytes();
+        return t.bytes[row * row_bytes ..][0..row_bytes];
+    }
+};
+
+const message_bytes_max = 256;
+
+
+/// Storage facts of a tensor type.
+const ElementInfo = struct {
+    block_size: usize,
+    bytes_per_block: usize,
+    /// Alignment the kernels read the type with (quant blocks are read unaligned).
+    alignment: usize,
+};
+
+fn elementInfo(type_id: u32) ?ElementInfo {
+    if (type_id == type_i32) return .{ .block_size = 1, .bytes_per_block = 4, .alignment = 4 };
+    const quant_type = QuantType.fromId(type_id) orelse return null;
+    const t = traits.traits(quant_type);
+    const alignment: usize = switch (quant_type) {
+        .f32 => 4,
+        .f16, .bf16 => 2,
+        else => 1,
+    };
+    return .{ .block_size = t.block_size, .bytes_per_block = t.bytes_per_block, .alignment = alignment };
+}
+
+fn tensorBytes(ne: [4]usize, element: ElementInfo) ?u64 {
+    var total: u64 = (ne[0] / element.block_size) * element.bytes_per_block;
+    for (ne[1..]) |d| total = std.math.mul(u64, total, d) catch return null;
+    if (total > std.math.maxInt(usize)) return null;
+    return total;
+}
+
+/// Scratch bytes a graph needs, the maximum over its nodes.
+const ScratchNeeds = struct {
+    shared_bytes: usize = 0,
+    thread_bytes: usize = 0,
+
+    fn need(needs: *ScratchNeeds, shared_bytes: usize, thread_bytes: usize) void {
+        needs.shared_bytes = @max(needs.shared_bytes, shared_bytes);
+        needs.thread_bytes = @max(needs.thread_bytes, thread_bytes);
+    }
+};
+
+/// A thread pool, scratch memory and the last error message. One graph at a time.
+pub const Executor = struct {
+    allocator: std.mem.Allocator,
+    pool: Pool,
+    /// Room for the largest graph seen; the first `tensor_count` belong to the current one.
+    tensor_storage: []Tensor = &.{},
+    tensor_count: usize = 0,
+    shared_scratch: []align(64) u8 = &.{},
+    thread_scratch: []align(64) u8 = &.{},
+    thread_scratch_stride: usize = 0,
+    /// The graph being run (valid during `compute`).
+    nodes: []const NodeEntry = &.{},
+    busy: std.atomic.Value(bool) = .init(false),
+    message_buffer: [message_bytes_max:0]u8 = @splat(0),
+
+    /// Creates an executor with `thread_count` compute threads.
+    pub fn create(allocator: std.mem.Allocator, thread_count: u32) Error!*Executor {
+        const exec = try allocator.create(Executor);
+        exec.* = .{ .allocator = allocator, .pool = undefined };
+        exec.pool.init(allocator, thread_count) catch {
+            allocator.destroy(exec);
+            return error.OutOfMemory;
+        };
+        return exec;
+    }
+
+    /// Stops the threads and frees everything.
+    pub fn destroy(exec: *Executor) void {
+        assert(!exec.busy.load(.acquire));
+        exec.pool.deinit();
+        exec.allocator.free(exec.tensor_storage);
+        exec.allocator.free(exec.shared_scratch);
+        exec.allocator.free(exec.thread_scratch);
+        exec.allocator.destroy(exec);
+    }
+
+    pub fn threadCount(exec: *const Executor) u32 {
+        return exec.pool.thread_count;
+    }
+
+    /// The message of the last failed `compute` ("" after a success).
+    pub fn message(exec: *const Executor) [:0]const u8 {
+        return std.mem.sliceTo(&exec.message_buffer, 0);
+    }
+
+    fn fail(exec: *Executor, err: Error, comptime format: []const u8, args: anytype) Error {
+        const room = exec.message_buffer[0..message_bytes_max];
+        const text = std.fmt.bufPrint(room, format, args) catch room[0 .. message_bytes_max - 1];
+        exec.message_buffer[text.len] = 0;
+        return err;
+    }
+
+    fn tensors(exec: *const Executor) []const Tensor {
+        return exec.tensor_storage[0..exec.tensor_count];
+    }
+
+    /// Checks and runs a graph.
+    pub fn compute(
+        exec: *Executor,
+        buffers: []const BufferEntry,
+        tensor_entries: []const TensorEntry,
+        nodes: []const NodeEntry,
+    ) Error!void {
+        if (exec.busy.swap(true, .acq_rel)) {
+            return exec.fail(error.Busy, "another graph is running on this context", .{});
+        }
+        defer exec.busy.store(false, .release);
+        exec.message_buffer[0] = 0;
+        try exec.resolveTensors(buffers, tensor_entries);
+        var needs: ScratchNeeds = .{};
+        for (nodes, 0..) |*node, index| {
+            checkNode(exec, node, &needs) catch |err| {
+                const op_name = if (std.enums.fromInt(Op, node.op)) |op| @tagName(op) else "?";
+                return exec.prefixNode(err, index, op_name);
+            };
+        }
+        try exec.reserveScratch(needs);
+        exec.nodes = nodes;
+        defer exec.nodes = &.{};
+        exec.pool.run(.{ .context = exec, .run = runJob });
+    }
+
+    /// Puts "node <i> (<op>): " in front of the message a check wrote.
+    fn prefixNode(exec: *Executor, err: Error, index: usize, op_name: []const u8) Error {
+        var detail: [message_bytes_max]u8 = undefined;
+        const text = exec.message();
+        @memcpy(detail[0..text.len], text);
+        return exec.fail(err, "node {d} ({s}): {s}", .{ index, op_name, detail[0..text.len] });
+    }
+
+    fn resolveTensors(exec: *Executor, buffers: []const BufferEntry, entries: []const TensorEntry) Error!void {
+        exec.tensor_count = 0;
+        if (exec.tensor_storage.len < entries.len) {
+            const grown = exec.allocator.alloc(Tensor, entries.len) catch return error.OutOfMemory;
+            exec.allocator.free(exec.tensor_storage);
+            exec.tensor_storage = grown;
+        }
+        for (entries, exec.tensor_storage[0..entries.len], 0..) |entry, *tensor, index| {
+            tensor.* = try exec.resolveTensor(buffers, entry, index);
+        }
+        exec.tensor_count = entries.len;
+    }
+
+    fn resolveTensor(exec: *Executor, buffers: []const BufferEntry, entry: TensorEntry, index: usize) Error!Tensor {
+        if (entry.buffer >= buffers.len) {
+            return exec.fail(error.InvalidGraph, "tensor {d}: buffer {d} does not exist ({d} buffers)", .{ index, entry.buffer, buffers.len });
+        }
+        const element = elementInfo(entry.type) orelse
+            return exec.fail(error.Unsupported, "tensor {d} has type {d}, which is not supported", .{ index, entry.type });
+        var ne: [4]usize = undefined;
+        for (&ne, entry.ne) |*d, e| {
+            if (e == 0) return exec.fail(error.InvalidGraph, "tensor {d} has a zero dimension", .{index});
+            d.* = e;
+        }
+        if (ne[0] % element.block_size != 0) {
+            return exec.fail(error.InvalidGraph, "tensor {d}: row length {d} is not a multiple of the block size {d}", .{ index, ne[0], element.block_size });
+        }
+        const byte_length = tensorBytes(ne, element) orelse
+            return exec.fail(error.InvalidGraph, "tensor {d} is too large", .{index});
+        const buffer = buffers[entry.buffer];
+        const end = std.math.add(u64, entry.offset, byte_length) catch std.math.maxInt(u64);
+        if (buffer.address == 0 or end > buffer.byte_length) {
+            return exec.fail(error.InvalidGraph, "tensor {d}: bytes {d}..{d} are outside buffer {d} of {d} bytes", .{ index, entry.offset, end, entry.buffer, buffer.byte_length });
+        }
+        const address = std.math.add(u64, buffer.address, entry.offset) catch
+            return exec.fail(error.InvalidGraph, "tensor {d}: address overflows", .{index});
+        if (address % element.alignment != 0) {
+            return exec.fail(error.InvalidGraph, "tensor {d}: address is not {d}-byte aligned", .{ index, element.alignment });
+        }
+        return .{ .bytes = @ptrFromInt(address), .byte_length = @intCast(byte_length), .type_id = entry.type, .ne = ne };
+    }
+
+    fn reserveScratch(exec: *Executor, needs: ScratchNeeds) Error!void {
+        if (exec.shared_scratch.len < needs.shared_bytes) {
+            const grown = exec.allocator.alignedAlloc(u8, .@"64", needs.shared_bytes) catch return error.OutOfMemory;
+            exec.allocator.free(exec.shared_scratch);
+            exec.shared_scratch = grown;
+        }
+        const stride = std.mem.alignForward(usize, needs.thread_bytes, 64);
+        const thread_bytes = stride * exec.threadCount();
+        if (exec.thread_scratch.len < thread_bytes) {
+            const grown = exec.allocator.alignedAlloc(u8, .@"64", thread_bytes) catch return error.OutOfMemory;
+            exec.allocator.free(exec.thread_scratch);
+            exec.thread_scratch = grown;
+        }
+        exec.thread_scratch_stride = stride;
+    }
+
+    /// Thread `index`'s scratch, `thread_scratch_stride` bytes.
+    fn threadScratch(exec: *const Executor, index: u32) []align(64) u8 {
+        const stride = exec.thread_scratch_stride;
+        return @alignCast(exec.thread_scratch[index * stride ..][0..stride]);
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Checks: each returns error.InvalidGraph / error.Unsupported with a message, or records the
+// node's scratch needs.
+
+/// The node's tensors, looked up with their indices checked.
+const NodeTensors = struct {
+    dst: Tensor,
+    src: [src_max]?Tensor,
+
+    fn required(nt: NodeTensors, exec: *Executor, index: usize) Error!Tensor {
+        return nt.src[index] orelse exec.fail(error.InvalidGraph, "src{d} is missing", .{index});
+    }
+};
+
+fn lookup(exec: *Executor, index: i32) Error!?Tensor {
+    if (index == -1) return null;
+    const all = exec.tensors();
+    if (index < 0 or index >= all.len) {
+        return exec.fail(error.InvalidGraph, "tensor index {d} is out of range ({d} tensors)", .{ index, all.len });
+    }
+    return all[@intCast(index)];
+}
+
+fn nodeTensors(exec: *Executor, node: *const NodeEntry) Error!NodeTensors {
+    var nt: NodeTensors = .{ .dst = (try lookup(exec, node.dst)) orelse
+        return exec.fail(error.InvalidGraph, "dst is missing", .{}), .src = undefined };
+    for (&nt.src, node.src) |*slot, index| slot.* = try lookup(exec, index);
+    return nt;
+}
+
+fn expectType(exec: *Executor, tensor: Tensor, type_id: u32, name: []const u8) Error!void {
+    if (tensor.type_id != type_id) {
+        return exec.fail(error.Unsupported, "{s} has type {d}, expected {d}", .{ name, tensor.type_id, type_id });
+    }
+}
+
+const f32_id: u32 = @intFromEnum(QuantType.f32);
+const f16_id: u32 = @intFromEnum(QuantType.f16);
+
+/// dst has src's element count and row length.
+fn expectSameShape(exec: *Executor, dst: Tensor, src: Tensor) Error!void {
+    if (dst.count() != src.count() or dst.rowLength() != src.rowLength()) {
+        return exec.fail(error.InvalidGraph, "dst [{d}, {d}] does not match src0 [{d}, {d}]", .{ dst.rowLength(), dst.rowCount(), src.rowLength(), src.rowCount() });
+    }
+}
+
+fn expectIndices(exec: *Executor, indices: Tensor, limit: usize, name: []const u8) Error!void {
+    try expectType(exec, indices, type_i32, name);
+    for (indices.i32s()) |value| {
+        if (value < 0 or value >= limit) {
+            return exec.fail(error.InvalidGraph, "{s} holds {d}, outside 0..{d}", .{ name, value, limit });
+        }
+    }
+}
+
+fn checkNode(exec: *Executor, node: *const NodeEntry, needs: *ScratchNeeds) Error!void {
+    const op = std.enums.fromInt(Op, node.op) orelse
+        return exec.fail(error.Unsupported, "op {d} does not exist", .{node.op});
+    const nt = try nodeTensors(exec, node);
+    try expectType(exec, nt.dst, if (op == .set_rows) nt.dst.type_id else f32_id, "dst");
+    switch (op) {
+        .get_rows => try checkGetRows(exec, nt),
+        .rms_norm => try checkRmsNorm(exec, nt, node),
+        .mul_mat => try checkMulMat(exec, nt, needs),
+        .add, .mul => try checkBinary(exec, nt),
+        .scale, .softcap => try checkUnary(exec, nt, node, op),
+        .swiglu, .geglu => try checkGated(exec, nt),
+        .rope => try checkRope(exec, nt, node),
+        .set_rows => try checkSetRows(exec, nt),
+        .attention => try checkAttention(exec, nt, node, needs),
+    }
+}
+
+fn checkGetRows(exec: *Executor, nt: NodeTensors) Error!void {
+    const table = try nt.required(exec, 0);
+    const indices = try nt.required(exec, 1);
+    if (QuantType.fromId(table.type_id) == null) {
+        return exec.fail(error.Unsupported, "src0 has type {d}, which is not supported", .{table.type_id});
+    }
+    try expectIndices(exec, indices, table.rowCount(), "src1");
+    if (nt.dst.rowLength() != table.rowLength() or nt.dst.rowCount() != indices.count()) {
+        return exec.fail(error.InvalidGraph, "dst [{d}, {d}] is not [{d}, {d}]", .{ nt.dst.rowLength(), nt.dst.rowCount(), table.rowLength(), indices.count() });
+    }
+}
+
+fn checkRmsNorm(exec: *Executor, nt: NodeTensors, node: *const NodeEntry) Error!void {
+    const src = try nt.required(exec, 0);
+    try expectType(exec, src, f32_id, "src0");
+    try expectSameShape(exec, nt.dst, src);
+    if (!(node.fp[0] >= 0)) return exec.fail(error.InvalidGraph, "eps {d} is negative", .{node.fp[0]});
+    if (nt.src[1]) |weight| {
+        try expectType(exec, weight, f32_id, "src1");
+        if (weight.count() != src.rowLength()) {
+            return exec.fail(error.InvalidGraph, "weight has {d} values for rows of {d}", .{ weight.count(), src.rowLength() });
+        }
+    }
+}
+
+fn checkMulMat(exec: *Executor, nt: NodeTensors, needs: *ScratchNeeds) Error!void {
+    const weights = try nt.required(exec, 0);
+    const x = try nt.required(exec, 1);
+    const weight_type = QuantType.fromId(weights.type_id) orelse
+        return exec.fail(error.Unsupported, "src0 has type {d}, which is not supported", .{weights.type_id});
+    if (traits.traits(weight_type).dot == null) {
+        return exec.fail(error.Unsupported, "weights of type {s} have no dot product", .{traits.traits(weight_type).name});
+    }
+    try expectType(exec, x, f32_id, "src1");
+    if (x.rowLength() != weights.rowLength()) {
+        return exec.fail(error.InvalidGraph, "src1 rows of {d} do not match weight rows of {d}", .{ x.rowLength(), weights.rowLength() });
+    }
+    if (nt.dst.rowLength() != weights.rowCount() or nt.dst.rowCount() != x.rowCount()) {
+        return exec.fail(error.InvalidGraph, "dst [{d}, {d}] is not [{d}, {d}]", .{ nt.dst.rowLength(), nt.dst.rowCount(), weights.rowCount(), x.rowCount() });
+    }
+    if (!ops.mul_mat.readsF32(weight_type)) {
+        needs.need(ops.mul_mat.quantizedBytes(weight_type, weights.rowLength(), x.rowCount()), 0);
+    }
+}
+
+fn checkBinary(exec: *Executor, nt: NodeTensors) Error!void {
+    const a = try nt.required(exec, 0);
+    const b = try nt.required(exec, 1);
+    try expectType(exec, a, f32_id, "src0");
+    try expectType(exec, b, f32_id, "src1");
+    try expectSameShape(exec, nt.dst, a);
+    if (b.count() != a.count() and b.count() != a.rowLength()) {
+        return exec.fail(error.InvalidGraph, "src1 has {d} values: neither src0's {d} nor one row of {d}", .{ b.count(), a.count(), a.rowLength() });
+    }
+}
+
+fn checkUnary(exec: *Executor, nt: NodeTensors, node: *const NodeEntry, op: Op) Error!void {
+    const src = try nt.required(exec, 0);
+    try expectType(exec, src, f32_id, "src0");
+    try expectSameShape(exec, nt.dst, src);
+    if (op == .softcap and !(node.fp[0] > 0)) {
+        return exec.fail(error.InvalidGraph, "cap {d} is not positive", .{node.fp[0]});
+    }
+}
+
+fn checkGated(exec: *Executor, nt: NodeTensors) Error!void {
+    const x = try nt.required(exec, 0);
+    const gate = try nt.required(exec, 1);
+    try expectType(exec, x, f32_id, "src0");
+    try expectType(exec, gate, f32_id, "src1");
+    try expectSameShape(exec, nt.dst, x);
+    try expectSameShape(exec, gate, x);
+}
+
+fn checkRope(exec: *Executor, nt: NodeTensors, node: *const NodeEntry) Error!void {
+    const x = try nt.required(exec, 0);
+    const positions = try nt.required(exec, 1);
+    try expectType(exec, x, f32_id, "src0");
+    try expectType(exec, positions, type_i32, "src1");
+    try expectSameShape(exec, nt.dst, x);
+    const mode = node.ip[0];
+    const n_rot = node.ip[1];
+    if (mode != ops.rope.mode_normal and mode != ops.rope.mode_neox) {
+        return exec.fail(error.Unsupported, "mode {d} is not 0 (normal) or 2 (neox)", .{mode});
+    }
+    if (n_rot <= 0 or @mod(n_rot, 2) != 0 or n_rot > x.rowLength()) {
+        return exec.fail(error.InvalidGraph, "rotated dims {d} must be even and within 1..{d}", .{ n_rot, x.rowLength() });
+    }
+    const tokens = x.rowCount() / x.ne[1];
+    if (positions.count() != tokens) {
+        return exec.fail(error.InvalidGraph, "{d} positions for {d} tokens", .{ positions.count(), tokens });
+    }
+}
+
+fn checkSetRows(exec: *Executor, nt: NodeTensors) Error!void {
+    const src = try nt.required(exec, 0);
+    const cells = try nt.required(exec, 1);
+    try expectType(exec, src, f32_id, "src0");
+    if (nt.dst.type_id != f32_id and nt.dst.type_id != f16_id) {
+        return exec.fail(error.Unsupported, "dst has type {d}; the cache must be F32 or F16", .{nt.dst.type_id});
+    }
+    if (nt.dst.rowLength() != src.rowLength()) {
+        return exec.fail(error.InvalidGraph, "rows of {d} cannot go into cache rows of {d}", .{ src.rowLength(), nt.dst.rowLength() });
+    }
+    if (cells.count() != src.rowCount()) {
+        return exec.fail(error.InvalidGraph, "{d} cells for {d} rows", .{ cells.count(), src.rowCount() });
+    }
+    try expectIndices(exec, cells, nt.dst.rowCount(), "src1");
+}
+
+/// Sizes of an ATTENTION node, from its parameters and tensors.
+const AttentionShape = struct {
+    tokens: usize,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    head_dim_v: usize,
+    cells: usize,
+    window: i32,
+
+    fn of(nt: NodeTensors, node: *const NodeEntry) ?AttentionShape {
+        const positions = nt.src[3] orelse return null;
+        const values = nt.src[2] orelse return null;
+        if (node.ip[0] <= 0 or node.ip[1] <= 0 or node.ip[2] <= 0 or node.ip[4] <= 0) return null;
+        if (node.ip[3] < 0) return null;
+        const kv_heads: usize = @intCast(node.ip[1]);
+        return .{
+            .tokens = positions.count(),
+            .heads = @intCast(node.ip[0]),
+            .kv_heads = kv_heads,
+            .head_dim = @intCast(node.ip[2]),
+            .head_dim_v = values.rowLength() / kv_heads,
+            .cells = @intCast(node.ip[4]),
+            .window = node.ip[3],
+        };
+    }
+
+    /// Per-thread scratch: scores of every cell and one rounded query.
+    fn threadBytes(s: AttentionShape) usize {
+        return (s.cells + s.head_dim) * @sizeOf(f32) + 64;
+    }
+};
+
+fn checkAttention(exec: *Executor, nt: NodeTensors, node: *const NodeEntry, needs: *ScratchNeeds) Error!void {
+    for (0..7) |i| _ = try nt.required(exec, i);
+    const shape = AttentionShape.of(nt, node) orelse
+        return exec.fail(error.InvalidGraph, "heads, kv heads, head dim and cells must be positive, window not negative", .{});
+    const q = nt.src[0].?;
+    const keys = nt.src[1].?;
+    const values = nt.src[2].?;
+    try expectType(exec, q, f32_id, "src0");
+    for ([_]Tensor{ keys, values }, [_][]const u8{ "src1", "src2" }) |cache, name| {
+        if (cache.type_id != f32_id and cache.type_id != f16_id) {
+            return exec.fail(error.Unsupported, "{s} has type {d}; the cache must be F32 or F16", .{ name, cache.type_id });
+        }
+        if (cache.rowCount() < shape.cells) {
+            return exec.fail(error.InvalidGraph, "{s} has {d} cells, fewer than the {d} to scan", .{ name, cache.rowCount(), shape.cells });
+        }
+    }
+    for (3..7) |i| try expectType(exec, nt.src[i].?, type_i32, "sources 3 to 6");
+    if (nt.src[4].?.count() != shape.tokens) return exec.fail(error.InvalidGraph, "src4 has {d} masks for {d} tokens", .{ nt.src[4].?.count(), shape.tokens });
+    if (nt.src[5].?.count() < shape.cells or nt.src[6].?.count() < shape.cells) {
+        return exec.fail(error.InvalidGraph, "cell positions or masks cover fewer than {d} cells", .{shape.cells});
+    }
+    if (shape.heads % shape.kv_heads != 0) {
+        return exec.fail(error.InvalidGraph, "{d} heads are not a multiple of {d} kv heads", .{ shape.heads, shape.kv_heads });
+    }
+    if (q.count() != shape.tokens * shape.heads * shape.head_dim or keys.rowLength() != shape.kv_heads * shape.head_dim) {
+        return exec.fail(error.InvalidGraph, "queries of {d} values or key rows of {d} do not fit {d} tokens, {d}/{d} heads of {d}", .{ q.count(), keys.rowLength(), shape.tokens, shape.heads, shape.kv_heads, shape.head_dim });
+    }
+    if (values.rowLength() % shape.kv_heads != 0 or nt.dst.count() != shape.tokens * shape.heads * shape.head_dim_v) {
+        return exec.fail(error.InvalidGraph, "value rows of {d} or dst of {d} values do not fit {d} heads", .{ values.rowLength(), nt.dst.count(), shape.heads });
+    }
+    needs.need(0, shape.threadBytes());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution: every thread runs every node's share, then waits at the barrier.
+
+fn runJob(context: *anyopaque, thread_index: u32) void {
+    const exec: *Executor = @ptrCast(@alignCast(context));
+    for (exec.nodes, 0..) |*node, index| {
+        runNode(exec, node, thread_index);
+        // The last node's barrier is the one at the end of `Pool.run`.
+        if (index + 1 < exec.nodes.len) exec.pool.barrier.wait();
+    }
+}
+
+/// What one thread does of one node.
+const Share = struct {
+    exec: *Executor,
+    thread: u32,
+    threads: u32,
+
+    fn range(s: Share, count: usize) struct { begin: usize, end: usize } {
+        const part = pool_module.split(count, s.thread, s.threads);
+        return .{ .begin = part.begin, .end = part.end };
+    }
+};
+
+fn runNode(exec: *Executor, node: *const NodeEntry, thread: u32) void {
+    const nt = nodeTensors(exec, node) catch unreachable; // checked before the run
+    const share: Share = .{ .exec = exec, .thread = thread, .threads = exec.threadCount() };
+    switch (std.enums.fromInt(Op, node.op).?) {
+        .get_rows => runGetRows(share, nt),
+        .rms_norm => runRmsNorm(share, nt, node.fp[0]),
+        .mul_mat => runMulMat(share, nt),
+        .add => runBinary(share, nt, .add),
+        .mul => runBinary(share, nt, .mul),
+        .scale => runUnary(share, nt, .scale, node.fp[0]),
+        .softcap => runUnary(share, nt, .softcap, node.fp[0]),
+        .swiglu => runGated(share, nt, .swiglu),
+        .geglu => runGated(share, nt, .geglu),
+        .rope => runRope(share, nt, node),
+        .set_rows => runSetRows(share, nt),
+        .attention => runAttention(share, nt, node),
+    }
+}
+
+fn runGetRows(share: Share, nt: NodeTensors) void {
+    const table = nt.src[0].?;
+    const indices = nt.src[1].?.i32s();
+    const dst = nt.dst.f32s();
+    const len = table.rowLength();
+    const part = share.range(indices.len);
+    for (part.begin..part.end) |i| {
+        const row: usize = @intCast(indices[i]);
+        ops.rows.getRow(dst[i * len ..][0..len], table.rowSlice(row), table.quantType());
+    }
+}
+
+fn runRmsNorm(share: Share, nt: NodeTensors, eps: f32) void {
+    const src = nt.src[0].?.f32s();
+    const dst = nt.dst.f32s();
+    const weight: ?[]const f32 = if (nt.src[1]) |w| w.f32s() else null;
+    const len = nt.dst.rowLength();
+    const part = share.range(nt.dst.rowCount());
+    for (part.begin..part.end) |r| {
+        ops.norm.rmsNormRow(dst[r * len ..][0..len], src[r * len ..][0..len], weight, eps);
+    }
+}
+
+fn runMulMat(share: Share, nt: NodeTensors) void {
+    const weights = nt.src[0].?;
+    const x = nt.src[1].?;
+    const weight_type = weights.quantType();
+    const k = weights.rowLength();
+    const n = x.rowCount();
+    var activations: []const u8 = x.bytes[0..x.byte_length];
+    if (!ops.mul_mat.readsF32(weight_type)) {
+        const bytes = ops.mul_mat.quantizedBytes(weight_type, k, n);
+        const scratch = share.exec.shared_scratch[0..bytes];
+        const part = share.range(n);
+        ops.mul_mat.quantizeRows(weight_type, x.f32s(), k, part.begin, part.end, scratch);
+        share.exec.pool.barrier.wait(); // every row quantized before any dot reads it
+        activations = scratch;
+    }
+    const operands: ops.mul_mat.Operands = .{
+        .weight_type = weight_type,
+        .k = k,
+        .rows = weights.rowCount(),
+        .n = n,
+        .weights = weights.bytes[0..weights.byte_length],
+        .activations = activations,
+        .dst = nt.dst.f32s(),
+    };
+    const part = share.range(operands.rows);
+    ops.mul_mat.mulMatRows(operands, part.begin, part.end);
+}
+
+fn runBinary(share: Share, nt: NodeTensors, comptime kind: enum { add, mul }) void {
+    const a = nt.src[0].?.f32s();
+    const b = nt.src[1].?.f32s();
+    const dst = nt.dst.f32s();
+    const len = nt.dst.rowLength();
+    const broadcast = b.len != a.len;
+    const part = share.range(nt.dst.rowCount());
+    for (part.begin..part.end) |r| {
+        const row_b = if (broadcast) b else b[r * len ..][0..len];
+        const out = dst[r * len ..][0..len];
+        const row_a = a[r * len ..][0..len];
+        switch (kind) {
+            .add => ops.elementwise.add(out, row_a, row_b),
+            .mul => ops.elementwise.mul(out, row_a, row_b),
+        }
+    }
+}
+
+fn runUnary(share: Share, nt: NodeTensors, comptime kind: enum { scale, softcap }, value: f32) void {
+    const src = nt.src[0].?.f32s();
+    const dst = nt.dst.f32s();
+    const part = share.range(dst.len);
+    const out = dst[part.begin..part.end];
+    const in = src[part.begin..part.end];
+    switch (kind) {
+        .scale => ops.elementwise.scale(out, in, value),
+        .softcap => ops.elementwise.softcap(out, in, value),
+    }
+}
+
+fn runGated(share: Share, nt: NodeTensors, comptime kind: enum { swiglu, geglu }) void {
+    const x = nt.src[0].?.f32s();
+    const gate = nt.src[1].?.f32s();
+    const dst = nt.dst.f32s();
+    const part = share.range(dst.len);
+    const out = dst[part.begin..part.end];
+    switch (kind) {
+        .swiglu => ops.elementwise.swiglu(out, x[part.begin..part.end], gate[part.begin..part.end]),
+        .geglu => ops.elementwise.geglu(out, x[part.begin..part.end], gate[part.begin..part.end]),
+    }
+}
+
+fn runRope(share: Share, nt: NodeTensors, node: *const NodeEntry) void {
+    const x = nt.src[0].?;
+    const positions = nt.src[1].?.i32s();
+    const src = x.f32s();
+    const dst = nt.dst.f32s();
+    const len = x.rowLength();
+    const heads = x.ne[1];
+    const part = share.range(x.rowCount());
+    for (part.begin..part.end) |r| {
+        const position = positions[r / heads];
+        const n_rot: usize = @intCast(node.ip[1]);
+        ops.rope.ropeRow(dst[r * len ..][0..len], src[r * len ..][0..len], n_rot, node.ip[0], position, node.fp[0], node.fp[1]);
+    }
+}
+
+fn runSetRows(share: Share, nt: NodeTensors) void {
+    const src = nt.src[0].?;
+    const cells = nt.src[1].?.i32s();
+    const values = src.f32s();
+    const len = src.rowLength();
+    const cache_type: ops.rows.CacheType = if (nt.dst.type_id == f16_id) .f16 else .f32;
+    const part = share.range(cells.len);
+    for (part.begin..part.end) |i| {
+        const cell: usize = @intCast(cells[i]);
+        ops.rows.setRow(nt.dst.rowSlice(cell), values[i * len ..][0..len], cache_type);
+    }
+}
+
+fn runAttention(share: Share, nt: NodeTensors, node: *const NodeEntry) void {
+    const k_f16 = nt.src[1].?.type_id == f16_id;
+    const v_f16 = nt.src[2].?.type_id == f16_id;
+    if (k_f16 and v_f16) return attentionTyped(f16, f16, share, nt, node);
+    if (k_f16) return attentionTyped(f16, f32, share, nt, node);
+    if (v_f16) return attentionTyped(f32, f16, share, nt, node);
+    attentionTyped(f32, f32, share, nt, node);
+}
+
+fn cacheValues(comptime T: type, tensor: Tensor) [*]const T {
+    return @ptrCast(@alignCast(tensor.bytes));
+}
+
+fn attentionTyped(comptime K: type, comptime Val: type, share: Share, nt: NodeTensors, node: *const NodeEntry) void {
+    const shape = AttentionShape.of(nt, node).?;
+    const q = nt.src[0].?.f32s();
+    const token_positions = nt.src[3].?.i32s();
+    const token_masks = nt.src[4].?.i32s();
+    const cell_positions = nt.src[5].?.i32s()[0..shape.cells];
+    const cell_masks = nt.src[6].?.i32s()[0..shape.cells];
+    const dst = nt.dst.f32s();
+    const scratch_bytes = share.exec.threadScratch(share.thread);
+    const scratch_values: [*]f32 = @ptrCast(scratch_bytes.ptr);
+    const scratch: ops.attention.Scratch = .{
+        .scores = scratch_values[0..shape.cells],
+        .query = scratch_values[shape.cells..][0..shape.head_dim],
+    };
+    const group = shape.heads / shape.kv_heads;
+    const params: ops.attention.Params = .{ .scale = node.fp[0], .softcap = node.fp[1] };
+    const part = share.range(shape.tokens * shape.heads);
+    for (part.begin..part.end) |task| {
+        const token = task / shape.heads;
+        const head = task % shape.heads;
+        const kv_head = head / group;
+        const keys: ops.attention.CacheRows(K) = .{
+            .base = cacheValues(K, nt.src[1].?) + kv_head * shape.head_dim,
+            .stride = nt.src[1].?.rowLength(),
+            .len = shape.head_dim,
+        };
+        const values: ops.attention.CacheRows(Val) = .{
+            .base = cacheValues(Val, nt.src[2].?) + kv_head * shape.head_dim_v,
+            .stride = nt.src[2].?.rowLength(),
+            .len = shape.head_dim_v,
+        };
+        const visibility: ops.attention.Visibility = .{
+            .token_position = token_positions[token],
+            .token_mask = token_masks[token],
+            .cell_positions = cell_positions,
+            .cell_masks = cell_masks,
+            .window = shape.window,
+        };
+        const out = dst[task * shape.head_dim_v ..][0..shape.head_dim_v];
+        const query = q[task * shape.head_dim ..][0..shape.head_dim];
+        ops.attention.attendHead(K, Val, out, query, keys, values, visibility, params, scratch);
+    }
+}
+
+const testing = std.testing;
+
+test {
+    _ = ops;
+    _ = pool_module;
+}
+
+/// A small graph over one f32 buffer, built by hand as the TypeScript encoder would.
+const TestGraph = struct {
+    memory: [64]f32 align(64) = @splat(0),
+    tensors: [8]TensorEntry = undefined,
+    tensor_count: usize = 0,
+
+    fn buffers(g: *TestGraph) [1]BufferEntry {
+        return .{.{ .address = @intFromPtr(&g.memory), .byte_length = @sizeOf(@TypeOf(g.memory)) }};
+    }
+
+    fn tensor(g: *TestGraph, type_id: u32, offset_values: u64, ne0: u32, ne1: u32) i32 {
+        g.tensors[g.tensor_count] = .{ .buffer = 0, .type = type_id, .offset = offset_values * 4, .ne = .{ ne0, ne1, 1, 1 } };
+        g.tensor_count += 1;
+        return @intCast(g.tensor_count - 1);
+    }
+};
+
+fn testNode(op: Op, dst: i32, src: []const i32, fp0: f32) NodeEntry {
+    var node: NodeEntry = .{ .op = @intFromEnum(op), .dst = dst, .src = @splat(-1), .ip = @splat(0), .fp = @splat(0) };
+    @memcpy(node.src[0..src.len], src);
+    node.fp[0] = fp0;
+    return node;
+}
+
+test "Executor.compute() runs mul_mat, add and scale in order on 1 and 3 threads" {
+    for ([_]u32{ 1, 3 }) |threads| {
+        const exec = try Executor.create(testing.allocator, threads);
+        defer exec.destroy();
+        var g: TestGraph = .{};
+        // w [3 rows][2], x [2 tokens][2], out [2][3], bias [3]
+        @memcpy(g.memory[0..6], &[_]f32{ 1, 0, 0, 1, 1, 1 });
+        @memcpy(g.memory[8..12], &[_]f32{ 2, 3, 4, 5 });
+        @memcpy(g.memory[24..27], &[_]f32{ 10, 20, 30 });
+        const w = g.tensor(0, 0, 2, 3);
+        const x = g.tensor(0, 8, 2, 2);
+        const out = g.tensor(0, 16, 3, 2);
+        const bias = g.tensor(0, 24, 3, 1);
+        const nodes = [_]NodeEntry{
+            testNode(.mul_mat, out, &.{ w, x }, 0),
+            testNode(.add, out, &.{ out, bias }, 0),
+            testNode(.scale, out, &.{out}, 0.5),
+        };
+        const buffers = g.buffers();
+        try exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes);
+        try testing.expectEqualSlices(f32, &.{ 6, 11.5, 17.5, 7, 12.5, 19.5 }, g.memory[16..22]);
+        try testing.expectEqualStrings("", exec.message());
+    }
+}
+
+test "Executor.compute() refuses bad graphs with a message" {
+    const exec = try Executor.create(testing.allocator, 2);
+    defer exec.destroy();
+    var g: TestGraph = .{};
+    const a = g.tensor(0, 0, 4, 2);
+    const too_long = g.tensor(0, 60, 8, 1);
+    const buffers = g.buffers();
+    var nodes = [_]NodeEntry{testNode(.scale, a, &.{a}, 2)};
+    try testing.expectError(error.InvalidGraph, exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes));
+    try testing.expectEqualStrings("tensor 1: bytes 240..272 are outside buffer 0 of 256 bytes", exec.message());
+    g.tensor_count = 1;
+    nodes[0].src[0] = too_long;
+    try testing.expectError(error.InvalidGraph, exec.compute(&buffers, g.tensors[0..1], &nodes));
+    try testing.expectEqualStrings("node 0 (scale): tensor index 1 is out of range (1 tensors)", exec.message());
+    nodes[0] = testNode(.mul_mat, a, &.{ a, a }, 0);
+    try testing.expectError(error.InvalidGraph, exec.compute(&buffers, g.tensors[0..1], &nodes));
+    nodes[0].op = 99;
+    try testing.expectError(error.Unsupported, exec.compute(&buffers, g.tensors[0..1], &nodes));
+    try testing.expectEqualStrings("node 0 (?): op 99 does not exist", exec.message());
+    g.tensors[0].type = 39;
+    try testing.expectError(error.Unsupported, exec.compute(&buffers, g.tensors[0..1], &nodes));
+    try testing.expectEqualStrings("tensor 0 has type 39, which is not supported", exec.message());
+}

@@ -1,0 +1,19 @@
+//! Op kernels of the CPU backend, one file per op family. Each kernel is a free function over
+//! primitive arguments with a scalar `_generic` reference beside its SIMD version; the graph
+//! executor (graph_exec.zig) splits the work of a node over threads and calls them.
+
+pub const attention = @import("attention.zig");
+pub const elementwise = @import("elementwise.zig");
+pub const mul_mat = @import("mul_mat.zig");
+pub const norm = @import("norm.zig");
+pub const rope = @import("rope.zig");
+pub const rows = @import("rows.zig");
+
+test {
+    _ = attention;
+    _ = elementwise;
+    _ = mul_mat;
+    _ = norm;
+    _ = rope;
+    _ = rows;
+}

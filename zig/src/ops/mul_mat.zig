@@ -1,0 +1,185 @@
+//! MUL_MAT: dst [n][rows] = x [n][k] · wᵀ, w [rows][k] weights of any type with a dot kernel.
+//!
+//! The activation rows are quantized once per node into the weight type's `vec_dot_type`
+//! (Q8_0, Q8_1 or Q8_K; F32 for float weights, which need no conversion), then every output is
+//! one dot product of a weight row with an activation row. Threads split the weight rows, so
+//! each streams its own contiguous slice of the weights; within a slice, a block of rows is
+//! reused for every token while it is hot in cache.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const traits = @import("../quant/traits.zig");
+
+/// Weight rows per block of the blocked kernel: small enough that a block of a 4096-wide
+/// 8-bit matrix (~70 KB) stays in L2 while every token of a prefill batch passes over it.
+pub const rows_per_block: usize = 16;
+
+/// Bytes of `n` activation rows of length `k` in the dot type of `weight_type`.
+pub fn quantizedBytes(weight_type: traits.QuantType, k: usize, n: usize) usize {
+    const vec_type = traits.traits(weight_type).vec_dot_type;
+    return traits.traits(vec_type).rowBytes(k) * n;
+}
+
+/// Converts activation rows [row_begin, row_end) of `x` ([n][k] f32) to the dot type of
+/// `weight_type`, into `out` (all n rows' room). F32 dot types copy nothing: callers use `x`.
+pub fn quantizeRows(
+    weight_type: traits.QuantType,
+    x: []const f32,
+    k: usize,
+    row_begin: usize,
+    row_end: usize,
+    out: []u8,
+) void {
+    assert(row_begin <= row_end);
+    assert(row_end * k <= x.len);
+    if (readsF32(weight_type)) return;
+    const vec = traits.traits(traits.traits(weight_type).vec_dot_type);
+    const row_bytes = vec.rowBytes(k);
+    assert(out.len >= row_end * row_bytes);
+    for (row_begin..row_end) |r| {
+        vec.quantize_row(x[r * k ..][0..k], out[r * row_bytes ..][0..row_bytes]);
+    }
+}
+
+/// Whether `weight_type`'s dot product reads f32 activations directly (float weights).
+pub fn readsF32(weight_type: traits.QuantType) bool {
+    return traits.traits(weight_type).vec_dot_type == .f32;
+}
+
+/// The operands of one MUL_MAT node, as raw bytes.
+pub const Operands = struct {
+    weight_type: traits.QuantType,
+    /// Row length (dot length).
+    k: usize,
+    /// Weight rows = output row length.
+    rows: usize,
+    /// Activation rows (tokens).
+    n: usize,
+    /// rows × row bytes of `weight_type`.
+    weights: []const u8,
+    /// n × row bytes of the dot type (or f32).
+    activations: []const u8,
+    /// n × rows.
+    dst: []f32,
+
+    fn check(o: Operands) void {
+        const t = traits.traits(o.weight_type);
+        assert(t.dot != null);
+        assert(o.weights.len == t.rowBytes(o.k) * o.rows);
+        assert(o.activations.len == traits.traits(t.vec_dot_type).rowBytes(o.k) * o.n);
+        assert(o.dst.len == o.n * o.rows);
+    }
+};
+
+/// Outputs of weight rows [row_begin, row_end) for every token (SIMD dots, row blocks).
+pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
+    o.check();
+    assert(row_begin <= row_end and row_end <= o.rows);
+    const t = traits.traits(o.weight_type);
+    const dot = t.dot.?;
+    const w_row_bytes = t.rowBytes(o.k);
+    const x_row_bytes = o.activations.len / o.n;
+    var block_begin = row_begin;
+    while (block_begin < row_end) : (block_begin += rows_per_block) {
+        const block_end = @min(row_end, block_begin + rows_per_block);
+        for (0..o.n) |token| {
+            const x = o.activations[token * x_row_bytes ..][0..x_row_bytes];
+            const out = o.dst[token * o.rows ..][0..o.rows];
+            for (block_begin..block_end) |r| {
+                out[r] = dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
+            }
+        }
+    }
+}
+
+/// `mulMatRows` with scalar dots, row by row (the reference).
+pub fn mulMatRowsGeneric(o: Operands, row_begin: usize, row_end: usize) void {
+    o.check();
+    assert(row_begin <= row_end and row_end <= o.rows);
+    const t = traits.traits(o.weight_type);
+    const dot = t.dot_generic.?;
+    const w_row_bytes = t.rowBytes(o.k);
+    const x_row_bytes = o.activations.len / o.n;
+    for (row_begin..row_end) |r| {
+        for (0..o.n) |token| {
+            const x = o.activations[token * x_row_bytes ..][0..x_row_bytes];
+            o.dst[token * o.rows + r] = dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
+        }
+    }
+}
+
+const testing = std.testing;
+
+/// Every weight type with a dot kernel.
+const weight_types = [_]traits.QuantType{
+    .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k,
+};
+
+fn normalizedSquaredError(expected: []const f64, actual: []const f32) f64 {
+    var err: f64 = 0;
+    var norm: f64 = 0;
+    for (expected, actual) |e, a| {
+        err += (e - a) * (e - a);
+        norm += e * e;
+    }
+    return err / norm;
+}
+
+fn checkType(weight_type: traits.QuantType, k: usize, rows: usize, n: usize) !void {
+    const allocator = testing.allocator;
+    const t = traits.traits(weight_type);
+    var prng = std.Random.DefaultPrng.init(@intFromEnum(weight_type) + 100 * k);
+    const w = try allocator.alloc(f32, rows * k);
+    defer allocator.free(w);
+    const x = try allocator.alloc(f32, n * k);
+    defer allocator.free(x);
+    for (w) |*v| v.* = prng.random().floatNorm(f32);
+    for (x) |*v| v.* = prng.random().floatNorm(f32);
+    const w_bytes = try allocator.alloc(u8, t.rowBytes(k) * rows);
+    defer allocator.free(w_bytes);
+    for (0..rows) |r| t.quantize_row(w[r * k ..][0..k], w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)]);
+    const xq = try allocator.alloc(u8, quantizedBytes(weight_type, k, n));
+    defer allocator.free(xq);
+    if (readsF32(weight_type)) @memcpy(xq, std.mem.sliceAsBytes(x)) else quantizeRows(weight_type, x, k, 0, n, xq);
+    const fast = try allocator.alloc(f32, n * rows);
+    defer allocator.free(fast);
+    const slow = try allocator.alloc(f32, n * rows);
+    defer allocator.free(slow);
+    const o: Operands = .{ .weight_type = weight_type, .k = k, .rows = rows, .n = n, .weights = w_bytes, .activations = xq, .dst = fast };
+    mulMatRows(o, 0, rows / 3);
+    mulMatRows(o, rows / 3, rows);
+    var o_slow = o;
+    o_slow.dst = slow;
+    mulMatRowsGeneric(o_slow, 0, rows);
+    // SIMD and scalar dots differ only in summation order.
+    for (fast, slow) |a, b| try testing.expectApproxEqAbs(b, a, 1e-3 * @sqrt(@as(f32, @floatFromInt(k))));
+    // Against the exact product of the dequantized weights: only activation rounding remains.
+    const exact = try allocator.alloc(f64, n * rows);
+    defer allocator.free(exact);
+    const row = try allocator.alloc(f32, k);
+    defer allocator.free(row);
+    for (0..rows) |r| {
+        t.dequantize_row(w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)], row);
+        for (0..n) |token| {
+            var sum: f64 = 0;
+            for (row, x[token * k ..][0..k]) |a, b| sum += @as(f64, a) * b;
+            exact[token * rows + r] = sum;
+        }
+    }
+    const nmse = normalizedSquaredError(exact, fast);
+    const limit: f64 = if (readsF32(weight_type)) 1e-10 else 1e-3;
+    testing.expect(nmse < limit) catch |err| {
+        std.debug.print("{s}: nmse {e} ≥ {e}\n", .{ t.name, nmse, limit });
+        return err;
+    };
+}
+
+test "mulMatRows(): every weight type, SIMD equals scalar, close to the exact product" {
+    for (weight_types) |weight_type| {
+        const block = traits.traits(weight_type).block_size;
+        // k: one block of K-quants, or 3 legacy blocks (a row shorter than the vector width).
+        const k: usize = if (block == 256) 512 else if (block == 32) 96 else 83;
+        try checkType(weight_type, k, 37, 1);
+        try checkType(weight_type, k, 21, 5);
+    }
+}

@@ -1,0 +1,107 @@
+//! ROPE: rotary position embedding of one head row at one position.
+//!
+//! Pair i (0 ≤ i < n_rot/2) turns by θ_i = pos · base^(-2i/n_rot) · freq_scale. The angles are
+//! built the way ggml builds its cache (θ_0 = pos, then repeated multiplication by
+//! base^(-2/n_rot) in f32), so the rounding matches llama.cpp's. Normal mode rotates adjacent
+//! pairs (x[2i], x[2i+1]); NeoX mode rotates halves (x[i], x[i + n_rot/2]). Values past n_rot
+//! are copied.
+
+const std = @import("std");
+const assert = std.debug.assert;
+
+/// Adjacent pairs (llama).
+pub const mode_normal: i32 = 0;
+/// Halves of the rotated dims (GPT-NeoX, qwen2, gemma3).
+pub const mode_neox: i32 = 2;
+
+/// Rotates one head row. `dst` may be `src`.
+pub fn ropeRow(
+    dst: []f32,
+    src: []const f32,
+    n_rot: usize,
+    mode: i32,
+    position: i32,
+    freq_base: f32,
+    freq_scale: f32,
+) void {
+    assert(dst.len == src.len);
+    assert(n_rot % 2 == 0 and n_rot <= src.len);
+    assert(mode == mode_normal or mode == mode_neox);
+    const theta_scale = std.math.pow(f32, freq_base, -2.0 / @as(f32, @floatFromInt(n_rot)));
+    const half = n_rot / 2;
+    var theta_base: f32 = @floatFromInt(position);
+    for (0..half) |i| {
+        const theta = theta_base * freq_scale;
+        const cos_theta = @cos(theta);
+        const sin_theta = @sin(theta);
+        theta_base *= theta_scale;
+        const first = if (mode == mode_neox) i else 2 * i;
+        const second = if (mode == mode_neox) i + half else 2 * i + 1;
+        const x0 = src[first];
+        const x1 = src[second];
+        dst[first] = x0 * cos_theta - x1 * sin_theta;
+        dst[second] = x0 * sin_theta + x1 * cos_theta;
+    }
+    if (dst.ptr != src.ptr) @memcpy(dst[n_rot..], src[n_rot..]);
+}
+
+/// Reference: each angle from the closed form pos · base^(-2i/n_rot) · freq_scale in f64.
+pub fn ropeRowGeneric(
+    dst: []f32,
+    src: []const f32,
+    n_rot: usize,
+    mode: i32,
+    position: i32,
+    freq_base: f32,
+    freq_scale: f32,
+) void {
+    assert(dst.len == src.len);
+    assert(n_rot % 2 == 0 and n_rot <= src.len);
+    const half = n_rot / 2;
+    for (0..half) |i| {
+        const exponent = -2.0 * @as(f64, @floatFromInt(i)) / @as(f64, @floatFromInt(n_rot));
+        const theta = @as(f64, @floatFromInt(position)) * std.math.pow(f64, freq_base, exponent) *
+            freq_scale;
+        const first = if (mode == mode_neox) i else 2 * i;
+        const second = if (mode == mode_neox) i + half else 2 * i + 1;
+        const x0: f64 = src[first];
+        const x1: f64 = src[second];
+        dst[first] = @floatCast(x0 * @cos(theta) - x1 * @sin(theta));
+        dst[second] = @floatCast(x0 * @sin(theta) + x1 * @cos(theta));
+    }
+    for (n_rot..src.len) |i| dst[i] = src[i];
+}
+
+const testing = std.testing;
+
+test "ropeRow() at position 0 is the identity; matches the closed form elsewhere" {
+    var x: [64]f32 = undefined;
+    var prng = std.Random.DefaultPrng.init(3);
+    for (&x) |*v| v.* = prng.random().floatNorm(f32);
+    var out: [64]f32 = undefined;
+    ropeRow(&out, &x, 64, mode_normal, 0, 10000, 1);
+    try testing.expectEqualSlices(f32, &x, &out);
+    for ([_]i32{ mode_normal, mode_neox }) |mode| {
+        for ([_]i32{ 1, 17, 500 }) |pos| {
+            var fast: [64]f32 = undefined;
+            var slow: [64]f32 = undefined;
+            ropeRow(&fast, &x, 48, mode, pos, 10000, 0.5);
+            ropeRowGeneric(&slow, &x, 48, mode, pos, 10000, 0.5);
+            for (fast, slow) |a, b| try testing.expectApproxEqAbs(b, a, 2e-4);
+            try testing.expectEqualSlices(f32, x[48..], fast[48..]);
+        }
+    }
+}
+
+test "ropeRow() turns the first pair by pos radians, in place" {
+    var row = [_]f32{ 1, 0, 1, 0 };
+    ropeRow(&row, &row, 4, mode_normal, 1, 10000, 1);
+    try testing.expectApproxEqAbs(@cos(@as(f32, 1)), row[0], 1e-7);
+    try testing.expectApproxEqAbs(@sin(@as(f32, 1)), row[1], 1e-7);
+    // second pair: θ = 1 · 10000^(-1/2) = 0.01
+    try testing.expectApproxEqAbs(@cos(@as(f32, 0.01)), row[2], 1e-7);
+    var neox = [_]f32{ 1, 1, 0, 0 };
+    ropeRow(&neox, &neox, 4, mode_neox, 1, 10000, 1);
+    try testing.expectApproxEqAbs(@sin(@as(f32, 1)), neox[2], 1e-7);
+    try testing.expectApproxEqAbs(@sin(@as(f32, 0.01)), neox[3], 1e-7);
+}
