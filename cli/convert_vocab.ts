@@ -9,14 +9,21 @@ import { parseArgs } from "node:util";
 import { ZenoError } from "../core/errors.ts";
 import type { GgufArray } from "../core/gguf/types.ts";
 import { writeGgufFile } from "../core/gguf/writer.ts";
-import { hfBpeToGgufKvs, type HfTokenizerConfig } from "../core/tokenizer/hf_convert.ts";
+import {
+  type HfBpeInput,
+  hfBpeToGgufKvs,
+  type HfTokenizerConfig,
+  readHfTokenizerJson,
+} from "../core/tokenizer/hf_convert.ts";
 
 const USAGE =
   `usage: zeno convert-vocab --vocab <encoder.json|vocab.json> --merges <vocab.bpe|merges.txt>
                           [--config <tokenizer_config.json>] --pre <llama-bpe|qwen2|…>
-                          [--arch <general.architecture>] [--name <general.name>] -o <out.gguf>
+                          [--vocab-size <n>] [--arch <architecture>] [--name <name>] -o <out.gguf>
+       zeno convert-vocab --tokenizer <tokenizer.json> [--config …] --pre … -o <out.gguf>
 
 Writes the tokenizer.ggml.* keys (model gpt2, pre, tokens, token_type, merges, special ids).
+--vocab-size pads the token list with [PAD<id>] up to config.json's vocab_size.
 `;
 
 /**
@@ -33,8 +40,10 @@ export async function main(args: string[]): Promise<number> {
       options: {
         vocab: { type: "string" },
         merges: { type: "string" },
+        tokenizer: { type: "string" },
         config: { type: "string" },
         pre: { type: "string" },
+        "vocab-size": { type: "string" },
         arch: { type: "string" },
         name: { type: "string" },
         output: { type: "string", short: "o" },
@@ -49,25 +58,33 @@ export async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { vocab, merges, pre, output } = values;
-  if (!vocab || !merges || !pre || !output) {
-    console.error(`zeno convert-vocab: --vocab, --merges, --pre and -o are required\n\n${USAGE}`);
+  const { vocab, merges, tokenizer, pre, output } = values;
+  const fromFiles = vocab !== undefined && merges !== undefined && tokenizer === undefined;
+  const fromTokenizerJson = tokenizer !== undefined && vocab === undefined && merges === undefined;
+  const vocabSize = values["vocab-size"] === undefined ? undefined : Number(values["vocab-size"]);
+  if ((!fromFiles && !fromTokenizerJson) || !pre || !output || Number.isNaN(vocabSize)) {
+    console.error(
+      "zeno convert-vocab: give --vocab and --merges, or --tokenizer; --pre and -o are " +
+        `required; --vocab-size is a number\n\n${USAGE}`,
+    );
     return 2;
   }
   try {
+    const sources: Pick<HfBpeInput, "vocab" | "merges" | "mergesText" | "addedTokens"> =
+      fromTokenizerJson
+        ? readHfTokenizerJson(await _readJson(tokenizer!))
+        : { vocab: await _readJson(vocab!), mergesText: await Deno.readTextFile(merges!) };
     const kvs = hfBpeToGgufKvs({
-      vocab: await _readJson(vocab),
-      mergesText: await Deno.readTextFile(merges),
+      ...sources,
       config: values.config ? await _readJson(values.config) as HfTokenizerConfig : undefined,
+      vocabSize,
       pre,
       architecture: values.arch,
       name: values.name,
     });
     const layout = await writeGgufFile(output, { kvs, tensors: [] });
-    const count = (key: string) => {
-      const value = kvs.find((kv) => kv.key === key)?.value as GgufArray;
-      return value.values.length;
-    };
+    const count = (key: string) =>
+      (kvs.find((kv) => kv.key === key)?.value as GgufArray).values.length;
     console.error(
       `wrote ${output}: ${count("tokenizer.ggml.tokens")} tokens, ` +
         `${count("tokenizer.ggml.merges")} merges, pre "${pre}", ${layout.fileSize} bytes`,
@@ -80,7 +97,8 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-async function _readJson(path: string): Promise<Record<string, number>> {
+// deno-lint-ignore no-explicit-any
+async function _readJson(path: string): Promise<any> {
   const text = await Deno.readTextFile(path);
   try {
     return JSON.parse(text);

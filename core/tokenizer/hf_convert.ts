@@ -43,14 +43,25 @@ export interface HfTokenizerConfig {
   readonly add_eos_token?: boolean;
 }
 
+/** An added token with its id, as `tokenizer.json`'s `added_tokens` lists it. */
+export interface HfAddedTokenWithId extends HfAddedToken {
+  readonly id: number;
+}
+
 /** Input of {@linkcode hfBpeToGgufKvs}: file contents, already read. */
 export interface HfBpeInput {
-  /** `encoder.json` / `vocab.json`: token text → id. */
+  /** `encoder.json` / `vocab.json` (or `tokenizer.json`'s `model.vocab`): token text → id. */
   readonly vocab: Readonly<Record<string, number>>;
-  /** `vocab.bpe` / `merges.txt` as text. */
-  readonly mergesText: string;
+  /** `vocab.bpe` / `merges.txt` as text; give this or `merges`. */
+  readonly mergesText?: string;
+  /** Merges as "left right" in rank order (from `tokenizer.json`); give this or `mergesText`. */
+  readonly merges?: readonly string[];
+  /** `tokenizer.json`'s `added_tokens`; `tokenizer_config.json`'s entries win on the same id. */
+  readonly addedTokens?: readonly HfAddedTokenWithId[];
   /** `tokenizer_config.json`, parsed. */
   readonly config?: HfTokenizerConfig;
+  /** `config.json`'s `vocab_size`: ids up to it that no file names become `[PAD<id>]`. */
+  readonly vocabSize?: number;
   /** `tokenizer.ggml.pre`, e.g. "llama-bpe" or "qwen2". */
   readonly pre: string;
   /** `general.architecture`; default "llama". */
@@ -97,7 +108,10 @@ export function buildHfBpeVocab(input: HfBpeInput): HfBpeVocab {
   }
   const byId = new Map<number, { text: string; type: TokenType }>();
   for (const [text, id] of Object.entries(input.vocab)) _place(byId, id, text, TokenType.NORMAL);
-  const added = Object.entries(input.config?.added_tokens_decoder ?? {});
+  const added: [string | number, HfAddedToken][] = [
+    ...(input.addedTokens ?? []).map((token): [number, HfAddedToken] => [token.id, token]),
+    ...Object.entries(input.config?.added_tokens_decoder ?? {}),
+  ];
   for (const [id, token] of added) {
     const type = token.special || _looksSpecial(token.content)
       ? TokenType.CONTROL
@@ -113,12 +127,66 @@ export function buildHfBpeVocab(input: HfBpeInput): HfBpeVocab {
   }
   let count = 0;
   for (const id of byId.keys()) count = Math.max(count, id + 1);
+  if (input.vocabSize !== undefined) {
+    if (count > input.vocabSize) {
+      throw new TokenizerError(
+        `Cannot convert the vocabulary: it has id ${
+          count - 1
+        }, beyond vocab_size ${input.vocabSize}`,
+      );
+    }
+    count = input.vocabSize;
+  }
   const tokens = Array.from({ length: count }, (_, id) => byId.get(id)?.text ?? `[PAD${id}]`);
   const types = Array.from({ length: count }, (_, id) => byId.get(id)?.type ?? TokenType.UNUSED);
   const specialIds = addLlama3
     ? new Map([["bos_token_id", 128000], ["eos_token_id", 128001]])
     : _specialIds(input.config ?? {}, tokens);
-  return { tokens, types, merges: parseMerges(input.mergesText), specialIds };
+  return { tokens, types, merges: _merges(input), specialIds };
+}
+
+function _merges(input: HfBpeInput): string[] {
+  if ((input.mergesText === undefined) === (input.merges === undefined)) {
+    throw new TypeError("Cannot convert the vocabulary: give exactly one of mergesText and merges");
+  }
+  return input.merges ? [...input.merges] : parseMerges(input.mergesText!);
+}
+
+/** What a Hugging Face `tokenizer.json` holds for a BPE model. */
+export interface HfTokenizerJson {
+  readonly vocab: Record<string, number>;
+  readonly merges: string[];
+  readonly addedTokens: HfAddedTokenWithId[];
+}
+
+/**
+ * Reads the BPE model of a parsed `tokenizer.json`: `model.vocab`, `model.merges` (either
+ * "left right" strings or `[left, right]` pairs, the newer form) and `added_tokens`.
+ *
+ * @param json the parsed file
+ * @returns vocabulary, merges and added tokens, ready for {@linkcode hfBpeToGgufKvs}
+ * @throws {TokenizerError} when the model is not BPE or a field is missing or malformed
+ */
+export function readHfTokenizerJson(json: unknown): HfTokenizerJson {
+  const file = json as {
+    model?: { type?: string; vocab?: Record<string, number>; merges?: unknown[] };
+    added_tokens?: HfAddedTokenWithId[];
+  };
+  const model = file.model;
+  if (model?.type !== "BPE" || typeof model.vocab !== "object" || !Array.isArray(model.merges)) {
+    throw new TokenizerError(
+      `Cannot read tokenizer.json: model.type is "${model?.type}" and needs to be "BPE" ` +
+        "with model.vocab and model.merges",
+    );
+  }
+  const merges = model.merges.map((merge, rank) => {
+    if (typeof merge === "string") return merge;
+    if (Array.isArray(merge) && merge.length === 2) return `${merge[0]} ${merge[1]}`;
+    throw new TokenizerError(
+      `Cannot read tokenizer.json: merge ${rank} is ${JSON.stringify(merge)}`,
+    );
+  });
+  return { vocab: model.vocab, merges, addedTokens: file.added_tokens ?? [] };
 }
 
 function _place(

@@ -6,6 +6,7 @@ import {
   hfBpeToGgufKvs,
   LLAMA3_SPECIAL_TOKENS,
   parseMerges,
+  readHfTokenizerJson,
 } from "./hf_convert.ts";
 import { TokenType } from "./types.ts";
 
@@ -147,4 +148,53 @@ Deno.test("hfBpeToGgufKvs() writes llama.cpp's keys with their GGUF types, in or
     { key: "tokenizer.ggml.eos_token_id", type: GgufValueType.UINT32, value: 2 },
     { key: "tokenizer.ggml.add_bos_token", type: GgufValueType.BOOL, value: false },
   ]);
+});
+
+Deno.test("readHfTokenizerJson() reads string and pair merges and added tokens", () => {
+  const json = {
+    added_tokens: [{ id: 3, content: "<|end|>", special: true }],
+    model: { type: "BPE", vocab: { a: 0, b: 1, ab: 2 }, merges: ["a b", ["ab", "b"]] },
+  };
+  assert.deepEqual(readHfTokenizerJson(json), {
+    vocab: { a: 0, b: 1, ab: 2 },
+    merges: ["a b", "ab b"],
+    addedTokens: [{ id: 3, content: "<|end|>", special: true }],
+  });
+  assert.throws(
+    () => readHfTokenizerJson({ model: { type: "Unigram", vocab: [] } }),
+    (error: Error) =>
+      error instanceof TokenizerError &&
+      error.message.startsWith('Cannot read tokenizer.json: model.type is "Unigram"'),
+  );
+  assert.throws(
+    () => readHfTokenizerJson({ model: { type: "BPE", vocab: {}, merges: [["a"]] } }),
+    (error: Error) => error.message === 'Cannot read tokenizer.json: merge 0 is ["a"]',
+  );
+});
+
+Deno.test("buildHfBpeVocab() takes tokenizer.json's added tokens, the config winning per id", () => {
+  const vocab = buildHfBpeVocab({
+    vocab: { a: 0 },
+    merges: [],
+    addedTokens: [{ id: 1, content: "<x>", special: false }, { id: 2, content: "<y>" }],
+    config: { added_tokens_decoder: { "2": { content: "<y>", special: true } } },
+    pre: "gpt-2",
+  });
+  assert.deepEqual(vocab.tokens, ["a", "<x>", "<y>"]);
+  assert.deepEqual(vocab.types, [TokenType.NORMAL, TokenType.USER_DEFINED, TokenType.CONTROL]);
+});
+
+Deno.test("buildHfBpeVocab() pads to vocabSize and rejects ids beyond it", () => {
+  const padded = buildHfBpeVocab({ vocab: { a: 0, b: 1 }, merges: [], vocabSize: 4, pre: "gpt-2" });
+  assert.deepEqual(padded.tokens, ["a", "b", "[PAD2]", "[PAD3]"]);
+  assert.deepEqual(padded.types.slice(2), [TokenType.UNUSED, TokenType.UNUSED]);
+  assert.throws(
+    () => buildHfBpeVocab({ vocab: { a: 0, b: 5 }, merges: [], vocabSize: 4, pre: "gpt-2" }),
+    (error: Error) =>
+      error.message === "Cannot convert the vocabulary: it has id 5, beyond vocab_size 4",
+  );
+  assert.throws(
+    () => buildHfBpeVocab({ vocab: { a: 0 }, merges: [], mergesText: "", pre: "gpt-2" }),
+    TypeError,
+  );
 });
