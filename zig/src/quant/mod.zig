@@ -32,4 +32,5 @@ test {
     _ = @import("conformance_test.zig");
     _ = @import("roundtrip_test.zig");
     _ = @import("fixtures_test.zig");
+    _ = @import("known_values_test.zig");
 }
