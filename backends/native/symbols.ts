@@ -38,6 +38,18 @@ export const NATIVE_SYMBOLS = {
   zeno_quant_dequantize_row: { parameters: ["u32", "buffer", "buffer", "usize"], result: "i32" },
   zeno_quant_quantize_row: { parameters: ["u32", "buffer", "buffer", "usize"], result: "i32" },
   zeno_quant_vec_dot: { parameters: ["u32", "usize", "buffer", "buffer"], result: "f32" },
+  // Graph compute (backend.ts): contexts own a thread pool; tables as in graph_encoding.ts.
+  zeno_graph_context_create: { parameters: ["u32", "buffer"], result: "i32" },
+  zeno_graph_context_threads: { parameters: ["pointer"], result: "u32" },
+  zeno_graph_context_destroy: { parameters: ["pointer"], result: "void" },
+  zeno_graph_compute: {
+    parameters: ["pointer", "buffer", "u32", "buffer", "u32", "buffer", "u32"],
+    result: "i32",
+  },
+  zeno_graph_error_message: { parameters: ["pointer"], result: "pointer" },
+  // Native memory: (byte length, out address: BigUint64Array(1)) -> status; free(address, length).
+  zeno_buffer_alloc: { parameters: ["u64", "buffer"], result: "i32" },
+  zeno_buffer_free: { parameters: ["u64", "u64"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

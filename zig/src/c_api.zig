@@ -341,6 +341,113 @@ test "zeno_quant_*() reject unknown types, ragged lengths and null rows" {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Graph compute (zig/src/graph_exec.zig): a context owns a thread pool and scratch memory and
+// runs one serialized graph per call; buffers are native, 64-byte aligned, zero-filled memory.
+
+const graph_exec = @import("graph_exec.zig");
+const pool = @import("pool.zig");
+
+fn statusFromGraphError(err: graph_exec.Error) Status {
+    return switch (err) {
+        error.InvalidGraph, error.Busy => .invalid_argument,
+        error.Unsupported => .unsupported,
+        error.OutOfMemory => .out_of_memory,
+    };
+}
+
+/// Creates a compute context with `threads` threads (0 = one per core, at most 256) and stores
+/// it in `out_context`.
+export fn zeno_graph_context_create(threads: u32, out_context: ?*?*graph_exec.Executor) Status {
+    const out = out_context orelse return .invalid_argument;
+    out.* = null;
+    if (threads > pool.threads_max) return .invalid_argument;
+    const cores: u32 = @intCast(@min(pool.threads_max, std.Thread.getCpuCount() catch 1));
+    const count = if (threads == 0) cores else threads;
+    out.* = graph_exec.Executor.create(allocator, count) catch |err| return statusFromGraphError(err);
+    return .ok;
+}
+
+/// The context's thread count (0 for a null context).
+export fn zeno_graph_context_threads(context: ?*const graph_exec.Executor) u32 {
+    const exec = context orelse return 0;
+    return exec.threadCount();
+}
+
+/// Stops the context's threads and frees it. Null is ignored; no compute may be running.
+export fn zeno_graph_context_destroy(context: ?*graph_exec.Executor) void {
+    const exec = context orelse return;
+    exec.destroy();
+}
+
+/// Checks and runs a graph: `buffers` [n_buffers] of {address, byte_length} (u64 pairs),
+/// `tensors` [n_tensors] of 32-byte entries, `nodes` [n_nodes] of 88-byte entries (layouts in
+/// graph_exec.zig). `invalid_argument` or `unsupported` leave every buffer untouched and set
+/// `zeno_graph_error_message`.
+export fn zeno_graph_compute(
+    context: ?*graph_exec.Executor,
+    buffers: ?[*]const graph_exec.BufferEntry,
+    n_buffers: u32,
+    tensors: ?[*]const graph_exec.TensorEntry,
+    n_tensors: u32,
+    nodes: ?[*]const graph_exec.NodeEntry,
+    n_nodes: u32,
+) Status {
+    const exec = context orelse return .invalid_argument;
+    if (n_nodes == 0) return .ok;
+    const buffer_table = (buffers orelse return .invalid_argument)[0..n_buffers];
+    const tensor_table = (tensors orelse return .invalid_argument)[0..n_tensors];
+    const node_table = (nodes orelse return .invalid_argument)[0..n_nodes];
+    exec.compute(buffer_table, tensor_table, node_table) catch |err| return statusFromGraphError(err);
+    return .ok;
+}
+
+/// Why the context's last `zeno_graph_compute` failed ("" after a success).
+export fn zeno_graph_error_message(context: ?*const graph_exec.Executor) [*:0]const u8 {
+    const exec = context orelse return "";
+    return exec.message().ptr;
+}
+
+/// Allocates `byte_length` bytes of zero-filled, page-aligned memory (transparent huge pages
+/// asked for from 2 MiB) and stores the address in `out_address`.
+export fn zeno_buffer_alloc(byte_length: u64, out_address: ?*u64) Status {
+    const out = out_address orelse return .invalid_argument;
+    out.* = 0;
+    if (byte_length == 0 or byte_length > std.math.maxInt(usize)) return .invalid_argument;
+    const length: usize = @intCast(byte_length);
+    const linux = std.os.linux;
+    const rc = linux.mmap(null, length, .{ .READ = true, .WRITE = true }, .{ .TYPE = .PRIVATE, .ANONYMOUS = true }, -1, 0);
+    if (linux.errno(rc) != .SUCCESS) return .out_of_memory;
+    // Ignored when THP is off: the memory works either way, only slower to stream.
+    if (length >= 2 << 20) _ = linux.madvise(@ptrFromInt(rc), length, linux.MADV.HUGEPAGE);
+    out.* = rc;
+    return .ok;
+}
+
+/// Frees memory from `zeno_buffer_alloc` (same length). Address 0 is ignored.
+export fn zeno_buffer_free(address: u64, byte_length: u64) void {
+    if (address == 0) return;
+    const rc = std.os.linux.munmap(@ptrFromInt(address), @intCast(byte_length));
+    assert(std.os.linux.errno(rc) == .SUCCESS);
+}
+
+test "zeno_graph_*() and zeno_buffer_*() reject null and bad arguments" {
+    var context: ?*graph_exec.Executor = undefined;
+    try testing.expectEqual(Status.invalid_argument, zeno_graph_context_create(1000, &context));
+    try testing.expectEqual(Status.ok, zeno_graph_context_create(2, &context));
+    defer zeno_graph_context_destroy(context);
+    try testing.expectEqual(@as(u32, 2), zeno_graph_context_threads(context));
+    try testing.expectEqual(Status.invalid_argument, zeno_graph_compute(context, null, 0, null, 0, null, 1));
+    try testing.expectEqual(Status.ok, zeno_graph_compute(context, null, 0, null, 0, null, 0));
+    var address: u64 = undefined;
+    try testing.expectEqual(Status.invalid_argument, zeno_buffer_alloc(0, &address));
+    try testing.expectEqual(Status.ok, zeno_buffer_alloc(100, &address));
+    defer zeno_buffer_free(address, 100);
+    const bytes: [*]u8 = @ptrFromInt(address);
+    try testing.expectEqual(@as(u8, 0), bytes[99]);
+    try testing.expectEqual(@as(u64, 0), address % 64);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tests
 
 // `zig build test` compiles this file as the test root: list every module here so its tests
@@ -349,6 +456,7 @@ test {
     _ = cpu;
     _ = mmap;
     _ = variants;
+    _ = graph_exec;
 }
 
 const testing = std.testing;
