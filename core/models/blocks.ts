@@ -12,6 +12,7 @@
 import type { GraphBuilder, GraphTensor } from "../graph.ts";
 import { F32, Op } from "../graph.ts";
 import type { HParams } from "./hparams.ts";
+import type { ModelWeights } from "./weights.ts";
 
 /** Inputs of one forward pass, as graph tensors the engine fills before compute. */
 export interface ForwardInputs {
@@ -150,4 +151,33 @@ export function outputLogits(
   const logits = linear(g, normed, w.output, "result_output");
   if (hp.finalSoftcap > 0) g.node(Op.SOFTCAP, logits, [logits], [], [hp.finalSoftcap]);
   return logits;
+}
+
+/**
+ * The decoder skeleton every architecture shares: embed the tokens (scaled when the family asks),
+ * run `layer` on the residual stream for each block (its intermediates are freed after it), then
+ * project the rows that need logits.
+ * @returns logits [nOutputs, nVocab]
+ */
+export function decoder(
+  g: GraphBuilder,
+  hp: HParams,
+  w: ModelWeights,
+  inp: ForwardInputs,
+  layer: (x: GraphTensor, index: number) => void,
+): GraphTensor {
+  const embd = w.bind(g, "token_embd.weight", [hp.nEmbd, hp.nVocab]);
+  // x: the residual stream [n, dim], alive across layers.
+  const x = g.activation("inp_embd", F32, [hp.nEmbd, inp.nTokens]);
+  g.node(Op.GET_ROWS, x, [embd, inp.tokens]);
+  if (hp.embeddingScale !== 1) g.node(Op.SCALE, x, [x], [], [hp.embeddingScale]);
+  for (let index = 0; index < hp.nLayer; index++) {
+    const mark = g.mark();
+    layer(x, index);
+    g.release(mark);
+  }
+  // Tied embeddings: no output.weight, the embedding matrix projects to the vocabulary.
+  const output = w.bindOptional(g, "output.weight", [hp.nEmbd, hp.nVocab]) ?? embd;
+  const norm = w.bind(g, "output_norm.weight", [hp.nEmbd]);
+  return outputLogits(g, hp, inp, x, { norm, output });
 }

@@ -11,29 +11,16 @@
  */
 
 import type { GraphBuilder, GraphTensor } from "../graph.ts";
-import { F32, Op } from "../graph.ts";
+import { Op } from "../graph.ts";
 import type { ForwardInputs } from "./blocks.ts";
-import { attention, feedForward, linear, outputLogits, rmsNorm } from "./blocks.ts";
+import { attention, decoder, feedForward, linear, rmsNorm } from "./blocks.ts";
 import type { HParams } from "./hparams.ts";
 import { isSlidingLayer } from "./hparams.ts";
 import type { ModelWeights } from "./weights.ts";
 
 /** Builds the forward pass; returns logits [nOutputs, nVocab]. */
 export function buildGemma3(g: GraphBuilder, hp: HParams, w: ModelWeights, inp: ForwardInputs): GraphTensor {
-  const n = inp.nTokens;
-  const embd = w.bind(g, "token_embd.weight", [hp.nEmbd, hp.nVocab]);
-  // x: the residual stream [n, dim]
-  const x = g.activation("inp_embd", F32, [hp.nEmbd, n]);
-  g.node(Op.GET_ROWS, x, [embd, inp.tokens]);
-  g.node(Op.SCALE, x, [x], [], [hp.embeddingScale]);
-  for (let layer = 0; layer < hp.nLayer; layer++) {
-    const mark = g.mark();
-    gemma3Layer(g, hp, w, inp, x, layer);
-    g.release(mark);
-  }
-  const output = w.bindOptional(g, "output.weight", [hp.nEmbd, hp.nVocab]) ?? embd;
-  const norm = w.bind(g, "output_norm.weight", [hp.nEmbd]);
-  return outputLogits(g, hp, inp, x, { norm, output });
+  return decoder(g, hp, w, inp, (x, layer) => gemma3Layer(g, hp, w, inp, x, layer));
 }
 
 function gemma3Layer(

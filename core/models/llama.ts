@@ -12,27 +12,15 @@
  */
 
 import type { GraphBuilder, GraphTensor } from "../graph.ts";
-import { F32, Op } from "../graph.ts";
+import { Op } from "../graph.ts";
 import type { ForwardInputs } from "./blocks.ts";
-import { attention, feedForward, linear, outputLogits, rmsNorm } from "./blocks.ts";
+import { attention, decoder, feedForward, linear, rmsNorm } from "./blocks.ts";
 import type { HParams } from "./hparams.ts";
 import type { ModelWeights } from "./weights.ts";
 
 /** Builds the forward pass; returns logits [nOutputs, nVocab]. */
 export function buildLlama(g: GraphBuilder, hp: HParams, w: ModelWeights, inp: ForwardInputs): GraphTensor {
-  const n = inp.nTokens;
-  const embd = w.bind(g, "token_embd.weight", [hp.nEmbd, hp.nVocab]);
-  // x: the residual stream [n, dim], alive across layers.
-  const x = g.activation("inp_embd", F32, [hp.nEmbd, n]);
-  g.node(Op.GET_ROWS, x, [embd, inp.tokens]);
-  for (let layer = 0; layer < hp.nLayer; layer++) {
-    const mark = g.mark();
-    llamaLayer(g, hp, w, inp, x, layer);
-    g.release(mark);
-  }
-  const output = w.bindOptional(g, "output.weight", [hp.nEmbd, hp.nVocab]) ?? embd;
-  const norm = w.bind(g, "output_norm.weight", [hp.nEmbd]);
-  return outputLogits(g, hp, inp, x, { norm, output });
+  return decoder(g, hp, w, inp, (x, layer) => llamaLayer(g, hp, w, inp, x, layer));
 }
 
 function llamaLayer(
