@@ -58,3 +58,6 @@ export { Engine } from "./core/engine.ts";
 export type { Batch, EngineOptions } from "./core/engine.ts";
 export { listBackends, registerBackend } from "./core/backend.ts";
 export type { Backend, BackendBuffer, BackendEntry, DeviceInfo } from "./core/backend.ts";
+export { RATE_WINDOW_MS, Scheduler } from "./core/scheduler.ts";
+export type { ScheduleRequest, SchedulerOptions, SchedulerStats } from "./core/scheduler.ts";
+export { chatPromptTokens } from "./core/prompt_tokens.ts";
