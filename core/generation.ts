@@ -18,17 +18,30 @@ export interface GenerationResult {
   /** Prompt tokens, and how many of them were evaluated (the rest came from the cache). */
   readonly promptTokens: number;
   readonly promptTokensEvaluated: number;
+  /** The parsed value, when the request had a constraint (schema, grammar). */
+  readonly value?: unknown;
 }
 
-/** Text chunks as they are decoded; resolves to the full text. */
-export class Generation implements AsyncIterable<string>, PromiseLike<string> {
+/**
+ * Text chunks as they are decoded; resolves to the full text, or to the parsed value when the
+ * request was constrained by a schema (`T` is then the schema's type).
+ */
+export class Generation<T = string> implements AsyncIterable<string>, PromiseLike<T> {
   readonly #source: AsyncGenerator<string, GenerationResult>;
+  readonly #finish: (result: GenerationResult) => T;
   #started = false;
   #result?: Promise<GenerationResult>;
 
-  /** @param source yields text chunks and returns the result */
-  constructor(source: AsyncGenerator<string, GenerationResult>) {
+  /**
+   * @param source yields text chunks and returns the result
+   * @param finish what awaiting resolves to (default: the text)
+   */
+  constructor(
+    source: AsyncGenerator<string, GenerationResult>,
+    finish: (result: GenerationResult) => T = (r) => r.text as T,
+  ) {
     this.#source = source;
+    this.#finish = finish;
   }
 
   /** Streams the chunks. A generation can be consumed once, either way. */
@@ -78,12 +91,12 @@ export class Generation implements AsyncIterable<string>, PromiseLike<string> {
     return this.#result;
   }
 
-  /** Resolves to the whole text. */
-  then<A = string, B = never>(
-    onFulfilled?: ((text: string) => A | PromiseLike<A>) | null,
+  /** Resolves to the whole text (or the parsed value of a constrained request). */
+  then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.result().then((r) => r.text).then(onFulfilled, onRejected);
+    return this.result().then(this.#finish).then(onFulfilled, onRejected);
   }
 
   #claim(): void {

@@ -11,6 +11,7 @@ import type { Engine } from "./engine.ts";
 import { Generation, type GenerationResult } from "./generation.ts";
 import type { FinishReason } from "./generation.ts";
 import { seqBit } from "./kv_cache.ts";
+import { constraintFactory, type DecodingConstraint } from "./plugin.ts";
 import { chatPromptTokens } from "./prompt_tokens.ts";
 import { createSampler, DEFAULT_SAMPLER_OPTIONS } from "./sampling/mod.ts";
 import type { Sampler, SamplerOptions } from "./sampling/types.ts";
@@ -27,7 +28,19 @@ export interface GenerateOptions extends SamplerOptions {
   signal?: AbortSignal;
   /** Stop at end-of-generation tokens (EOS, <|im_end|> …); default true. */
   stopAtEog?: boolean;
+  /**
+   * A JSON Schema or zod schema the output must match (the schema plugin registers it:
+   * import `plugins/schema/mod.ts`); awaiting the generation gives the parsed value.
+   */
+  schema?: unknown;
+  /** A GBNF grammar the output must match (schema plugin). */
+  grammar?: string;
+  /** A ready-made decoding constraint. */
+  constraint?: DecodingConstraint;
 }
+
+/** The type a schema describes: zod schemas carry it; plain JSON Schemas give `unknown`. */
+export type SchemaOutput<S> = S extends { readonly _zod: { readonly output: infer O } } ? O : unknown;
 
 /** Options of `candidates`. */
 export interface CandidatesOptions extends GenerateOptions {
@@ -55,18 +68,45 @@ export class LanguageModelSession {
    * Continues `prompt` (plain text, no chat template).
    * @returns chunks as they are decoded; `await` it for the whole text
    */
-  generate(prompt: string, options: GenerateOptions = {}): Generation {
+  generate<S>(prompt: string, options: GenerateOptions & { schema: S }): Generation<SchemaOutput<S>>;
+  generate(prompt: string, options?: GenerateOptions): Generation;
+  generate(prompt: string, options: GenerateOptions = {}): Generation<unknown> {
     const tokens = this.model.tokenizer.encode(prompt, { addSpecial: true, parseSpecial: false });
-    return new Generation(this.#run(tokens, options));
+    return this.#generation(tokens, options);
   }
 
   /**
    * Replies to a conversation rendered with the model's chat template.
    * @param messages the whole conversation so far (the session's cache makes repeats cheap)
    */
-  respond(messages: readonly ChatMessage[], options: GenerateOptions & RenderOptions = {}): Generation {
+  respond<S>(
+    messages: readonly ChatMessage[],
+    options: GenerateOptions & RenderOptions & { schema: S },
+  ): Generation<SchemaOutput<S>>;
+  respond(messages: readonly ChatMessage[], options?: GenerateOptions & RenderOptions): Generation;
+  respond(messages: readonly ChatMessage[], options: GenerateOptions & RenderOptions = {}): Generation<unknown> {
     const tokens = this.promptTokens(messages, options);
-    return new Generation(this.#run(tokens, options));
+    return this.#generation(tokens, options);
+  }
+
+  #generation(tokens: number[], options: GenerateOptions): Generation<unknown> {
+    const constraint = this.#constraint(options);
+    const run = this.#run(tokens, options, constraint);
+    if (constraint === undefined) return new Generation(run);
+    return new Generation(run, (result) => result.value);
+  }
+
+  #constraint(options: GenerateOptions): DecodingConstraint | undefined {
+    if (options.constraint !== undefined) return options.constraint;
+    for (const option of ["schema", "grammar"] as const) {
+      if (options[option] === undefined) continue;
+      const factory = constraintFactory(option);
+      if (factory === undefined) {
+        throw new TypeError(`Cannot use option "${option}": import the schema plugin (plugins/schema/mod.ts) first`);
+      }
+      return factory(options[option], this.model.tokenizer);
+    }
+    return undefined;
   }
 
   /** The token ids `respond` evaluates for a conversation. */
@@ -99,22 +139,32 @@ export class LanguageModelSession {
     this.#cached = [];
   }
 
-  async *#run(tokens: number[], options: GenerateOptions): AsyncGenerator<string, GenerationResult> {
+  async *#run(
+    tokens: number[],
+    options: GenerateOptions,
+    constraint?: DecodingConstraint,
+  ): AsyncGenerator<string, GenerationResult> {
     this.#claim();
     try {
-      return yield* this.#decode(tokens, options);
+      return yield* this.#decode(tokens, options, constraint);
     } finally {
       this.#busy = false;
     }
   }
 
-  async *#decode(prompt: number[], options: GenerateOptions): AsyncGenerator<string, GenerationResult> {
+  async *#decode(
+    prompt: number[],
+    options: GenerateOptions,
+    constraint?: DecodingConstraint,
+  ): AsyncGenerator<string, GenerationResult> {
     const { engine, tokenizer } = this.model;
     const maxTokens = options.maxTokens ?? 256;
     if (prompt.length + 1 > engine.contextSize) {
       throw new RangeError(`Cannot evaluate a prompt of ${prompt.length} tokens: the context holds ${engine.contextSize}`);
     }
-    const sampler = createSampler(samplerOptions(options));
+    const sampling = samplerOptions(options);
+    if (constraint !== undefined) sampling.processors = [...(sampling.processors ?? []), constraint.processor];
+    const sampler = createSampler(sampling);
     const evaluated = await this.#prefill(prompt);
     let logits = evaluated.logits;
     const stops = new StopStringMatcher(options.stop ?? []);
@@ -122,6 +172,7 @@ export class LanguageModelSession {
     const generated: number[] = [];
     let text = "";
     let reason: FinishReason = "length";
+    let hitStopString = false;
     while (generated.length < maxTokens) {
       if (options.signal?.aborted) {
         reason = "abort";
@@ -133,11 +184,13 @@ export class LanguageModelSession {
         reason = "eog";
         break;
       }
+      constraint?.accept(id);
       generated.push(id);
       const scan = stops.push(detok.push(id));
       text += scan.emit;
       if (scan.emit !== "") yield scan.emit;
-      if (scan.stopped) {
+      hitStopString = scan.stopped;
+      if (scan.stopped || constraint?.isDone()) {
         reason = "stop";
         break;
       }
@@ -145,7 +198,7 @@ export class LanguageModelSession {
       logits = await engine.eval({ tokens: [id], positions: [this.#cached.length] });
       this.#cached.push(id);
     }
-    if (reason !== "stop") {
+    if (!hitStopString) {
       const rest = stops.push(detok.flush());
       const tail = rest.emit + stops.flush();
       text += tail;
@@ -157,6 +210,7 @@ export class LanguageModelSession {
       finishReason: reason,
       promptTokens: prompt.length,
       promptTokensEvaluated: evaluated.count,
+      ...(constraint === undefined ? {} : { value: constraint.parse(text) }),
     };
   }
 

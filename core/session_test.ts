@@ -94,3 +94,29 @@ Deno.test("LanguageModelSession refuses a second request while one runs", async 
   strictEqual((await session.generate("Once", { temperature: 0, maxTokens: 3 }).result()).tokens.length, 3);
   model.dispose();
 });
+
+Deno.test("LanguageModelSession.generate() applies a decoding constraint and resolves to its value", async () => {
+  const model = await openStories();
+  const session = model.createSession({ contextSize: 128 });
+  // A constraint that allows exactly the ids of " a little girl", then ends.
+  const forced = model.tokenizer.encode(" a little girl", { addSpecial: false }).slice(0);
+  let at = 0;
+  const constraint = {
+    processor: (logits: Float32Array) => {
+      for (let id = 0; id < logits.length; id++) if (id !== forced[at]) logits[id] = -Infinity;
+    },
+    accept: (id: number) => {
+      strictEqual(id, forced[at]);
+      at++;
+    },
+    isDone: () => at === forced.length,
+    canEnd: () => at === forced.length,
+    parse: (text: string) => ({ words: text.trim().split(" ") }),
+  };
+  const generation = session.generate("Once upon a time", { temperature: 0.9, seed: 3, maxTokens: 20, constraint });
+  deepStrictEqual(await generation, { words: ["a", "little", "girl"] });
+  const result = await generation.result();
+  deepStrictEqual(result.tokens, forced);
+  strictEqual(result.finishReason, "stop");
+  model.dispose();
+});
