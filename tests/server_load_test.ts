@@ -35,7 +35,9 @@ async function phase(client: OpenAI, clients: number, seconds: number): Promise<
   await Promise.all(Array.from({ length: clients }, async (_, id) => {
     for (let i = 0; performance.now() < deadline; i++) {
       try {
-        result.tokens += await streamOnce(client, id * 1000 + i);
+        // Read the sum after the await: `a += await b` would add to a stale value.
+        const tokens = await streamOnce(client, id * 1000 + i);
+        result.tokens += tokens;
         result.requests++;
       } catch (error) {
         result.failures.push(`client ${id}: ${error}`);
