@@ -323,12 +323,12 @@ class _SchemaCompiler {
   #object(s: _Obj, pointer: string): Expr {
     const properties = (typeof s.properties === "object" && s.properties !== null ? s.properties : {}) as _Obj;
     const required = new Set(Array.isArray(s.required) ? s.required.map(String) : []);
-    const names = [...Object.keys(properties), ...[...required].filter((n) => !(n in properties))];
+    const names = [...Object.keys(properties), ...[...required].filter((n) => !Object.hasOwn(properties, n))];
     const additional = s.additionalProperties ?? (this.#options.closedObjects ? false : true);
     const ws = this.#ws;
     const sep = seq(lit(","), ws);
     const member = (name: string): Expr => {
-      const value = name in properties
+      const value = Object.hasOwn(properties, name)
         ? this.visit(properties[name], `${pointer}/properties/${_escapePointer(name)}`)
         : this.#anyValue();
       return seq(lit(JSON.stringify(name)), ws, lit(":"), ws, value);
@@ -530,15 +530,20 @@ function _keyNotIn(names: string[]): Expr {
       excluded.push(cp, cp);
       parts.push(seq(jsonEncodeChars(lit(String.fromCodePoint(cp))), build(child)));
     }
+    // Escapes whose character is a child go down the trie (jsonEncodeChars spells them).
+    const escapes = Object.entries(_ESCAPED).filter(([, cp]) => !node.children.has(cp)).map(([e]) => e.codePointAt(0)!);
     const others = alt(
       { kind: "chars", ranges: _subtract([0x20, 0x21, 0x23, 0x5b, 0x5d, MAX_CODE_POINT], excluded) },
-      seq(lit("\\"), chars(0x22, 0x22, 0x5c, 0x5c, 0x2f, 0x2f, 0x62, 0x62, 0x66, 0x66, 0x6e, 0x6e, 0x72, 0x72, 0x74, 0x74)),
+      seq(lit("\\"), chars(...escapes.flatMap((e) => [e, e]))),
     );
     parts.push(seq(others, free));
     return alt(...parts);
   };
   return seq(lit('"'), build(root), lit('"'));
 }
+
+/** JSON short escapes: the letter after the backslash → the character it stands for. */
+const _ESCAPED: Record<string, number> = { '"': 0x22, "\\": 0x5c, "/": 0x2f, b: 0x08, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09 };
 
 function _subtract(ranges: number[], remove: number[]): number[] {
   let out = ranges;
