@@ -465,17 +465,28 @@ interface _Plan {
   promptTokens: number;
 }
 
+/** Longest stretch of ticks between two timer-based yields. */
+const _TIMER_YIELD_MS = 50;
+
 /**
- * A macrotask boundary that costs ~0.15 ms (a MessageChannel round trip) where `setTimeout(0)`
- * costs ~2 ms here: between ticks the HTTP server must get to accept and read sockets.
+ * A macrotask boundary between ticks, so the HTTP server gets to accept and read sockets even
+ * when the backend computed on this thread. A MessageChannel round trip costs ~0.15 ms where
+ * `setTimeout(0)` costs ~2 ms here, but message yields alone starve timers (and with them the
+ * delivery of a client's disconnect), so every `_TIMER_YIELD_MS` one yield goes through a timer.
  */
 function _createYielder(): { yield(): Promise<void>; close(): void } {
   const channel = new MessageChannel();
   let resolveNext: (() => void) | undefined;
+  let lastTimerMs = performance.now();
   channel.port1.onmessage = () => resolveNext?.();
   return {
     yield() {
       return new Promise<void>((resolve) => {
+        if (performance.now() - lastTimerMs >= _TIMER_YIELD_MS) {
+          lastTimerMs = performance.now();
+          setTimeout(resolve, 0);
+          return;
+        }
         resolveNext = resolve;
         channel.port2.postMessage(0);
       });

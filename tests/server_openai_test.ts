@@ -347,3 +347,60 @@ Deno.test("server: /tokenize and /detokenize round-trip", async () => {
     strictEqual(body.error.param, "tokens");
   });
 });
+
+Deno.test("server: a JSON request whose client disconnects stops and frees its sequence", async () => {
+  await withServer(async (_client, server) => {
+    const controller = new AbortController();
+    const request = fetch(`${server.url}/v1/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "Once upon a time", temperature: 0, max_tokens: 100 }),
+      signal: controller.signal,
+    });
+    let text = await metrics(server);
+    for (let i = 0; i < 100 && readMetric(text, "zeno_generated_tokens_total")! < 3; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      text = await metrics(server);
+    }
+    controller.abort();
+    await rejects(request, { name: "AbortError" });
+    for (let i = 0; i < 100 && readMetric(text, "zeno_requests_finished_total") !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      text = await metrics(server);
+    }
+    strictEqual(readMetric(text, "zeno_requests_finished_total"), 1);
+    strictEqual(readMetric(text, "zeno_active_sequences"), 0);
+    strictEqual(readMetric(text, "zeno_kv_cells_used"), 0);
+    ok(readMetric(text, "zeno_generated_tokens_total")! < 100, text);
+  });
+});
+
+Deno.test("server: /health says 503 while the model loads and the other routes wait for it", async () => {
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  const server = await startServer({
+    load: async () => (await gate, await openStories()),
+    modelId: "stories260K",
+    port: 0,
+    contextSize: CONTEXT,
+  });
+  try {
+    const health = await fetch(`${server.url}/health`);
+    deepStrictEqual([health.status, await health.json()], [503, { status: "loading" }]);
+    const models = await fetch(`${server.url}/v1/models`);
+    deepStrictEqual([models.status, await models.json()], [503, {
+      error: {
+        message: "Cannot serve the request: the model is still loading",
+        type: "unavailable_error",
+        param: null,
+        code: null,
+      },
+    }]);
+    open();
+    await server.ready;
+    const ready = await fetch(`${server.url}/health`);
+    deepStrictEqual([ready.status, await ready.json()], [200, { status: "ok" }]);
+  } finally {
+    open();
+    await server.shutdown();
+  }
+});
