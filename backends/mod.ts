@@ -4,4 +4,5 @@
  * @module
  */
 
+import "./native/mod.ts";
 import "./reference/mod.ts";

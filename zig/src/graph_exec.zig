@@ -174,6 +174,8 @@ pub const Executor = struct {
     shared_scratch: []align(64) u8 = &.{},
     thread_scratch: []align(64) u8 = &.{},
     thread_scratch_stride: usize = 0,
+    /// Per node of the current graph: whether its work is split over the pool.
+    parallel_storage: []bool = &.{},
     /// The graph being run (valid during `compute`).
     nodes: []const NodeEntry = &.{},
     busy: std.atomic.Value(bool) = .init(false),
@@ -197,6 +199,7 @@ pub const Executor = struct {
         exec.allocator.free(exec.tensor_storage);
         exec.allocator.free(exec.shared_scratch);
         exec.allocator.free(exec.thread_scratch);
+        exec.allocator.free(exec.parallel_storage);
         exec.allocator.destroy(exec);
     }
 
@@ -234,16 +237,26 @@ pub const Executor = struct {
         exec.message_buffer[0] = 0;
         try exec.resolveTensors(buffers, tensor_entries);
         var needs: ScratchNeeds = .{};
-        for (nodes, 0..) |*node, index| {
+        if (exec.parallel_storage.len < nodes.len) {
+            const grown = exec.allocator.alloc(bool, nodes.len) catch return error.OutOfMemory;
+            exec.allocator.free(exec.parallel_storage);
+            exec.parallel_storage = grown;
+        }
+        var any_parallel = false;
+        for (nodes, exec.parallel_storage[0..nodes.len], 0..) |*node, *parallel, index| {
             checkNode(exec, node, &needs) catch |err| {
                 const op_name = if (std.enums.fromInt(Op, node.op)) |op| @tagName(op) else "?";
                 return exec.prefixNode(err, index, op_name);
             };
+            const nt = nodeTensors(exec, node) catch unreachable;
+            parallel.* = exec.threadCount() > 1 and nodeWork(nt, node) >= parallel_work_min;
+            any_parallel = any_parallel or parallel.*;
         }
         try exec.reserveScratch(needs);
         exec.nodes = nodes;
         defer exec.nodes = &.{};
-        exec.pool.run(.{ .context = exec, .run = runJob });
+        // A graph of small nodes only runs on the calling thread: the pool stays asleep.
+        if (any_parallel) exec.pool.run(.{ .context = exec, .run = runJob }) else runJob(exec, 0);
     }
 
     /// Puts "node <i> (<op>): " in front of the message a check wrote.
@@ -573,11 +586,38 @@ fn checkAttention(exec: *Executor, nt: NodeTensors, node: *const NodeEntry, need
 
 fn runJob(context: *anyopaque, thread_index: u32) void {
     const exec: *Executor = @ptrCast(@alignCast(context));
-    for (exec.nodes, 0..) |*node, index| {
-        runNode(exec, node, thread_index);
-        // The last node's barrier is the one at the end of `Pool.run`.
-        if (index + 1 < exec.nodes.len) exec.pool.barrier.wait();
+    const parallel = exec.parallel_storage[0..exec.nodes.len];
+    for (exec.nodes, parallel, 0..) |*node, node_parallel, index| {
+        // Small nodes run on thread 0 alone; the others skip them.
+        if (node_parallel) {
+            runNode(exec, node, thread_index, exec.threadCount());
+        } else if (thread_index == 0) {
+            runNode(exec, node, 0, 1);
+        }
+        // Outputs must be visible before another thread reads them: a barrier after a
+        // parallel node or before one. Runs of small nodes on thread 0 need none. The last
+        // node's barrier is the one at the end of `Pool.run`.
+        const next_parallel = index + 1 < parallel.len and parallel[index + 1];
+        if (index + 1 < parallel.len and (node_parallel or next_parallel)) exec.pool.barrier.wait();
     }
+}
+
+/// Work below which a node runs on one thread: waking the pool and a barrier cost a few
+/// microseconds, about what one core does with this many bytes or multiply-adds.
+const parallel_work_min: u64 = 1 << 16;
+
+/// A node's work in bytes streamed or multiply-adds, whichever dominates.
+fn nodeWork(nt: NodeTensors, node: *const NodeEntry) u64 {
+    const op = std.enums.fromInt(Op, node.op).?;
+    return switch (op) {
+        .mul_mat => nt.src[0].?.byte_length * @as(u64, nt.src[1].?.rowCount()),
+        .attention => blk: {
+            const shape = AttentionShape.of(nt, node).?;
+            break :blk @as(u64, shape.tokens) * shape.heads * shape.cells * (shape.head_dim + shape.head_dim_v);
+        },
+        .rope, .geglu, .swiglu, .softcap => 8 * @as(u64, nt.dst.count()),
+        else => nt.dst.byte_length,
+    };
 }
 
 /// What one thread does of one node.
@@ -592,9 +632,10 @@ const Share = struct {
     }
 };
 
-fn runNode(exec: *Executor, node: *const NodeEntry, thread: u32) void {
+fn runNode(exec: *Executor, node: *const NodeEntry, thread: u32, threads: u32) void {
+    assert(thread < threads);
     const nt = nodeTensors(exec, node) catch unreachable; // checked before the run
-    const share: Share = .{ .exec = exec, .thread = thread, .threads = exec.threadCount() };
+    const share: Share = .{ .exec = exec, .thread = thread, .threads = threads };
     switch (std.enums.fromInt(Op, node.op).?) {
         .get_rows => runGetRows(share, nt),
         .rms_norm => runRmsNorm(share, nt, node.fp[0]),
@@ -646,7 +687,8 @@ fn runMulMat(share: Share, nt: NodeTensors) void {
         const scratch = share.exec.shared_scratch[0..bytes];
         const part = share.range(n);
         ops.mul_mat.quantizeRows(weight_type, x.f32s(), k, part.begin, part.end, scratch);
-        share.exec.pool.barrier.wait(); // every row quantized before any dot reads it
+        // Every row quantized before any dot reads it.
+        if (share.threads > 1) share.exec.pool.barrier.wait();
         activations = scratch;
     }
     const operands: ops.mul_mat.Operands = .{
@@ -867,4 +909,40 @@ test "Executor.compute() refuses bad graphs with a message" {
     g.tensors[0].type = 39;
     try testing.expectError(error.Unsupported, exec.compute(&buffers, g.tensors[0..1], &nodes));
     try testing.expectEqualStrings("tensor 0 has type 39, which is not supported", exec.message());
+}
+
+test "Executor.compute() splits large nodes over the pool and orders them with small ones" {
+    const k = 256;
+    const rows = 128;
+    const n = 3;
+    const memory = try testing.allocator.alignedAlloc(f32, .@"64", rows * k + n * k + 2 * n * rows);
+    defer testing.allocator.free(memory);
+    var prng = std.Random.DefaultPrng.init(5);
+    for (memory) |*v| v.* = prng.random().floatNorm(f32);
+    const buffers = [_]BufferEntry{.{ .address = @intFromPtr(memory.ptr), .byte_length = memory.len * 4 }};
+    const tensors = [_]TensorEntry{
+        .{ .buffer = 0, .type = 0, .offset = 0, .ne = .{ k, rows, 1, 1 } },
+        .{ .buffer = 0, .type = 0, .offset = rows * k * 4, .ne = .{ k, n, 1, 1 } },
+        .{ .buffer = 0, .type = 0, .offset = (rows * k + n * k) * 4, .ne = .{ rows, n, 1, 1 } },
+        .{ .buffer = 0, .type = 0, .offset = (rows * k + n * k + n * rows) * 4, .ne = .{ rows, n, 1, 1 } },
+    };
+    const nodes = [_]NodeEntry{
+        testNode(.mul_mat, 2, &.{ 0, 1 }, 0), // 128 KiB of weights × 3 tokens: parallel
+        testNode(.scale, 2, &.{2}, 2), // small: thread 0
+        testNode(.mul_mat, 3, &.{ 0, 1 }, 0),
+        testNode(.add, 3, &.{ 3, 2 }, 0),
+    };
+    const exec = try Executor.create(testing.allocator, 2);
+    defer exec.destroy();
+    for (0..20) |_| {
+        try exec.compute(&buffers, &tensors, &nodes);
+        try testing.expect(exec.parallel_storage[0] and !exec.parallel_storage[1]);
+        const out = memory[rows * k + n * k ..][0 .. 2 * n * rows];
+        for (0..n) |t| for (0..rows) |r| {
+            var sum: f32 = 0;
+            for (0..k) |i| sum += memory[r * k + i] * memory[rows * k + t * k + i];
+            try testing.expectApproxEqAbs(2 * sum, out[t * rows + r], 1e-3);
+            try testing.expectApproxEqAbs(3 * sum, out[n * rows + t * rows + r], 1e-3);
+        };
+    }
 }

@@ -1,0 +1,174 @@
+/**
+ * Encodes a `Graph` into the three tables `zeno_graph_compute` reads (layouts mirror the extern
+ * structs of zig/src/graph_exec.zig, little-endian):
+ *
+ * ```
+ * buffers [nBuffers]  { address: u64, byteLength: u64 }                      16 bytes
+ * tensors [nTensors]  { buffer: u32, type: u32, offset: u64, ne: [4]u32 }    32 bytes
+ * nodes   [nNodes]    { op: u32, dst: i32, src: [8]i32, ip: [8]i32, fp: [4]f32 }  88 bytes
+ * ```
+ *
+ * The typed arrays are kept and reused (grown when a larger graph arrives), so encoding a
+ * decode step allocates only two small maps. Buffer addresses come from the backend, which
+ * made them once per buffer.
+ *
+ * @module
+ */
+
+import type { BackendBuffer } from "../../core/backend.ts";
+import type { Graph, GraphTensor } from "../../core/graph.ts";
+import { MAX_FPARAMS, MAX_IPARAMS, MAX_SRC, OP_NAMES } from "../../core/graph.ts";
+
+/** Bytes of one buffer entry. */
+export const BUFFER_ENTRY_BYTES = 16;
+/** Bytes of one tensor entry. */
+export const TENSOR_ENTRY_BYTES = 32;
+/** Bytes of one node entry. */
+export const NODE_ENTRY_BYTES = 88;
+
+const TENSOR_WORDS = TENSOR_ENTRY_BYTES / 4;
+const NODE_WORDS = NODE_ENTRY_BYTES / 4;
+const NODE_SRC_WORD = 2;
+const NODE_IP_WORD = NODE_SRC_WORD + MAX_SRC;
+const NODE_FP_WORD = NODE_IP_WORD + MAX_IPARAMS;
+const MAX_DIMS = 4;
+
+/** The tables of one encoded graph: views of the encoder's reused memory. */
+export interface EncodedGraph {
+  readonly buffers: BigUint64Array;
+  readonly nBuffers: number;
+  readonly tensors: Uint32Array;
+  readonly nTensors: number;
+  readonly nodes: Int32Array;
+  readonly nNodes: number;
+  /** Graph tensors in table order, to name them in errors. */
+  readonly tensorList: readonly GraphTensor[];
+}
+
+/** Native address and length of a buffer, or undefined when it is not this backend's. */
+export type AddressOf = (buffer: BackendBuffer) => bigint | undefined;
+
+/** Reusable encoder of graphs into native tables. */
+export class GraphEncoder {
+  #buffers = new BigUint64Array(2 * 16);
+  #tensorWords = new Uint32Array(TENSOR_WORDS * 256);
+  #nodeWords = new Int32Array(NODE_WORDS * 256);
+  #nodeFloats = new Float32Array(this.#nodeWords.buffer);
+
+  /**
+   * Fills the tables from `graph`.
+   *
+   * @param graph tensors and nodes in execution order
+   * @param addressOf the native address of each buffer the graph uses
+   * @throws TypeError when a tensor lives in a buffer without an address, has more than four
+   *   dimensions, or a parameter is not representable
+   */
+  encode(graph: Graph, addressOf: AddressOf): EncodedGraph {
+    const tensorIndex = new Map<GraphTensor, number>();
+    const tensorList: GraphTensor[] = [];
+    const bufferIndex = new Map<BackendBuffer, number>();
+    const indexOf = (tensor: GraphTensor): number => {
+      let index = tensorIndex.get(tensor);
+      if (index === undefined) {
+        index = tensorList.length;
+        tensorIndex.set(tensor, index);
+        tensorList.push(tensor);
+        this.#writeTensor(index, tensor, this.#bufferSlot(tensor, bufferIndex, addressOf));
+      }
+      return index;
+    };
+    for (const tensor of graph.tensors) indexOf(tensor);
+    this.#reserveNodes(graph.nodes.length);
+    graph.nodes.forEach((node, i) => {
+      const at = i * NODE_WORDS;
+      const words = this.#nodeWords;
+      words.fill(0, at, at + NODE_WORDS);
+      words[at] = node.op;
+      words[at + 1] = indexOf(node.dst);
+      for (let s = 0; s < MAX_SRC; s++) {
+        words[at + NODE_SRC_WORD + s] = s < node.src.length ? indexOf(node.src[s]) : -1;
+      }
+      _checkParams(node.iparams.length, node.fparams.length, OP_NAMES[node.op], node.dst.name);
+      node.iparams.forEach((value, p) => {
+        if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) {
+          throw new TypeError(
+            `Cannot encode node ${i} ("${node.dst.name}"): integer parameter ${p} is ${value}`,
+          );
+        }
+        words[at + NODE_IP_WORD + p] = value;
+      });
+      node.fparams.forEach((value, p) => this.#nodeFloats[at + NODE_FP_WORD + p] = value);
+    });
+    return {
+      buffers: this.#buffers,
+      nBuffers: bufferIndex.size,
+      tensors: this.#tensorWords,
+      nTensors: tensorList.length,
+      nodes: this.#nodeWords,
+      nNodes: graph.nodes.length,
+      tensorList,
+    };
+  }
+
+  #bufferSlot(
+    tensor: GraphTensor,
+    bufferIndex: Map<BackendBuffer, number>,
+    addressOf: AddressOf,
+  ): number {
+    let slot = bufferIndex.get(tensor.buffer);
+    if (slot !== undefined) return slot;
+    const address = addressOf(tensor.buffer);
+    if (address === undefined) {
+      throw new TypeError(
+        `Cannot encode tensor "${tensor.name}": its buffer "${tensor.buffer.label}" does not ` +
+          `belong to this backend`,
+      );
+    }
+    slot = bufferIndex.size;
+    bufferIndex.set(tensor.buffer, slot);
+    if (2 * (slot + 1) > this.#buffers.length) {
+      const grown = new BigUint64Array(this.#buffers.length * 2);
+      grown.set(this.#buffers);
+      this.#buffers = grown;
+    }
+    this.#buffers[2 * slot] = address;
+    this.#buffers[2 * slot + 1] = BigInt(tensor.buffer.byteLength);
+    return slot;
+  }
+
+  #writeTensor(index: number, tensor: GraphTensor, bufferSlot: number): void {
+    if (tensor.shape.length < 1 || tensor.shape.length > MAX_DIMS) {
+      throw new TypeError(
+        `Cannot encode tensor "${tensor.name}" of shape [${tensor.shape}]: 1 to 4 dimensions`,
+      );
+    }
+    const needed = (index + 1) * TENSOR_WORDS;
+    if (needed > this.#tensorWords.length) {
+      const grown = new Uint32Array(Math.max(needed, this.#tensorWords.length * 2));
+      grown.set(this.#tensorWords);
+      this.#tensorWords = grown;
+    }
+    const words = this.#tensorWords;
+    const at = index * TENSOR_WORDS;
+    words[at] = bufferSlot;
+    words[at + 1] = tensor.type;
+    words[at + 2] = tensor.offset % 2 ** 32;
+    words[at + 3] = Math.floor(tensor.offset / 2 ** 32);
+    for (let d = 0; d < MAX_DIMS; d++) words[at + 4 + d] = tensor.shape[d] ?? 1;
+  }
+
+  #reserveNodes(count: number): void {
+    if (count * NODE_WORDS <= this.#nodeWords.length) return;
+    this.#nodeWords = new Int32Array(Math.max(count * NODE_WORDS, this.#nodeWords.length * 2));
+    this.#nodeFloats = new Float32Array(this.#nodeWords.buffer);
+  }
+}
+
+function _checkParams(ints: number, floats: number, op: string, name: string): void {
+  if (ints > MAX_IPARAMS || floats > MAX_FPARAMS) {
+    throw new TypeError(
+      `Cannot encode node ${op} "${name}": ${ints} integer and ${floats} float parameters ` +
+        `(at most ${MAX_IPARAMS} and ${MAX_FPARAMS})`,
+    );
+  }
+}
