@@ -6,11 +6,11 @@
  * @module
  */
 
-import { ggmlByteLength, ggmlTypeName, ggmlTypeTraits } from "../../core/gguf/ggml_types.ts";
+import { ggmlByteLength, ggmlTypeName } from "../../core/gguf/ggml_types.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
 import { bf16ToF32 } from "./half.ts";
 import { f32View, readF16 } from "./bytes.ts";
-import { decodeKBlock, decodeLegacyBlock, K_TYPES, LEGACY_TYPES } from "./blocks.ts";
+import { type DecodedRow, decodeRow, K_TYPES, LEGACY_TYPES, MIN_TYPES } from "./blocks.ts";
 
 /** Types the reference backend can dequantize. */
 export const REFERENCE_TYPES: ReadonlySet<GgmlType> = new Set([
@@ -97,44 +97,32 @@ export function dequantizeRow(type: GgmlType, src: Uint8Array, dst: Float32Array
     for (let i = 0; i < dst.length; i++) dst[i] = bf16ToF32(src[2 * i] | (src[2 * i + 1] << 8));
     return;
   }
-  const { blockSize, bytesPerBlock } = ggmlTypeTraits(type)!;
-  const dequantizeBlock = LEGACY_TYPES.has(type) ? _dequantizeLegacy : _dequantizeK;
-  for (let block = 0; block * blockSize < dst.length; block++) {
-    dequantizeBlock(type, src, block * bytesPerBlock, dst, block * blockSize);
-  }
+  const row = decodeRow(type, src, dst.length);
+  if (LEGACY_TYPES.has(type)) _dequantizeLegacy(row, dst);
+  else _dequantizeK(row, dst);
 }
 
 const _fround = Math.fround;
 
-/** value j = q·d, or fround(q·d) + m for types with a min (the F32 store rounds the sum). */
-function _dequantizeLegacy(
-  type: GgmlType,
-  src: Uint8Array,
-  at: number,
-  dst: Float32Array,
-  out: number,
-): void {
-  const { d, m, quants } = decodeLegacyBlock(type, src, at);
-  for (let j = 0; j < 32; j++) {
-    dst[out + j] = m === null ? quants[j] * d : _fround(quants[j] * d) + m;
+/** value i = q·d, or fround(q·d) + m for types with a min (the F32 store rounds the sum). */
+function _dequantizeLegacy(row: DecodedRow, dst: Float32Array): void {
+  const hasMin = MIN_TYPES.has(row.type);
+  for (let i = 0; i < row.length; i++) {
+    const block = i >> 5;
+    const value = row.quants[i] * row.d[block];
+    dst[i] = hasMin ? _fround(value) + row.m[block] : value;
   }
 }
 
 /** value i = fround(fround(d·scale)·q) - fround(dmin·min), as ggml's K-quant dequantizers. */
-function _dequantizeK(
-  type: GgmlType,
-  src: Uint8Array,
-  at: number,
-  dst: Float32Array,
-  out: number,
-): void {
-  const { d, dmin, groupSize, scales, mins, quants } = decodeKBlock(type, src, at);
-  for (let group = 0; group < 256 / groupSize; group++) {
-    const scale = _fround(d * scales[group]);
-    const min = _fround(dmin * mins[group]);
-    for (let l = 0; l < groupSize; l++) {
-      const i = group * groupSize + l;
-      dst[out + i] = _fround(scale * quants[i]) - min;
+function _dequantizeK(row: DecodedRow, dst: Float32Array): void {
+  const { groupSize } = row;
+  for (let group = 0; group < row.length / groupSize; group++) {
+    const block = Math.floor((group * groupSize) / 256);
+    const scale = _fround(row.d[block] * row.scales[group]);
+    const min = _fround(row.m[block] * row.mins[group]);
+    for (let i = group * groupSize; i < (group + 1) * groupSize; i++) {
+      dst[i] = _fround(scale * row.quants[i]) - min;
     }
   }
 }

@@ -11,18 +11,11 @@
  * @module
  */
 
-import { ggmlTypeName, ggmlTypeTraits } from "../../core/gguf/ggml_types.ts";
+import { ggmlTypeName } from "../../core/gguf/ggml_types.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
 import { bf16ToF32 } from "./half.ts";
-import { f32View, readF16, readI16 } from "./bytes.ts";
-import {
-  decodeKBlock,
-  decodeLegacyBlock,
-  K_TYPES,
-  type KBlock,
-  LEGACY_TYPES,
-  type LegacyBlock,
-} from "./blocks.ts";
+import { f32View, readF16 } from "./bytes.ts";
+import { type DecodedRow, decodeRow, K_TYPES, LEGACY_TYPES, MIN_TYPES } from "./blocks.ts";
 import { rowByteLength } from "./quant.ts";
 
 const _ACTIVATION_TYPE: Partial<Record<GgmlType, GgmlType>> = {
@@ -142,16 +135,8 @@ function _floatDot(type: GgmlType, n: number, weightRow: Uint8Array, x: Float32A
   return Math.fround(sum);
 }
 
-/** A quantized row with its blocks unpacked once, for many dot products. */
-export interface UnpackedRow {
-  readonly type: GgmlType;
-  /** Values in the row. */
-  readonly length: number;
-  /** The packed row (Q8_1 block sums and Q8_K bsums are read from it). */
-  readonly bytes: Uint8Array;
-  /** One entry per block: `LegacyBlock`s for 32-value types, `KBlock`s for K-quants. */
-  readonly blocks: readonly (LegacyBlock | KBlock)[];
-}
+/** A quantized row unpacked once for many dot products (see `blocks.ts`). */
+export type UnpackedRow = DecodedRow;
 
 /**
  * Unpacks a quantized weight or activation row so `dotUnpacked` can reuse it: `matmul` unpacks
@@ -162,19 +147,14 @@ export interface UnpackedRow {
  * @param bytes the packed row
  * @returns the unpacked row
  * @throws RangeError for a float or unsupported type
+ * @throws TypeError when `bytes` is too short
  */
 export function unpackRow(type: GgmlType, length: number, bytes: Uint8Array): UnpackedRow {
-  const traits = ggmlTypeTraits(type);
-  const isK = K_TYPES.has(type);
-  if (traits === undefined || !(isK || LEGACY_TYPES.has(type))) {
+  if (!LEGACY_TYPES.has(type) && !K_TYPES.has(type)) {
     throw new RangeError(`Cannot unpack a row of type ${ggmlTypeName(type)}: it is not quantized`);
   }
   _assertRowLength("unpacked", type, length, bytes.length);
-  const blocks: (LegacyBlock | KBlock)[] = [];
-  for (let at = 0; at < rowByteLength(type, length); at += traits.bytesPerBlock) {
-    blocks.push(isK ? decodeKBlock(type, bytes, at) : decodeLegacyBlock(type, bytes, at));
-  }
-  return { type, length, bytes, blocks };
+  return decodeRow(type, bytes, length);
 }
 
 /**
@@ -199,21 +179,21 @@ const _fround = Math.fround;
 
 /**
  * 32-value blocks. Per block: sumi = Σ qx·qy (integer); then
- * Q4_0/Q5_0/Q8_0: sumi·dx·dy; Q4_1/Q5_1: (dx·dy)·sumi + mx·sy (sy = dy·Σqy from the Q8_1
- * block), summed over blocks in F32.
+ * Q4_0/Q5_0/Q8_0: sumi·(dx·dy); Q4_1/Q5_1: (dx·dy)·sumi + mx·sy (sy = Q8_1's stored s),
+ * summed over blocks in F32.
  */
 function _legacyDot(weight: UnpackedRow, activation: UnpackedRow): number {
-  const actBytes = ggmlTypeTraits(activation.type)!.bytesPerBlock;
+  const hasMin = MIN_TYPES.has(weight.type);
+  const wq = weight.quants;
+  const aq = activation.quants;
   let sum = 0;
-  for (let block = 0; block < weight.blocks.length; block++) {
-    const x = weight.blocks[block] as LegacyBlock;
-    const y = activation.blocks[block] as LegacyBlock;
+  for (let block = 0; block < weight.d.length; block++) {
     let sumi = 0;
-    for (let j = 0; j < 32; j++) sumi += x.quants[j] * y.quants[j];
-    const scale = _fround(x.d * y.d);
-    const term = x.m === null ? _fround(sumi * scale) : _fround(
-      _fround(scale * sumi) + _fround(x.m * readF16(activation.bytes, block * actBytes + 2)),
-    );
+    for (let i = 32 * block; i < 32 * block + 32; i++) sumi += wq[i] * aq[i];
+    const scale = _fround(weight.d[block] * activation.d[block]);
+    const term = hasMin
+      ? _fround(_fround(scale * sumi) + _fround(weight.m[block] * activation.s[block]))
+      : _fround(sumi * scale);
     sum = _fround(sum + term);
   }
   return sum;
@@ -225,33 +205,27 @@ function _legacyDot(weight: UnpackedRow, activation: UnpackedRow): number {
  * (dx·dy)·sumi - (dminx·dy)·summin, summed over super-blocks in F32.
  */
 function _kDot(weight: UnpackedRow, activation: UnpackedRow): number {
+  const { groupSize } = weight;
+  const wq = weight.quants;
+  const aq = activation.quants;
   let sum = 0;
-  for (let block = 0; block < weight.blocks.length; block++) {
-    const x = weight.blocks[block] as KBlock;
-    const y = activation.blocks[block] as KBlock;
+  for (let block = 0; block < weight.d.length; block++) {
     let sumi = 0;
     let summin = 0;
-    for (let group = 0; group < 256 / x.groupSize; group++) {
+    for (let group = (block * 256) / groupSize; group < ((block + 1) * 256) / groupSize; group++) {
       let groupSum = 0;
-      for (let l = 0; l < x.groupSize; l++) {
-        const i = group * x.groupSize + l;
-        groupSum += x.quants[i] * y.quants[i];
+      for (let i = group * groupSize; i < (group + 1) * groupSize; i++) groupSum += wq[i] * aq[i];
+      sumi += weight.scales[group] * groupSum;
+      let bsum = 0;
+      for (let k = (group * groupSize) / 16; k < ((group + 1) * groupSize) / 16; k++) {
+        bsum += activation.bsums[k];
       }
-      sumi += x.scales[group] * groupSum;
-      summin += x.mins[group] *
-        _bsum(activation.bytes, block * 292, group * x.groupSize, x.groupSize);
+      summin += weight.mins[group] * bsum;
     }
-    const term = _fround(_fround(x.d * y.d) * sumi) - _fround(_fround(x.dmin * y.d) * summin);
+    const dy = activation.d[block];
+    const term = _fround(_fround(weight.d[block] * dy) * sumi) -
+      _fround(_fround(weight.m[block] * dy) * summin);
     sum = _fround(sum + _fround(term));
   }
   return sum;
-}
-
-/** Σ of `length` (16 or 32) Q8_K quants from `start`, read from the block's int16 bsums. */
-function _bsum(actRow: Uint8Array, at: number, start: number, length: number): number {
-  let total = 0;
-  for (let k = start / 16; k < (start + length) / 16; k++) {
-    total += readI16(actRow, at + 260 + 2 * k);
-  }
-  return total;
 }
