@@ -51,7 +51,6 @@ const ANNOTATIONS = new Set([
   "$anchor", "discriminator", "example", "x-",
 ]);
 const ALL_TYPES = ["null", "boolean", "object", "array", "string", "number"] as const;
-const DIGIT = chars(0x30, 0x39);
 const HEX = chars(0x30, 0x39, 0x41, 0x46, 0x61, 0x66);
 
 /**

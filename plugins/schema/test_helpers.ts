@@ -8,7 +8,7 @@
 import { readGgufFile } from "../../core/gguf/reader.ts";
 import { createTokenizer } from "../../core/tokenizer/mod.ts";
 import { TokenType, type Tokenizer } from "../../core/tokenizer/types.ts";
-import { TEST_MODEL_FILES, testModelPath } from "../../tests/testdata.ts";
+import { type TEST_MODEL_FILES, testModelPath } from "../../tests/testdata.ts";
 import type { CompiledGrammar } from "./automaton.ts";
 import { pdaOf } from "./matcher.ts";
 import { DEAD } from "./pda.ts";
