@@ -81,52 +81,38 @@ async function run(command: string, args: string[], cwd?: string): Promise<void>
   }
 }
 
+// Only the ggml sources are checked out of the bundle (a full checkout is ~200 MB).
+const CHECKOUT_ARGS = ["-c", "advice.detachedHead=false", "checkout", "--quiet", "HEAD", "--"];
+const CHECKOUT_PATHS = ["ggml/include", "ggml/src"];
+const INCLUDE_PATHS = ["ggml/include", "ggml/src", "ggml/src/ggml-cpu"];
+const ZIG_CC = ["-m", "ziglang", "cc", "-shared", "-O2", "-march=x86_64_v3", "-lm"];
+
 /** Builds (once per bundle) and returns the path of the ggml quants library. */
 async function buildGgmlQuants(): Promise<string> {
   if (!existsSync(BUNDLE)) {
     throw new Error(`Cannot find "${BUNDLE}": install tests/oracle first (see .ci/run)`);
   }
-  const bundleHash = createHash("sha256").update(Deno.readFileSync(BUNDLE)).digest("hex").slice(
-    0,
-    16,
-  );
-  const dir = join(tmpdir(), `zeno-ggml-quants-${bundleHash}`);
+  const bundleHash = createHash("sha256").update(Deno.readFileSync(BUNDLE)).digest("hex");
+  const dir = join(tmpdir(), `zeno-ggml-quants-${bundleHash.slice(0, 16)}`);
   const library = join(dir, "libggml_quants.so");
   if (existsSync(library)) return library;
-  const source = join(dir, "src");
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(dir, { recursive: true });
-  await run("git", ["clone", "--quiet", "--no-checkout", BUNDLE, source]);
-  await run("git", [
-    "-c",
-    "advice.detachedHead=false",
-    "checkout",
-    "--quiet",
-    "HEAD",
-    "--",
-    "ggml/include",
-    "ggml/src",
-  ], source);
-  await Deno.writeTextFile(join(dir, "stubs.c"), STUBS_C);
-  const includes = ["ggml/include", "ggml/src", "ggml/src/ggml-cpu"].map((p) =>
-    `-I${join(source, p)}`
-  );
-  const partial = join(dir, "partial.so");
-  await run("python3", [
-    "-m",
-    "ziglang",
-    "cc",
-    "-shared",
-    "-O2",
-    "-march=x86_64_v3",
-    ...includes,
-    ...SOURCES.map((p) => join(source, p)),
-    join(dir, "stubs.c"),
-    "-lm",
-    "-o",
-    partial,
-  ]);
-  await Deno.rename(partial, library); // appears whole or not at all
+  // Build in a private folder, then move the library into place: concurrent runs never see a
+  // partial file.
+  const work = await Deno.makeTempDir({ prefix: "zeno-ggml-quants-build-" });
+  try {
+    const source = join(work, "src");
+    await run("git", ["clone", "--quiet", "--no-checkout", BUNDLE, source]);
+    await run("git", [...CHECKOUT_ARGS, ...CHECKOUT_PATHS], source);
+    await Deno.writeTextFile(join(work, "stubs.c"), STUBS_C);
+    const includes = INCLUDE_PATHS.map((path) => `-I${join(source, path)}`);
+    const inputs = [...SOURCES.map((path) => join(source, path)), join(work, "stubs.c")];
+    const built = join(work, "libggml_quants.so");
+    await run("python3", [...ZIG_CC, ...includes, ...inputs, "-o", built]);
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.rename(built, library);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
   return library;
 }
 
