@@ -1,8 +1,6 @@
 /**
- * Byte-level BPE against llama.cpp itself on generated text: 300 seeded random strings built
- * from pieces that stress the pre-tokenizers (every kind of space, contractions, digits of
- * several scripts, letters with combining marks, CJK, emoji sequences, punctuation and
- * symbols, unassigned and private-use code points). llama.cpp's ids come from
+ * Byte-level BPE against llama.cpp itself on generated text (`oracle_texts.ts`: 300 seeded
+ * random strings that stress the pre-tokenizers). llama.cpp's ids come from
  * `tests/oracle/tokenize.mjs` (node-llama-cpp); zeno's must be identical for every text.
  *
  * Needs `tests/oracle/node_modules` (`cd tests/oracle && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
@@ -19,147 +17,10 @@ import { readGgufFile } from "../core/gguf/reader.ts";
 import { writeGgufFile } from "../core/gguf/writer.ts";
 import { hfBpeToGgufKvs } from "../core/tokenizer/hf_convert.ts";
 import { createTokenizer } from "../core/tokenizer/tokenizer.ts";
+import { generateOracleTexts } from "./oracle_texts.ts";
 import { testdataPath, testModelPath } from "./testdata.ts";
 
 const ORACLE_DIR = new URL("./oracle/", import.meta.url).pathname;
-
-const PIECES = [
-  " ",
-  "  ",
-  "   ",
-  "\t",
-  "\n",
-  "\r\n",
-  "\n\n",
-  " \n",
-  "\u00a0",
-  "\u3000",
-  "\u2009",
-  "\u0085",
-  "\ufeff",
-  "\u200b",
-  "\v",
-  "\f",
-  "\x1c",
-  "a",
-  "Z",
-  "hello",
-  "World",
-  "I",
-  "'s",
-  "'S",
-  "'t",
-  "'re",
-  "'VE",
-  "'ll",
-  "'d",
-  "'m",
-  "\u2019s",
-  "'x",
-  "0",
-  "7",
-  "12",
-  "345",
-  "6789",
-  "١٢٣",
-  "１２",
-  "²",
-  "½",
-  "Ⅻ",
-  "é",
-  "ß",
-  "Ωμέγα",
-  "Привет",
-  "你好",
-  "世界",
-  "한국어",
-  "日本語",
-  "ｶﾀｶﾅ",
-  "नमस्ते",
-  "क़",
-  "ไทย",
-  "العربية",
-  "שלום",
-  "ǅ",
-  "ꭰ",
-  ".",
-  ",",
-  "!",
-  "?",
-  "...",
-  "--",
-  "==",
-  "$",
-  "+",
-  "<",
-  "=",
-  ">",
-  "^",
-  "`",
-  "|",
-  "~",
-  "(",
-  ")",
-  "[",
-  "]",
-  "{",
-  "}",
-  "@",
-  "#",
-  "%",
-  "&",
-  "*",
-  "/",
-  "\\",
-  "_",
-  '"',
-  "'",
-  ":",
-  ";",
-  "。",
-  "，",
-  "、",
-  "～",
-  "！",
-  "‘",
-  "“",
-  "”",
-  "…",
-  "—",
-  "·",
-  "§",
-  "©",
-  "®",
-  "°",
-  "€",
-  "£",
-  "¥",
-  "™",
-  "🦙",
-  "😀",
-  "👍🏽",
-  "🇫🇷",
-  "😶‍🌫️",
-  "🚀",
-  "✅",
-  "\u0301",
-  "\u20dd",
-  "\u{E000}",
-  "\u{0378}",
-  "\u{1D400}",
-  "\x00",
-  "\x7f",
-];
-
-/** Seeded texts of 1..25 pieces (a linear congruential generator keeps them reproducible). */
-function generateTexts(count: number, seed: number): string[] {
-  let state = seed;
-  const next = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
-  return Array.from({ length: count }, () => {
-    const length = 1 + Math.floor(next() * 25);
-    return Array.from({ length }, () => PIECES[Math.floor(next() * PIECES.length)]).join("");
-  });
-}
 
 async function llamaCppIds(ggufPath: string, texts: string[]): Promise<number[][]> {
   if (!existsSync(join(ORACLE_DIR, "node_modules", "node-llama-cpp"))) {
@@ -217,7 +78,7 @@ async function convert(dir: string, source: string, files: string[], pre: string
   return path;
 }
 
-const TEXTS = generateTexts(300, 12345);
+const TEXTS = generateOracleTexts(300, 12345);
 
 for (const [name, getPath] of VOCABS) {
   Deno.test(`BPE vocab ${name} gives llama.cpp's ids on 300 generated texts`, async () => {
