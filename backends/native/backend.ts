@@ -215,7 +215,7 @@ class NativeBackend implements Backend {
     this.#pending++;
     const run = async () => {
       try {
-        this.#checkAlive("compute a graph");
+        // Graphs queued before `dispose` still run: the release waits for them.
         const encoded = this.#encode(graph);
         const status = await this.#async.symbols.zeno_graph_compute_async(
           this.#context,
@@ -229,6 +229,7 @@ class NativeBackend implements Backend {
         this.#check(status, encoded);
       } finally {
         this.#pending--;
+        if (this.#disposed && this.#pending === 0) this.#release();
       }
     };
     const result = this.#queue.then(run);
@@ -239,8 +240,7 @@ class NativeBackend implements Backend {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    // A graph still running on the pool finishes before its context and buffers go.
-    this.#queue = this.#queue.then(() => this.#release());
+    // Graphs still queued or running finish first; the last one releases (see computeAsync).
     if (this.#pending === 0) this.#release();
   }
 
