@@ -50,6 +50,11 @@ export const NATIVE_SYMBOLS = {
   // Native memory: (byte length, out address: BigUint64Array(1)) -> status; free(address, length).
   zeno_buffer_alloc: { parameters: ["u64", "buffer"], result: "i32" },
   zeno_buffer_free: { parameters: ["u64", "u64"], result: "void" },
+  // Memory bandwidth: (address or null, byte length, threads, passes, out GB/s: Float64Array(1)).
+  zeno_stream_read_gbps: {
+    parameters: ["pointer", "usize", "u32", "u32", "buffer"],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

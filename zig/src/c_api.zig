@@ -448,6 +448,48 @@ test "zeno_graph_*() and zeno_buffer_*() reject null and bad arguments" {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Memory bandwidth (zig/src/bandwidth.zig): the decode ceiling, measured STREAM-like.
+
+const bandwidth = @import("bandwidth.zig");
+
+/// Best read bandwidth, in GB/s, of `threads` threads summing `len` bytes at `ptr` over
+/// `passes` passes, stored in `out_gbps`. A null `ptr` measures a buffer of `len` bytes
+/// allocated here (huge-page advised, filled first) and freed after. `invalid_argument` for
+/// threads outside 1..64, passes outside 1..1000, fewer than 256 bytes per thread or a null
+/// `out_gbps`.
+export fn zeno_stream_read_gbps(
+    ptr: ?[*]const u8,
+    len: usize,
+    threads: u32,
+    passes: u32,
+    out_gbps: ?*f64,
+) Status {
+    const out = out_gbps orelse return .invalid_argument;
+    out.* = 0;
+    if (threads < 1 or threads > bandwidth.threads_max) return .invalid_argument;
+    if (passes < 1 or passes > bandwidth.passes_max) return .invalid_argument;
+    if (len / threads < 256) return .invalid_argument;
+    const measured = if (ptr) |bytes|
+        bandwidth.readGbps(bytes[0..len], threads, passes)
+    else
+        bandwidth.readGbpsOwned(len, threads, passes);
+    out.* = measured catch |err| return switch (err) {
+        error.OutOfMemory => .out_of_memory,
+        error.SystemResources => .unexpected,
+    };
+    return .ok;
+}
+
+test "zeno_stream_read_gbps() measures and rejects bad arguments" {
+    var gbps: f64 = undefined;
+    try testing.expectEqual(Status.invalid_argument, zeno_stream_read_gbps(null, 1 << 20, 0, 1, &gbps));
+    try testing.expectEqual(Status.invalid_argument, zeno_stream_read_gbps(null, 100, 1, 1, &gbps));
+    try testing.expectEqual(Status.invalid_argument, zeno_stream_read_gbps(null, 1 << 20, 1, 1, null));
+    try testing.expectEqual(Status.ok, zeno_stream_read_gbps(null, 1 << 20, 2, 2, &gbps));
+    try testing.expect(gbps > 0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tests
 
 // `zig build test` compiles this file as the test root: list every module here so its tests
@@ -457,6 +499,7 @@ test {
     _ = mmap;
     _ = variants;
     _ = graph_exec;
+    _ = bandwidth;
 }
 
 const testing = std.testing;
