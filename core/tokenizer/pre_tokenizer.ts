@@ -14,9 +14,11 @@
  * - `\s+(?!\S)` (leave the last space to the next word) is a lookahead, as in the original.
  *
  * Only BPE vocabularies have a pre-tokenizer: Phi-3's GGUF says `tokenizer.ggml.model =
- * llama` (SentencePiece, with `pre` "default", unused), so it is not in this table. Names whose
- * llama.cpp rules need hand-written code (kimi-k2, afmoe, superbpe, tiny_aya) or raw-UTF-8 BPE
- * (gemma4, sarvam-moe, whitespace) are rejected rather than approximated.
+ * llama` (SentencePiece, with `pre` "default", unused), so it is not in this table. The
+ * raw-UTF-8 BPE names (gemma4, granite-embed-multi-311m, sarvam-moe, whitespace) are
+ * rejected rather than approximated: their vocabularies are not byte-level.
+ *
+ * Every name is checked against llama.cpp itself by `tests/pre_tokenizer_oracle_test.ts`.
  *
  * @module
  */
@@ -82,6 +84,30 @@ const _DEEPSEEK_LATIN = String.raw`A-Za-z\u{B5}\u{C0}-\u{D6}\u{D8}-\u{F6}\u{F8}-
   String.raw`\u{1E900}-\u{1E943}`;
 const _CJK_HANGUL = String.raw`[\u{4E00}-\u{9FA5}\u{0800}-\u{4E00}\u{AC00}-\u{D7FF}]+`;
 
+// llama.cpp's Han ranges (kimi-k2): CJK unified ideographs, extensions A-F, compatibility.
+const _HAN = String.raw`[\u{4E00}-\u{9FFF}\u{3400}-\u{4DBF}\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}` +
+  String.raw`\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\u{2CEB0}-\u{2EBEF}\u{F900}-\u{FAFF}` +
+  String.raw`\u{2F800}-\u{2FA1F}]`;
+
+// afmoe's CJK and Southeast Asian scripts, as llama.cpp writes them (its third range starts
+// at U+8C48, not at the compatibility ideographs' U+F900).
+const _AFMOE_SCRIPTS = String.raw`[\u{4E00}-\u{9FFF}\u{3400}-\u{4DBF}\u{8C48}-\u{FAFF}` +
+  String.raw`\u{3040}-\u{309F}\u{30A0}-\u{30FF}\u{FF65}-\u{FF9F}\u{2F00}-\u{2FDF}` +
+  String.raw`\u{E40}-\u{E7F}\u{E80}-\u{EFF}\u{1780}-\u{17FF}\u{1000}-\u{109F}` +
+  String.raw`\u{AA60}-\u{AA7F}\u{A9E0}-\u{A9FF}\u{AC00}-\u{D7AF}\u{1100}-\u{11FF}]+`;
+
+/**
+ * Not a regex: names llama.cpp's hand-written digit split (afmoe, tiny_aya). Each digit run
+ * is cut into its leading `length % 3` digits, then threes; the first cut also takes the
+ * non-digits since the previous cut (llama.cpp's quirk, kept: later rules see that piece).
+ */
+const _DIGITS_IN_THREES_FROM_RIGHT = "<digits in threes from the right>";
+
+// Punctuation-led ASCII words, letter runs, punctuation runs (deepseek-v3, afmoe).
+const _PUNCT_LETTERS = String.raw`[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_\x60{|}~][A-Za-z]+` +
+  String.raw`|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*` +
+  String.raw`|${_S}*[\r\n]+|${_SPACES_NOT_LAST}|${_S}+`;
+
 // Letter runs split at case changes (tekken, gpt-4o): ASCII case only, as llama.cpp does.
 const _UPPER_THEN_LOWER = String.raw`(?:(?=\p{L})[^a-z])*(?:(?=\p{L})[^A-Z])+`;
 const _LOWER_AFTER_UPPER = String.raw`(?:(?=\p{L})[^a-z])+(?:(?=\p{L})[^A-Z])*`;
@@ -137,9 +163,7 @@ const _RULES = {
   deepseekV3: [
     String.raw`\p{N}{1,3}`,
     String.raw`[\u{4E00}-\u{9FA5}\u{3040}-\u{309F}\u{30A0}-\u{30FF}]+`,
-    String.raw`[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_\x60{|}~][A-Za-z]+` +
-    String.raw`|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*` +
-    String.raw`|${_S}*[\r\n]+|${_SPACES_NOT_LAST}|${_S}+`,
+    _PUNCT_LETTERS,
   ],
   poro: [String.raw` ?[^(\t-\r |.,!?\u2026\u3002\uFF0C\u3001\u0964\u06D4\u060C)]+`],
   viking: [
@@ -175,6 +199,57 @@ const _RULES = {
     String.raw`\p{N}{1,3}`,
     String.raw`${_CONTRACTIONS_ANY_CASE}|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+` +
     String.raw`| ?${_NOT_S_L_N}+[\r\n]*|${_S}*[\r\n]+|${_SPACES_NOT_LAST}|${_S}+`,
+  ],
+  kimiK2: [
+    String.raw`${_HAN}+|[^\r\n\p{L}\p{N}]?(?:(?!${_HAN})\p{L})+(?:${_CONTRACTIONS_ANY_CASE})?` +
+    String.raw`|\p{N}{1,3}| ?${_NOT_S_L_N}+[\r\n]*|${_S}*[\r\n]+|${_SPACES_NOT_LAST}|${_S}+`,
+  ],
+  afmoe: [_DIGITS_IN_THREES_FROM_RIGHT, _AFMOE_SCRIPTS, _PUNCT_LETTERS],
+  // tokenizer.json's [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] and [\p{Ll}\p{Lm}\p{Lo}\p{M}] both
+  // become "any letter or mark" in llama.cpp, whose regexes see one class for all letters.
+  tinyAya: [
+    _DIGITS_IN_THREES_FROM_RIGHT,
+    String.raw`[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+(?:${_CONTRACTIONS_ANY_CASE})?` +
+    String.raw`|\p{N}{1,3}| ?${_NOT_S_L_N}+[\r\n/]*|${_S}*[\r\n]+|${_SPACES_NOT_LAST}|${_S}+`,
+  ],
+  // The second pattern only matches empty strings: each match is a cut.
+  superbpe: [String.raw`\p{N}+`, String.raw`(?=(?:\d{3})+(?!\d))`],
+  spark25: [
+    String.raw`\p{N}{1,3}`,
+    String.raw`[\u{4E00}-\u{9FA5}\u{3040}-\u{309F}\u{30A0}-\u{30FF}]+`,
+    String.raw`[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_\x60{|}~][A-Za-z]+` +
+    String.raw`|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+|[\r\n]` +
+    String.raw`|${_SPACES_NOT_LAST}|${_S}+`,
+    String.raw`\p{N}`,
+  ],
+  youtu: [
+    String.raw`[\u{AC00}-\u{D7A3}\u{3131}-\u{318E}]+` +
+    String.raw`|[\u{FF01}\u{2026}\u{201C}\u{201D}\u{2018}\u{2019}\u{2014}\u{FF1A}\u{FF1B}` +
+    String.raw`\u{FF0C}\u{3001}-\u{303F}\u{FE30}-\u{FE4F}]+|[\u{3105}-\u{312F}]+` +
+    String.raw`|[\u{4E00}-\u{9FA5}\u{3040}-\u{309F}\u{30A0}-\u{30FF}]+`,
+    // Upper/lower letter classes collapse to "letter or mark" in llama.cpp (see tinyAya).
+    String.raw`[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+(?:${_CONTRACTIONS_ANY_CASE})?` +
+    String.raw`|\p{N}| ?${_NOT_S_L_N}+[\r\n/]*|${_S}*[\r\n]+|${_SPACES_NOT_LAST}|${_S}+`,
+  ],
+  graniteEmbedMulti: [
+    String.raw`[^\r\n\p{L}\p{N}]?(?:(?=[\p{L}\p{M}])[^a-z])*(?:(?=[\p{L}\p{M}])[^A-Z])+` +
+    String.raw`(?:${_CONTRACTIONS_ANY_CASE})?` +
+    String.raw`|[^\r\n\p{L}\p{N}]?(?:(?=[\p{L}\p{M}])[^a-z])+(?:(?=[\p{L}\p{M}])[^A-Z])*` +
+    String.raw`(?:${_CONTRACTIONS_ANY_CASE})?` +
+    String.raw`|\p{N}{1,3}| ?${_NOT_S_L_N}+[\r\n/]*|${_S}*[\r\n]+|${_SPACES_NOT_LAST}|${_S}+`,
+  ],
+  ufakzeka: [
+    String.raw`[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?${_NOT_S_L_N}+[\r\n]*|${_S}*[\r\n]+` +
+    String.raw`|${_SPACES_NOT_LAST}|${_S}+`,
+  ],
+  laguna: [
+    String.raw`[^\n]+|\n+`,
+    String.raw`${_CONTRACTIONS_ANY_CASE}|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}` +
+    String.raw`| ?${_NOT_S_L_N}+[\r\n]*|${_S}*[\r\n]+|${_SPACES_NOT_LAST}|${_S}+`,
+  ],
+  exaoneMoe: [
+    String.raw`${_CONTRACTIONS_ANY_CASE}|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+` +
+    String.raw`|\p{N}| ?${_NOT_S_L_N}+[\r\n/]?|${_S}*[\r\n]|${_SPACES_NOT_LAST}|${_S}+`,
   ],
 } satisfies Record<string, string[]>;
 
@@ -249,6 +324,20 @@ const _BY_NAME: ReadonlyMap<string, _Entry> = new Map<string, _Entry>([
     cleanSpaces: false,
   }),
   ..._names(["minicpm5"], { rules: "minicpm5", ignoreMerges: true }),
+  ..._names(["kimi-k2"], { rules: "kimiK2", cleanSpaces: false }),
+  ..._names(["afmoe"], { rules: "afmoe", cleanSpaces: false }),
+  ..._names(["tiny_aya", "cohere2moe"], { rules: "tinyAya", cleanSpaces: false }),
+  ..._names(["superbpe"], { rules: "superbpe", cleanSpaces: false }),
+  ..._names(["spark2_5"], { rules: "spark25", cleanSpaces: false }),
+  ..._names(["youtu"], { rules: "youtu", ignoreMerges: true, cleanSpaces: false }),
+  ..._names(["granite-embed-multi-97m"], {
+    rules: "graniteEmbedMulti",
+    ignoreMerges: true,
+    cleanSpaces: false,
+  }),
+  ..._names(["ufakzeka"], { rules: "ufakzeka", cleanSpaces: false }),
+  ..._names(["laguna"], { rules: "laguna", cleanSpaces: false }),
+  ..._names(["exaone-moe"], { rules: "exaoneMoe" }),
 ]);
 
 function _names(names: string[], entry: _Entry): [string, _Entry][] {
@@ -283,10 +372,7 @@ export function createPreTokenizer(pre: string): PreTokenizer {
     );
   }
   const patterns = _RULES[entry.rules];
-  const compiled = patterns.map((source) => ({
-    sticky: new RegExp(source, "uy"),
-    global: new RegExp(source, "gu"),
-  }));
+  const compiled = patterns.map(_compile);
   return {
     name: pre,
     patterns,
@@ -298,22 +384,24 @@ export function createPreTokenizer(pre: string): PreTokenizer {
   };
 }
 
-/** One pattern, compiled twice: sticky to test "a match starts here", global to find the next. */
-interface _Pattern {
-  readonly sticky: RegExp;
-  readonly global: RegExp;
+/** One rule of a rule set: appends the words of `text[start, end)` to `out` as offsets. */
+type _Rule = (text: string, start: number, end: number, out: number[]) => void;
+
+function _compile(source: string): _Rule {
+  if (source === _DIGITS_IN_THREES_FROM_RIGHT) return _splitDigitsInThrees;
+  const sticky = new RegExp(source, "uy");
+  const global = new RegExp(source, "gu");
+  return (text, start, end, out) => _splitByRegex(text, start, end, sticky, global, out);
 }
 
-/** Runs each pattern over every current piece; pieces are `[start, end)` UTF-16 offsets. */
-function _split(text: string, patterns: readonly _Pattern[]): number[] {
+/** Runs each rule over every current piece; pieces are `[start, end)` UTF-16 offsets. */
+function _split(text: string, rules: readonly _Rule[]): number[] {
   if (text.length === 0) return [];
   const shadow = _NON_ASCII_SPACE_TEST.test(text) ? text.replace(_NON_ASCII_SPACE, "\v") : text;
   let bounds: number[] = [0, text.length];
-  for (const pattern of patterns) {
+  for (const rule of rules) {
     const next: number[] = [];
-    for (let i = 0; i < bounds.length; i += 2) {
-      _splitPiece(shadow, bounds[i], bounds[i + 1], pattern, next);
-    }
+    for (let i = 0; i < bounds.length; i += 2) rule(shadow, bounds[i], bounds[i + 1], next);
     bounds = next;
   }
   return bounds;
@@ -326,37 +414,72 @@ function _words(text: string, bounds: readonly number[]): string[] {
 }
 
 /**
- * Appends the matches of a pattern in `text[start, end)` and the gaps between them. Words
+ * Appends the matches of a regex in `text[start, end)` and the gaps between them. Words
  * usually follow each other without gaps, so a sticky `test()` (no match object to allocate)
- * tries each position first; only where it fails does a global `exec()` look further.
+ * tries each position first; only where it fails does a global `exec()` look further. An
+ * empty match cuts the piece where it stands and the search goes on one character later, as
+ * C++'s `std::regex_iterator` does for llama.cpp.
  */
-function _splitPiece(text: string, start: number, end: number, pattern: _Pattern, out: number[]) {
+function _splitByRegex(
+  text: string,
+  start: number,
+  end: number,
+  sticky: RegExp,
+  global: RegExp,
+  out: number[],
+): void {
   // Lookaheads and `$` must stop at the piece's end, as llama.cpp's sub-range search does.
   const piece = start === 0 && end === text.length ? text : text.slice(start, end);
-  const { sticky, global } = pattern;
-  let position = 0;
-  while (position < piece.length) {
-    sticky.lastIndex = position;
-    if (sticky.test(piece) && sticky.lastIndex > position) {
-      out.push(start + position, start + sticky.lastIndex);
-      position = sticky.lastIndex;
+  let position = 0; // start of the next word
+  let searchFrom = 0;
+  while (searchFrom < piece.length) {
+    if (searchFrom === position) {
+      sticky.lastIndex = position;
+      if (sticky.test(piece) && sticky.lastIndex > position) {
+        out.push(start + position, start + sticky.lastIndex);
+        position = searchFrom = sticky.lastIndex;
+        continue;
+      }
+    }
+    global.lastIndex = searchFrom;
+    const match = global.exec(piece);
+    if (match === null) break;
+    const matchEnd = match.index + match[0].length;
+    if (match.index > position) out.push(start + position, start + match.index);
+    position = match.index;
+    if (matchEnd === match.index) {
+      searchFrom = match.index + (piece.codePointAt(match.index)! > 0xffff ? 2 : 1);
       continue;
     }
-    const matchStart = _nextMatch(piece, position, global);
-    if (matchStart < 0) break;
-    out.push(start + position, start + matchStart); // the gap before the match
-    out.push(start + matchStart, start + global.lastIndex);
-    position = global.lastIndex;
+    out.push(start + match.index, start + matchEnd);
+    position = searchFrom = matchEnd;
   }
   if (position < piece.length) out.push(start + position, end);
 }
 
-/** Start of the next non-empty match at or after `from` (its end in `lastIndex`), or -1. */
-function _nextMatch(piece: string, from: number, global: RegExp): number {
-  global.lastIndex = from;
-  for (let match = global.exec(piece); match !== null; match = global.exec(piece)) {
-    if (match[0].length > 0) return match.index;
-    global.lastIndex = match.index + 1; // empty match: adds no piece, like an empty word
+const _DIGIT_RUN = /\p{N}+/gu;
+
+/** llama.cpp's digit split for afmoe and tiny_aya; see `_DIGITS_IN_THREES_FROM_RIGHT`. */
+function _splitDigitsInThrees(text: string, start: number, end: number, out: number[]): void {
+  const piece = text.slice(start, end);
+  let cut = 0; // end of the previous word
+  _DIGIT_RUN.lastIndex = 0;
+  for (let run = _DIGIT_RUN.exec(piece); run !== null; run = _DIGIT_RUN.exec(piece)) {
+    const digitEnds = _codePointEnds(run[0], run.index);
+    const leading = digitEnds.length % 3;
+    for (let i = leading > 0 ? leading - 1 : 2; i < digitEnds.length; i += 3) {
+      out.push(start + cut, start + digitEnds[i]);
+      cut = digitEnds[i];
+    }
   }
-  return -1;
+  if (cut < piece.length) out.push(start + cut, end);
+}
+
+/** The offset after each code point of `run`, which starts at `offset`. */
+function _codePointEnds(run: string, offset: number): number[] {
+  const ends: number[] = [];
+  for (let i = 0; i < run.length; i += run.codePointAt(i)! > 0xffff ? 2 : 1) {
+    ends.push(offset + i + (run.codePointAt(i)! > 0xffff ? 2 : 1));
+  }
+  return ends;
 }

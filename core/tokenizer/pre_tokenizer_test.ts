@@ -25,6 +25,17 @@ const CASES: [pre: string, text: string, words: string[]][] = [
   // counts as a space and never as a member of the punctuation class [U+3000-U+3002] or CJK [U+0800-U+4E00].
   ["deepseek-llm", "a\u3000\u3000b", ["a", "\u3000", "\u3000b"]],
   ["deepseek-llm", "\u3000\u3000。", ["\u3000", "\u3000", "。"]],
+  // afmoe and tiny_aya cut digit runs in threes from the right. llama.cpp's first cut also
+  // takes the text before the digits, so "  1" reaches the next rule whole and its two spaces
+  // split apart (they would stay together as a piece of their own).
+  ["afmoe", "ab  1234", ["ab", " ", " ", "1", "234"]],
+  ["afmoe", "12345x", ["12", "345", "x"]],
+  ["tiny_aya", "1234567 abc", ["1", "234", "567", " abc"]],
+  // superbpe's second rule only matches empty strings: each match is a cut.
+  ["superbpe", "x1234567", ["x", "1", "234", "567"]],
+  // kimi-k2: Han runs apart from other letters, contractions kept on the word.
+  ["kimi-k2", "我们abcDEF'S 12345", ["我们", "abcDEF'S", " ", "123", "45"]],
+  ["exaone-moe", "ab cd 12", ["ab cd", " ", "1", "2"]],
   // U+00A0 is a space to llama.cpp; U+FEFF (a JavaScript \s) is not.
   ["gpt-2", "a\u00a0\u00a0b", ["a", "\u00a0", "\u00a0", "b"]],
   ["gpt-2", "a\ufeff\ufeffb", ["a", "\ufeff\ufeff", "b"]],
@@ -47,10 +58,10 @@ Deno.test("createPreTokenizer() flags follow llama.cpp's vocabulary loader", () 
 
 Deno.test("createPreTokenizer() rejects an unknown name, naming it", () => {
   assert.throws(
-    () => createPreTokenizer("kimi-k2"),
+    () => createPreTokenizer("gemma4"),
     (error: Error) =>
       error instanceof TokenizerError &&
-      error.message.startsWith('Cannot create the pre-tokenizer "kimi-k2": it is not one of'),
+      error.message.startsWith('Cannot create the pre-tokenizer "gemma4": it is not one of'),
   );
 });
 
