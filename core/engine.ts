@@ -11,7 +11,7 @@
 import type { Backend, BackendBuffer } from "./backend.ts";
 import { ModelError } from "./errors.ts";
 import { ggmlByteLength, ggmlTypeName } from "./gguf/ggml_types.ts";
-import { GgmlType } from "./gguf/types.ts";
+import type { GgmlType } from "./gguf/types.ts";
 import type { Graph, GraphTensor } from "./graph.ts";
 import { GraphBuilder, I32, OP_NAMES } from "./graph.ts";
 import { KvCache, seqBit } from "./kv_cache.ts";

@@ -107,7 +107,7 @@ function raw(t: GraphTensor): Uint8Array {
 }
 
 function runNode(node: GraphNode): void {
-  const { dst, src, iparams, fparams } = node;
+  const { dst, src, fparams } = node;
   switch (node.op) {
     case Op.GET_ROWS:
       return getRows(f32(dst), raw(src[0]), src[0].type, src[0].shape[0], i32(src[1]));

@@ -23,3 +23,4 @@ export * from "./matcher.ts";
 export type { CompiledGrammar } from "./automaton.ts";
 export type { Expr, Grammar } from "./grammar.ts";
 export type { JsonSchema, SchemaGrammarOptions } from "./json_schema.ts";
+export * from "./session_options.ts";
