@@ -48,6 +48,50 @@ async function smallVocabKvs(): Promise<GgufKv[]> {
   ];
 }
 
+/**
+ * A raw-text BPE vocabulary in Gemma 4's style: `<0xAB>` byte tokens, "▁" for space, GPT-2's
+ * first merges over printable ASCII with "Ġ" read as "▁", newline runs and a few non-ASCII
+ * letters as tokens.
+ */
+async function rawTextVocabKvs(): Promise<GgufKv[]> {
+  const gpt2 = await readGgufFile(testdataPath("vocab/ggml-vocab-gpt-2.gguf"));
+  const printable = /^[!-~\u2581]+$/;
+  const merges = ((gpt2.metadata.get("tokenizer.ggml.merges") as GgufArray).values as string[])
+    .slice(0, MERGE_COUNT)
+    .map((merge) => merge.replaceAll("Ġ", "\u2581"))
+    .filter((merge) => merge.split(" ").every((side) => printable.test(side)));
+  const bytes = Array.from(
+    { length: 256 },
+    (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`,
+  );
+  const chars = [
+    ..."\u2581!\"#$%&'()*+,-./0123456789:;<=>?@[\\]^_`{|}~",
+    "é",
+    "你",
+    "\n",
+    "\n\n",
+    "\n\n\n",
+  ];
+  for (let c = 0x41; c <= 0x7a; c++) {
+    if (!chars.includes(String.fromCharCode(c))) chars.push(String.fromCharCode(c));
+  }
+  const tokens = new Set([...bytes, ...chars]);
+  for (const merge of merges) tokens.add(merge.replace(" ", ""));
+  const types = [...tokens].map((token, id) => id < 256 ? 6 : token === "\u2581\u2581" ? 4 : 1);
+  const array = (type: GgufValueType, values: (string | number)[]) => ({
+    type: GgufValueType.ARRAY,
+    value: { type, values },
+  });
+  return [
+    ...gpt2.kvs.filter((kv) => !kv.key.startsWith("tokenizer.")),
+    { key: "tokenizer.ggml.model", type: GgufValueType.STRING, value: "gpt2" },
+    { key: "tokenizer.ggml.pre", type: GgufValueType.STRING, value: "gemma4" },
+    { key: "tokenizer.ggml.tokens", ...array(GgufValueType.STRING, [...tokens]) },
+    { key: "tokenizer.ggml.token_type", ...array(GgufValueType.INT32, types) },
+    { key: "tokenizer.ggml.merges", ...array(GgufValueType.STRING, merges) },
+  ];
+}
+
 function withPre(kvs: readonly GgufKv[], pre: string): GgufKv[] {
   return kvs.map((kv) => kv.key === "tokenizer.ggml.pre" ? { ...kv, value: pre } : kv);
 }
@@ -99,6 +143,40 @@ Deno.test("every pre-tokenizer gives llama.cpp's ids on 300 generated texts", as
         );
         const metadata = new Map(withPre(kvs, pre).map((kv) => [kv.key, kv.value]));
         const tokenizer = createTokenizer(metadata, { name: pre });
+        const failures = texts.flatMap((text, j) => {
+          const actual = tokenizer.encode(text, { addSpecial: false });
+          return actual.join(" ") === oracle[j].join(" ")
+            ? []
+            : [{ text, expected: oracle[j], actual }];
+        });
+        assert.deepEqual(failures, []);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("raw-text BPE (gemma4, sarvam-moe) gives llama.cpp's ids on 300 generated texts", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const kvs = await rawTextVocabKvs();
+    const names = ["gemma4", "granite-embed-multi-311m", "sarvam-moe"];
+    const paths = names.map((pre) => join(dir, `${pre}.gguf`));
+    for (let i = 0; i < paths.length; i++) {
+      await writeGgufFile(paths[i], { kvs: withPre(kvs, names[i]), tensors: [] });
+    }
+    const texts = generateOracleTexts(300, 4242);
+    const expected = await llamaCppIds(paths, texts);
+    for (let i = 0; i < paths.length; i++) {
+      await t.step(names[i], () => {
+        const oracle = expected[paths[i]];
+        assert.ok(
+          Array.isArray(oracle),
+          `llama.cpp refused pre "${names[i]}": ${JSON.stringify(oracle)}`,
+        );
+        const metadata = new Map(withPre(kvs, names[i]).map((kv) => [kv.key, kv.value]));
+        const tokenizer = createTokenizer(metadata, { name: names[i] });
         const failures = texts.flatMap((text, j) => {
           const actual = tokenizer.encode(text, { addSpecial: false });
           return actual.join(" ") === oracle[j].join(" ")

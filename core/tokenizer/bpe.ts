@@ -8,6 +8,10 @@
  *    merges that produce non-tokens) falls back to the ids of its single ASCII bytes.
  * With `ignoreMerges` (llama3, tekken …) a word that is itself a token skips step 3.
  *
+ * Raw-text BPE (`pre` gemma4, sarvam-moe: SentencePiece-style vocabularies with merges)
+ * differs in three places, as in llama.cpp: spaces become "▁" first, symbols start as code
+ * points rather than bytes, and the fallback is the `<0xAB>` byte tokens.
+ *
  * Symbols are ids, not strings: a merge table maps the pair (left id, right id) to its rank,
  * and the rank to the merged id. Texts that merges mention but the vocabulary lacks get
  * "virtual" ids above the vocabulary. Words repeat a lot in text, so their ids are cached.
@@ -62,14 +66,16 @@ export interface BpeModel extends TokenizerModel {
 export function createBpeModel(vocab: Vocab, options: BpeModelOptions = {}): BpeModel {
   const preTokenizer = createPreTokenizer(options.pre ?? vocab.pre);
   const merges = new _MergeTable(vocab);
-  const encodeWord = (word: string) => _encodeWord(word, vocab, merges, preTokenizer.ignoreMerges);
+  const encodeWord = (word: string) => _encodeWord(word, vocab, merges, preTokenizer);
   const cacheLimit = options.cacheWordCount ?? 65536;
   const cache = cacheLimit > 0 ? new WordCache(cacheLimit) : undefined;
   const pieces: (Uint8Array | undefined)[] = new Array(vocab.tokens.length);
   return {
     preTokenizer,
     encodeWord,
-    encodeFragment(text: string): number[] {
+    encodeFragment(fragment: string): number[] {
+      // SentencePiece-style BPE (gemma4) sees spaces as "▁" before anything else.
+      const text = preTokenizer.escapeWhitespace ? fragment.replaceAll(" ", "\u2581") : fragment;
       const bounds = preTokenizer.splitRanges(text);
       const ids: number[] = [];
       for (let i = 0; i < bounds.length; i += 2) {
@@ -88,7 +94,7 @@ export function createBpeModel(vocab: Vocab, options: BpeModelOptions = {}): Bpe
           `Cannot decode token ${id}: the vocabulary has ${vocab.tokens.length}`,
         );
       }
-      return pieces[id] ??= _tokenBytes(vocab, id);
+      return pieces[id] ??= _tokenBytes(vocab, id, preTokenizer.escapeWhitespace);
     },
   };
 }
@@ -236,23 +242,50 @@ function _encodeWord(
   word: string,
   vocab: Vocab,
   table: _MergeTable,
-  ignoreMerges: boolean,
+  pre: PreTokenizer,
 ): number[] {
-  const bytes = _UTF8.encode(word);
-  if (ignoreMerges) {
-    const whole = vocab.tokenToId.get(byteLevelEncode(bytes));
+  if (pre.ignoreMerges || (pre.wholeNewlineRuns && /^\n+$/.test(word))) {
+    const whole = vocab.tokenToId.get(pre.byteEncode ? byteLevelEncode(_UTF8.encode(word)) : word);
     if (whole !== undefined) return [whole];
   }
-  const symbols = _mergeSymbols(bytes, table);
+  const symbols = _mergeSymbols(
+    pre.byteEncode ? _byteSymbols(word, table) : _charSymbols(word, table),
+    table,
+  );
   const ids: number[] = [];
   for (const symbol of symbols) {
     if (symbol < vocab.tokens.length) {
       ids.push(symbol);
-    } else {
+    } else if (pre.byteEncode) {
       _pushAsciiFallback(table.text(symbol), vocab, ids);
+    } else {
+      _pushByteTokenFallback(table.text(symbol), vocab, ids);
     }
   }
   return ids;
+}
+
+/** One symbol per UTF-8 byte, in the byte-level alphabet. */
+function _byteSymbols(word: string, table: _MergeTable): Int32Array {
+  const bytes = _UTF8.encode(word);
+  const symbols = new Int32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) symbols[i] = table.byteSymbols[bytes[i]];
+  return symbols;
+}
+
+/** One symbol per code point, as raw text (SentencePiece-style BPE). */
+function _charSymbols(word: string, table: _MergeTable): Int32Array {
+  const chars = Array.from(word);
+  return Int32Array.from(chars, (char) => table.symbolId(char));
+}
+
+/** The fallback of raw-text BPE: the `<0xAB>` token of each UTF-8 byte, when present. */
+function _pushByteTokenFallback(text: string, vocab: Vocab, ids: number[]): void {
+  for (const byte of _UTF8.encode(text)) {
+    const hex = byte.toString(16).toUpperCase().padStart(2, "0");
+    const id = vocab.tokenToId.get(`<0x${hex}>`);
+    if (id !== undefined) ids.push(id);
+  }
 }
 
 /** llama.cpp's fallback for a symbol that is not a token: the ids of its ASCII characters. */
@@ -273,15 +306,15 @@ let _prev = new Int32Array(256);
  * `rank * 2^32 + left position`, which orders by rank, then leftmost: llama.cpp's order. A
  * popped pair is stale when the pair now at its left position has another rank.
  */
-function _mergeSymbols(bytes: Uint8Array, table: _MergeTable): number[] {
-  const n = bytes.length;
+function _mergeSymbols(initial: Int32Array, table: _MergeTable): number[] {
+  const n = initial.length;
   if (_symbol.length < n) {
     _symbol = new Int32Array(n * 2);
     _next = new Int32Array(n * 2);
     _prev = new Int32Array(n * 2);
   }
   for (let i = 0; i < n; i++) {
-    _symbol[i] = table.byteSymbols[bytes[i]];
+    _symbol[i] = initial[i];
     _prev[i] = i - 1;
     _next[i] = i + 1 < n ? i + 1 : -1;
   }
@@ -356,10 +389,11 @@ class _MinHeap {
 
 /**
  * The bytes of a token as llama.cpp prints it with `special = true`: normal tokens are
- * byte-level decoded; control, user-defined and unknown tokens are their text; byte tokens
- * `<0xAB>` are one byte; unused tokens are empty.
+ * byte-level decoded (or, for raw-text BPE, their text with "▁" as a space); control,
+ * user-defined and unknown tokens are their text; byte tokens `<0xAB>` are one byte; unused
+ * tokens are empty.
  */
-function _tokenBytes(vocab: Vocab, id: number): Uint8Array {
+function _tokenBytes(vocab: Vocab, id: number, escapedWhitespace: boolean): Uint8Array {
   const text = vocab.tokens[id];
   switch (vocab.types[id]) {
     case TokenType.CONTROL:
@@ -373,6 +407,8 @@ function _tokenBytes(vocab: Vocab, id: number): Uint8Array {
         ? new Uint8Array([parseInt(text.slice(3, 5), 16)])
         : byteLevelDecode(text);
     default:
-      return byteLevelDecode(text);
+      return escapedWhitespace
+        ? _UTF8.encode(text.replaceAll("\u2581", " "))
+        : byteLevelDecode(text);
   }
 }

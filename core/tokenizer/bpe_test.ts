@@ -161,3 +161,18 @@ Deno.test("createBpeModel() on GPT-2's vocabulary matches llama.cpp's ids", asyn
   );
   assert.equal(new TextDecoder().decode(model.tokenBytes(18435)), " Hello");
 });
+
+Deno.test("encodeFragment() for raw-text BPE (gemma4) escapes spaces and falls back to <0xAB>", () => {
+  // Tokens: byte tokens for "é" (C3 A9), "▁", "h", "i", "▁h", "▁hi", "\n", "\n\n".
+  const tokens = ["<0xC3>", "<0xA9>", "\u2581", "h", "i", "\u2581h", "\u2581hi", "\n", "\n\n"];
+  const vocab = makeVocab(tokens, ["\u2581 h", "\u2581h i"], {
+    pre: "gemma4",
+    types: { "<0xC3>": TokenType.BYTE, "<0xA9>": TokenType.BYTE },
+  });
+  const model = createBpeModel(vocab);
+  assert.deepEqual(model.encodeFragment(" hi\n\né", true), [6, 8, 0, 1]);
+  // A newline run is taken whole only when it is a token; no merge joins newlines here.
+  assert.deepEqual(model.encodeFragment("\n\n\n", true), [7, 7, 7]);
+  const text = (id: number) => new TextDecoder().decode(model.tokenBytes(id));
+  assert.deepEqual([text(6), text(2), text(0).length], [" hi", " ", 1]);
+});

@@ -14,9 +14,9 @@
  * - `\s+(?!\S)` (leave the last space to the next word) is a lookahead, as in the original.
  *
  * Only BPE vocabularies have a pre-tokenizer: Phi-3's GGUF says `tokenizer.ggml.model =
- * llama` (SentencePiece, with `pre` "default", unused), so it is not in this table. The
- * raw-UTF-8 BPE names (gemma4, granite-embed-multi-311m, sarvam-moe, whitespace) are
- * rejected rather than approximated: their vocabularies are not byte-level.
+ * llama` (SentencePiece, with `pre` "default", unused), so it is not in this table. gemma4,
+ * granite-embed-multi-311m and sarvam-moe are raw-text BPE (`byteEncode` false, spaces as
+ * "▁"); llama.cpp's "whitespace" tokenizer is a model of its own and is not here.
  *
  * Every name is checked against llama.cpp itself by `tests/pre_tokenizer_oracle_test.ts`.
  *
@@ -37,6 +37,12 @@ export interface PreTokenizer {
   readonly addBos: boolean;
   /** llama.cpp's `clean_spaces`: decoding removes the space before " ." " ," " '" and so on. */
   readonly cleanSpaces: boolean;
+  /** Words become UTF-8 bytes in GPT-2's byte-level alphabet; false for raw-text BPE (gemma4). */
+  readonly byteEncode: boolean;
+  /** Spaces become "▁" (U+2581) before splitting, and back when decoding (gemma4, sarvam-moe). */
+  readonly escapeWhitespace: boolean;
+  /** A word of only newlines that is a token is emitted whole (llama.cpp's gemma4 fix). */
+  readonly wholeNewlineRuns: boolean;
   /**
    * Cuts one fragment (no special tokens inside) into words.
    * @param text the fragment
@@ -251,6 +257,8 @@ const _RULES = {
     String.raw`${_CONTRACTIONS_ANY_CASE}|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+` +
     String.raw`|\p{N}| ?${_NOT_S_L_N}+[\r\n/]?|${_S}*[\r\n]|${_SPACES_NOT_LAST}|${_S}+`,
   ],
+  // Raw-text BPE (gemma4, sarvam-moe) only splits at newlines.
+  newlines: [String.raw`[^\n]+|\n+`],
 } satisfies Record<string, string[]>;
 
 type _RuleSetName = keyof typeof _RULES;
@@ -260,6 +268,9 @@ interface _Entry {
   ignoreMerges?: boolean;
   addBos?: boolean;
   cleanSpaces?: boolean;
+  /** Raw-text BPE: no byte-level alphabet, spaces as "▁". */
+  rawText?: boolean;
+  wholeNewlineRuns?: boolean;
 }
 
 /** `tokenizer.ggml.pre` names and their flags, as in llama.cpp's vocabulary loader. */
@@ -338,6 +349,14 @@ const _BY_NAME: ReadonlyMap<string, _Entry> = new Map<string, _Entry>([
   ..._names(["ufakzeka"], { rules: "ufakzeka", cleanSpaces: false }),
   ..._names(["laguna"], { rules: "laguna", cleanSpaces: false }),
   ..._names(["exaone-moe"], { rules: "exaoneMoe" }),
+  // llama.cpp forces add_bos for gemma4 even when the GGUF says false.
+  ..._names(["gemma4", "granite-embed-multi-311m"], {
+    rules: "newlines",
+    rawText: true,
+    wholeNewlineRuns: true,
+    addBos: true,
+  }),
+  ..._names(["sarvam-moe"], { rules: "newlines", rawText: true, cleanSpaces: false }),
 ]);
 
 function _names(names: string[], entry: _Entry): [string, _Entry][] {
@@ -379,6 +398,9 @@ export function createPreTokenizer(pre: string): PreTokenizer {
     ignoreMerges: entry.ignoreMerges ?? false,
     addBos: entry.addBos ?? false,
     cleanSpaces: entry.cleanSpaces ?? true,
+    byteEncode: !entry.rawText,
+    escapeWhitespace: entry.rawText ?? false,
+    wholeNewlineRuns: entry.wholeNewlineRuns ?? false,
     split: (text) => _words(text, _split(text, compiled)),
     splitRanges: (text) => _split(text, compiled),
   };

@@ -58,10 +58,10 @@ Deno.test("createPreTokenizer() flags follow llama.cpp's vocabulary loader", () 
 
 Deno.test("createPreTokenizer() rejects an unknown name, naming it", () => {
   assert.throws(
-    () => createPreTokenizer("gemma4"),
+    () => createPreTokenizer("whitespace"),
     (error: Error) =>
       error instanceof TokenizerError &&
-      error.message.startsWith('Cannot create the pre-tokenizer "gemma4": it is not one of'),
+      error.message.startsWith('Cannot create the pre-tokenizer "whitespace": it is not one of'),
   );
 });
 
