@@ -15,6 +15,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: Co
   serve: { summary: "serve the OpenAI API (continuous batching)", load: () => import("./cli/serve.ts") },
   inspect: { summary: "print a GGUF file's metadata and tensors", load: () => import("./cli/inspect.ts") },
   tokenize: { summary: "print the token ids of a text", load: () => import("./cli/tokenize.ts") },
+  quantize: { summary: "quantize an F32/F16/BF16 model (llama.cpp's mixtures)", load: () => import("./cli/quantize.ts") },
+  synth: { summary: "write a synthetic model with real shapes and random weights", load: () => import("./cli/synth.ts") },
   schema: { summary: "check that a JSON Schema compiles for constrained decoding", load: () => import("./cli/schema.ts") },
   "convert-vocab": {
     summary: "write a vocab-only GGUF from Hugging Face tokenizer files",

@@ -1,0 +1,115 @@
+/**
+ * Shapes of the synthetic models: real architectures' hyper-parameters (from their
+ * `config.json`), so kernels, memory traffic and the KV cache are those of the real model,
+ * with random weights. `tiny` is a two-layer llama small enough for tests, with rows that are
+ * whole K-quant super-blocks (256) so every quantization type applies to it.
+ *
+ * @module
+ */
+
+/** Which tokenizer vocabulary a synthetic model carries. */
+export type SynthVocab = "llama3" | "qwen2" | "llama3-tiny";
+
+/** Hyper-parameters of a synthetic model. */
+export interface SynthSpec {
+  /** `--like` name, also `general.name`. */
+  readonly name: string;
+  readonly arch: "llama" | "qwen2";
+  /** Residual width (dim). */
+  readonly nEmbd: number;
+  readonly nLayer: number;
+  readonly nHead: number;
+  readonly nKvHead: number;
+  /** Feed-forward width. */
+  readonly nFf: number;
+  /** Rows of the embedding (the vocabulary is padded with unused tokens up to it). */
+  readonly nVocab: number;
+  readonly contextLength: number;
+  readonly ropeFreqBase: number;
+  readonly normEps: number;
+  /** Q/K/V projections have biases (Qwen2). */
+  readonly qkvBias: boolean;
+  /** No `output.weight`: the head reuses `token_embd.weight`. */
+  readonly tiedEmbeddings: boolean;
+  readonly vocab: SynthVocab;
+}
+
+/** The models `zeno synth --like` can make, by name. */
+export const SYNTH_SPECS: ReadonlyMap<string, SynthSpec> = new Map(
+  [
+    {
+      name: "llama-3.2-1b",
+      arch: "llama",
+      nEmbd: 2048,
+      nLayer: 16,
+      nHead: 32,
+      nKvHead: 8,
+      nFf: 8192,
+      nVocab: 128256,
+      contextLength: 131072,
+      ropeFreqBase: 500000,
+      normEps: 1e-5,
+      qkvBias: false,
+      tiedEmbeddings: true,
+      vocab: "llama3",
+    },
+    {
+      name: "qwen2.5-0.5b",
+      arch: "qwen2",
+      nEmbd: 896,
+      nLayer: 24,
+      nHead: 14,
+      nKvHead: 2,
+      nFf: 4864,
+      nVocab: 151936,
+      contextLength: 32768,
+      ropeFreqBase: 1000000,
+      normEps: 1e-6,
+      qkvBias: true,
+      tiedEmbeddings: true,
+      vocab: "qwen2",
+    },
+    {
+      name: "tiny",
+      arch: "llama",
+      nEmbd: 256,
+      nLayer: 2,
+      nHead: 4,
+      nKvHead: 2,
+      nFf: 512,
+      nVocab: 1280,
+      contextLength: 2048,
+      ropeFreqBase: 10000,
+      normEps: 1e-5,
+      qkvBias: false,
+      tiedEmbeddings: true,
+      vocab: "llama3-tiny",
+    },
+  ].map((spec) => [spec.name, Object.freeze(spec as SynthSpec)]),
+);
+
+/**
+ * Looks a synthetic model up by name.
+ *
+ * @param name `llama-3.2-1b`, `qwen2.5-0.5b` or `tiny`
+ * @returns its spec
+ * @throws RangeError naming the known models
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert";
+ * import { synthSpec } from "./synth_specs.ts";
+ * strictEqual(synthSpec("llama-3.2-1b").nKvHead, 8);
+ * ```
+ */
+export function synthSpec(name: string): SynthSpec {
+  const spec = SYNTH_SPECS.get(name.toLowerCase());
+  if (spec === undefined) {
+    throw new RangeError(
+      `Cannot make a synthetic model like "${name}": it is not known (known: ${
+        [...SYNTH_SPECS.keys()].join(", ")
+      })`,
+    );
+  }
+  return spec;
+}
