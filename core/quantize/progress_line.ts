@@ -19,7 +19,7 @@ import type { QuantizeProgress } from "./write_quantized.ts";
  * import { strictEqual } from "node:assert";
  * import { formatProgress } from "./progress_line.ts";
  * const line = formatProgress({ index: 0, count: 3, name: "a.weight", dims: [32, 2], fromType: 0, toType: 8, byteLength: 68 });
- * strictEqual(line, "[1/3] a.weight                       [32, 2]          F32 -> Q8_0       0.00 MiB");
+ * strictEqual(line, "[1/3] a.weight                     [32, 2]          F32 -> Q8_0        0.00 MiB");
  * ```
  */
 export function formatProgress(p: QuantizeProgress): string {
