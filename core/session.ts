@@ -210,7 +210,7 @@ export class LanguageModelSession {
       finishReason: reason,
       promptTokens: prompt.length,
       promptTokensEvaluated: evaluated.count,
-      ...(constraint === undefined ? {} : { value: constraint.parse(text) }),
+      ...(constraint === undefined ? {} : { value: parseConstrained(constraint, text, reason, generated.length) }),
     };
   }
 
@@ -286,4 +286,19 @@ function samplerOptions(options: GenerateOptions): SamplerOptions {
   return Object.fromEntries(
     Object.entries(options).filter(([key, value]) => SAMPLER_KEYS.has(key) && value !== undefined),
   ) as SamplerOptions;
+}
+
+/** The constrained output's value; an incomplete output is an error that says how it ended. */
+function parseConstrained(
+  constraint: DecodingConstraint,
+  text: string,
+  reason: FinishReason,
+  tokenCount: number,
+): unknown {
+  if (!constraint.isDone() && !constraint.canEnd()) {
+    throw new RangeError(
+      `Cannot parse the constrained output: generation ended (${reason}) after ${tokenCount} tokens before the grammar was complete; raise maxTokens or bound the schema's strings and arrays`,
+    );
+  }
+  return constraint.parse(text);
 }

@@ -12,9 +12,12 @@ const modelPath = argValue("--model");
 const request = JSON.parse(await readStdin());
 const llama = await loadLlama();
 const model = await llama.loadModel({ modelPath });
-const contextSize = Math.max(...request.prompts.map((p) => p.length)) + request.steps + 8;
+// Every prompt gets its own sequence (a sequence's cells are not reusable after dispose).
+const contextSize = (Math.max(...request.prompts.map((p) => p.length)) + request.steps + 8) *
+  request.prompts.length;
 const context = await model.createContext({
   contextSize,
+  sequences: request.prompts.length,
   threads: Number(argValue("--threads", "2")),
   flashAttention: false,
 });
@@ -35,7 +38,6 @@ for (const prompt of request.prompts) {
     tokens.push(out.next.token);
   }
   results.push({ tokens, top });
-  sequence.dispose();
 }
 await context.dispose();
 await model.dispose();
