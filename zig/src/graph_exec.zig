@@ -125,7 +125,6 @@ pub const Tensor = struct {
 
 const message_bytes_max = 256;
 
-
 /// Storage facts of a tensor type.
 const ElementInfo = struct {
     block_size: usize,
@@ -143,7 +142,11 @@ fn elementInfo(type_id: u32) ?ElementInfo {
         .f16, .bf16 => 2,
         else => 1,
     };
-    return .{ .block_size = t.block_size, .bytes_per_block = t.bytes_per_block, .alignment = alignment };
+    return .{
+        .block_size = t.block_size,
+        .bytes_per_block = t.bytes_per_block,
+        .alignment = alignment,
+    };
 }
 
 fn tensorBytes(ne: [4]usize, element: ElementInfo) ?u64 {
@@ -267,7 +270,11 @@ pub const Executor = struct {
         return exec.fail(err, "node {d} ({s}): {s}", .{ index, op_name, detail[0..text.len] });
     }
 
-    fn resolveTensors(exec: *Executor, buffers: []const BufferEntry, entries: []const TensorEntry) Error!void {
+    fn resolveTensors(
+        exec: *Executor,
+        buffers: []const BufferEntry,
+        entries: []const TensorEntry,
+    ) Error!void {
         exec.tensor_count = 0;
         if (exec.tensor_storage.len < entries.len) {
             const grown = exec.allocator.alloc(Tensor, entries.len) catch return error.OutOfMemory;
@@ -280,45 +287,81 @@ pub const Executor = struct {
         exec.tensor_count = entries.len;
     }
 
-    fn resolveTensor(exec: *Executor, buffers: []const BufferEntry, entry: TensorEntry, index: usize) Error!Tensor {
+    fn resolveTensor(
+        exec: *Executor,
+        buffers: []const BufferEntry,
+        entry: TensorEntry,
+        index: usize,
+    ) Error!Tensor {
         if (entry.buffer >= buffers.len) {
-            return exec.fail(error.InvalidGraph, "tensor {d}: buffer {d} does not exist ({d} buffers)", .{ index, entry.buffer, buffers.len });
+            return exec.fail(
+                error.InvalidGraph,
+                "tensor {d}: buffer {d} does not exist ({d} buffers)",
+                .{ index, entry.buffer, buffers.len },
+            );
         }
         const element = elementInfo(entry.type) orelse
-            return exec.fail(error.Unsupported, "tensor {d} has type {d}, which is not supported", .{ index, entry.type });
+            return exec.fail(
+                error.Unsupported,
+                "tensor {d} has type {d}, which is not supported",
+                .{ index, entry.type },
+            );
         var ne: [4]usize = undefined;
         for (&ne, entry.ne) |*d, e| {
-            if (e == 0) return exec.fail(error.InvalidGraph, "tensor {d} has a zero dimension", .{index});
+            if (e == 0) return exec.fail(
+                error.InvalidGraph,
+                "tensor {d} has a zero dimension",
+                .{index},
+            );
             d.* = e;
         }
         if (ne[0] % element.block_size != 0) {
-            return exec.fail(error.InvalidGraph, "tensor {d}: row length {d} is not a multiple of the block size {d}", .{ index, ne[0], element.block_size });
+            return exec.fail(
+                error.InvalidGraph,
+                "tensor {d}: row length {d} is not a multiple of the block size {d}",
+                .{ index, ne[0], element.block_size },
+            );
         }
         const byte_length = tensorBytes(ne, element) orelse
             return exec.fail(error.InvalidGraph, "tensor {d} is too large", .{index});
         const buffer = buffers[entry.buffer];
         const end = std.math.add(u64, entry.offset, byte_length) catch std.math.maxInt(u64);
         if (buffer.address == 0 or end > buffer.byte_length) {
-            return exec.fail(error.InvalidGraph, "tensor {d}: bytes {d}..{d} are outside buffer {d} of {d} bytes", .{ index, entry.offset, end, entry.buffer, buffer.byte_length });
+            return exec.fail(
+                error.InvalidGraph,
+                "tensor {d}: bytes {d}..{d} are outside buffer {d} of {d} bytes",
+                .{ index, entry.offset, end, entry.buffer, buffer.byte_length },
+            );
         }
         const address = std.math.add(u64, buffer.address, entry.offset) catch
             return exec.fail(error.InvalidGraph, "tensor {d}: address overflows", .{index});
         if (address % element.alignment != 0) {
-            return exec.fail(error.InvalidGraph, "tensor {d}: address is not {d}-byte aligned", .{ index, element.alignment });
+            return exec.fail(
+                error.InvalidGraph,
+                "tensor {d}: address is not {d}-byte aligned",
+                .{ index, element.alignment },
+            );
         }
-        return .{ .bytes = @ptrFromInt(address), .byte_length = @intCast(byte_length), .type_id = entry.type, .ne = ne };
+        return .{
+            .bytes = @ptrFromInt(address),
+            .byte_length = @intCast(byte_length),
+            .type_id = entry.type,
+            .ne = ne,
+        };
     }
 
     fn reserveScratch(exec: *Executor, needs: ScratchNeeds) Error!void {
         if (exec.shared_scratch.len < needs.shared_bytes) {
-            const grown = exec.allocator.alignedAlloc(u8, .@"64", needs.shared_bytes) catch return error.OutOfMemory;
+            const grown = exec.allocator.alignedAlloc(u8, .@"64", needs.shared_bytes) catch
+                return error.OutOfMemory;
             exec.allocator.free(exec.shared_scratch);
             exec.shared_scratch = grown;
         }
         const stride = std.mem.alignForward(usize, needs.thread_bytes, 64);
         const thread_bytes = stride * exec.threadCount();
         if (exec.thread_scratch.len < thread_bytes) {
-            const grown = exec.allocator.alignedAlloc(u8, .@"64", thread_bytes) catch return error.OutOfMemory;
+            const grown = exec.allocator.alignedAlloc(u8, .@"64", thread_bytes) catch
+                return error.OutOfMemory;
             exec.allocator.free(exec.thread_scratch);
             exec.thread_scratch = grown;
         }
@@ -350,7 +393,11 @@ fn lookup(exec: *Executor, index: i32) Error!?Tensor {
     if (index == -1) return null;
     const all = exec.tensors();
     if (index < 0 or index >= all.len) {
-        return exec.fail(error.InvalidGraph, "tensor index {d} is out of range ({d} tensors)", .{ index, all.len });
+        return exec.fail(
+            error.InvalidGraph,
+            "tensor index {d} is out of range ({d} tensors)",
+            .{ index, all.len },
+        );
     }
     return all[@intCast(index)];
 }
@@ -364,7 +411,11 @@ fn nodeTensors(exec: *Executor, node: *const NodeEntry) Error!NodeTensors {
 
 fn expectType(exec: *Executor, tensor: Tensor, type_id: u32, name: []const u8) Error!void {
     if (tensor.type_id != type_id) {
-        return exec.fail(error.Unsupported, "{s} has type {d}, expected {d}", .{ name, tensor.type_id, type_id });
+        return exec.fail(
+            error.Unsupported,
+            "{s} has type {d}, expected {d}",
+            .{ name, tensor.type_id, type_id },
+        );
     }
 }
 
@@ -374,7 +425,11 @@ const f16_id: u32 = @intFromEnum(QuantType.f16);
 /// dst has src's element count and row length.
 fn expectSameShape(exec: *Executor, dst: Tensor, src: Tensor) Error!void {
     if (dst.count() != src.count() or dst.rowLength() != src.rowLength()) {
-        return exec.fail(error.InvalidGraph, "dst [{d}, {d}] does not match src0 [{d}, {d}]", .{ dst.rowLength(), dst.rowCount(), src.rowLength(), src.rowCount() });
+        return exec.fail(
+            error.InvalidGraph,
+            "dst [{d}, {d}] does not match src0 [{d}, {d}]",
+            .{ dst.rowLength(), dst.rowCount(), src.rowLength(), src.rowCount() },
+        );
     }
 }
 
@@ -382,7 +437,11 @@ fn expectIndices(exec: *Executor, indices: Tensor, limit: usize, name: []const u
     try expectType(exec, indices, type_i32, name);
     for (indices.i32s()) |value| {
         if (value < 0 or value >= limit) {
-            return exec.fail(error.InvalidGraph, "{s} holds {d}, outside 0..{d}", .{ name, value, limit });
+            return exec.fail(
+                error.InvalidGraph,
+                "{s} holds {d}, outside 0..{d}",
+                .{ name, value, limit },
+            );
         }
     }
 }
@@ -409,11 +468,19 @@ fn checkGetRows(exec: *Executor, nt: NodeTensors) Error!void {
     const table = try nt.required(exec, 0);
     const indices = try nt.required(exec, 1);
     if (QuantType.fromId(table.type_id) == null) {
-        return exec.fail(error.Unsupported, "src0 has type {d}, which is not supported", .{table.type_id});
+        return exec.fail(
+            error.Unsupported,
+            "src0 has type {d}, which is not supported",
+            .{table.type_id},
+        );
     }
     try expectIndices(exec, indices, table.rowCount(), "src1");
     if (nt.dst.rowLength() != table.rowLength() or nt.dst.rowCount() != indices.count()) {
-        return exec.fail(error.InvalidGraph, "dst [{d}, {d}] is not [{d}, {d}]", .{ nt.dst.rowLength(), nt.dst.rowCount(), table.rowLength(), indices.count() });
+        return exec.fail(
+            error.InvalidGraph,
+            "dst [{d}, {d}] is not [{d}, {d}]",
+            .{ nt.dst.rowLength(), nt.dst.rowCount(), table.rowLength(), indices.count() },
+        );
     }
 }
 
@@ -421,11 +488,19 @@ fn checkRmsNorm(exec: *Executor, nt: NodeTensors, node: *const NodeEntry) Error!
     const src = try nt.required(exec, 0);
     try expectType(exec, src, f32_id, "src0");
     try expectSameShape(exec, nt.dst, src);
-    if (!(node.fp[0] >= 0)) return exec.fail(error.InvalidGraph, "eps {d} is negative", .{node.fp[0]});
+    if (!(node.fp[0] >= 0)) return exec.fail(
+        error.InvalidGraph,
+        "eps {d} is negative",
+        .{node.fp[0]},
+    );
     if (nt.src[1]) |weight| {
         try expectType(exec, weight, f32_id, "src1");
         if (weight.count() != src.rowLength()) {
-            return exec.fail(error.InvalidGraph, "weight has {d} values for rows of {d}", .{ weight.count(), src.rowLength() });
+            return exec.fail(
+                error.InvalidGraph,
+                "weight has {d} values for rows of {d}",
+                .{ weight.count(), src.rowLength() },
+            );
         }
     }
 }
@@ -434,16 +509,32 @@ fn checkMulMat(exec: *Executor, nt: NodeTensors, needs: *ScratchNeeds) Error!voi
     const weights = try nt.required(exec, 0);
     const x = try nt.required(exec, 1);
     const weight_type = QuantType.fromId(weights.type_id) orelse
-        return exec.fail(error.Unsupported, "src0 has type {d}, which is not supported", .{weights.type_id});
+        return exec.fail(
+            error.Unsupported,
+            "src0 has type {d}, which is not supported",
+            .{weights.type_id},
+        );
     if (traits.traits(weight_type).dot == null) {
-        return exec.fail(error.Unsupported, "weights of type {s} have no dot product", .{traits.traits(weight_type).name});
+        return exec.fail(
+            error.Unsupported,
+            "weights of type {s} have no dot product",
+            .{traits.traits(weight_type).name},
+        );
     }
     try expectType(exec, x, f32_id, "src1");
     if (x.rowLength() != weights.rowLength()) {
-        return exec.fail(error.InvalidGraph, "src1 rows of {d} do not match weight rows of {d}", .{ x.rowLength(), weights.rowLength() });
+        return exec.fail(
+            error.InvalidGraph,
+            "src1 rows of {d} do not match weight rows of {d}",
+            .{ x.rowLength(), weights.rowLength() },
+        );
     }
     if (nt.dst.rowLength() != weights.rowCount() or nt.dst.rowCount() != x.rowCount()) {
-        return exec.fail(error.InvalidGraph, "dst [{d}, {d}] is not [{d}, {d}]", .{ nt.dst.rowLength(), nt.dst.rowCount(), weights.rowCount(), x.rowCount() });
+        return exec.fail(
+            error.InvalidGraph,
+            "dst [{d}, {d}] is not [{d}, {d}]",
+            .{ nt.dst.rowLength(), nt.dst.rowCount(), weights.rowCount(), x.rowCount() },
+        );
     }
     if (!ops.mul_mat.readsF32(weight_type)) {
         needs.need(ops.mul_mat.quantizedBytes(weight_type, weights.rowLength(), x.rowCount()), 0);
@@ -457,7 +548,11 @@ fn checkBinary(exec: *Executor, nt: NodeTensors) Error!void {
     try expectType(exec, b, f32_id, "src1");
     try expectSameShape(exec, nt.dst, a);
     if (b.count() != a.count() and b.count() != a.rowLength()) {
-        return exec.fail(error.InvalidGraph, "src1 has {d} values: neither src0's {d} nor one row of {d}", .{ b.count(), a.count(), a.rowLength() });
+        return exec.fail(
+            error.InvalidGraph,
+            "src1 has {d} values: neither src0's {d} nor one row of {d}",
+            .{ b.count(), a.count(), a.rowLength() },
+        );
     }
 }
 
@@ -491,11 +586,19 @@ fn checkRope(exec: *Executor, nt: NodeTensors, node: *const NodeEntry) Error!voi
         return exec.fail(error.Unsupported, "mode {d} is not 0 (normal) or 2 (neox)", .{mode});
     }
     if (n_rot <= 0 or @mod(n_rot, 2) != 0 or n_rot > x.rowLength()) {
-        return exec.fail(error.InvalidGraph, "rotated dims {d} must be even and within 1..{d}", .{ n_rot, x.rowLength() });
+        return exec.fail(
+            error.InvalidGraph,
+            "rotated dims {d} must be even and within 1..{d}",
+            .{ n_rot, x.rowLength() },
+        );
     }
     const tokens = x.rowCount() / x.ne[1];
     if (positions.count() != tokens) {
-        return exec.fail(error.InvalidGraph, "{d} positions for {d} tokens", .{ positions.count(), tokens });
+        return exec.fail(
+            error.InvalidGraph,
+            "{d} positions for {d} tokens",
+            .{ positions.count(), tokens },
+        );
     }
 }
 
@@ -504,13 +607,25 @@ fn checkSetRows(exec: *Executor, nt: NodeTensors) Error!void {
     const cells = try nt.required(exec, 1);
     try expectType(exec, src, f32_id, "src0");
     if (nt.dst.type_id != f32_id and nt.dst.type_id != f16_id) {
-        return exec.fail(error.Unsupported, "dst has type {d}; the cache must be F32 or F16", .{nt.dst.type_id});
+        return exec.fail(
+            error.Unsupported,
+            "dst has type {d}; the cache must be F32 or F16",
+            .{nt.dst.type_id},
+        );
     }
     if (nt.dst.rowLength() != src.rowLength()) {
-        return exec.fail(error.InvalidGraph, "rows of {d} cannot go into cache rows of {d}", .{ src.rowLength(), nt.dst.rowLength() });
+        return exec.fail(
+            error.InvalidGraph,
+            "rows of {d} cannot go into cache rows of {d}",
+            .{ src.rowLength(), nt.dst.rowLength() },
+        );
     }
     if (cells.count() != src.rowCount()) {
-        return exec.fail(error.InvalidGraph, "{d} cells for {d} rows", .{ cells.count(), src.rowCount() });
+        return exec.fail(
+            error.InvalidGraph,
+            "{d} cells for {d} rows",
+            .{ cells.count(), src.rowCount() },
+        );
     }
     try expectIndices(exec, cells, nt.dst.rowCount(), "src1");
 }
@@ -548,35 +663,77 @@ const AttentionShape = struct {
     }
 };
 
-fn checkAttention(exec: *Executor, nt: NodeTensors, node: *const NodeEntry, needs: *ScratchNeeds) Error!void {
+fn checkAttention(
+    exec: *Executor,
+    nt: NodeTensors,
+    node: *const NodeEntry,
+    needs: *ScratchNeeds,
+) Error!void {
     for (0..7) |i| _ = try nt.required(exec, i);
     const shape = AttentionShape.of(nt, node) orelse
-        return exec.fail(error.InvalidGraph, "heads, kv heads, head dim and cells must be positive, window not negative", .{});
+        return exec.fail(
+            error.InvalidGraph,
+            "heads, kv heads, head dim and cells must be positive, window not negative",
+            .{},
+        );
     const q = nt.src[0].?;
     const keys = nt.src[1].?;
     const values = nt.src[2].?;
     try expectType(exec, q, f32_id, "src0");
     for ([_]Tensor{ keys, values }, [_][]const u8{ "src1", "src2" }) |cache, name| {
         if (cache.type_id != f32_id and cache.type_id != f16_id) {
-            return exec.fail(error.Unsupported, "{s} has type {d}; the cache must be F32 or F16", .{ name, cache.type_id });
+            return exec.fail(
+                error.Unsupported,
+                "{s} has type {d}; the cache must be F32 or F16",
+                .{ name, cache.type_id },
+            );
         }
         if (cache.rowCount() < shape.cells) {
-            return exec.fail(error.InvalidGraph, "{s} has {d} cells, fewer than the {d} to scan", .{ name, cache.rowCount(), shape.cells });
+            return exec.fail(
+                error.InvalidGraph,
+                "{s} has {d} cells, fewer than the {d} to scan",
+                .{ name, cache.rowCount(), shape.cells },
+            );
         }
     }
     for (3..7) |i| try expectType(exec, nt.src[i].?, type_i32, "sources 3 to 6");
-    if (nt.src[4].?.count() != shape.tokens) return exec.fail(error.InvalidGraph, "src4 has {d} masks for {d} tokens", .{ nt.src[4].?.count(), shape.tokens });
+    if (nt.src[4].?.count() != shape.tokens) return exec.fail(
+        error.InvalidGraph,
+        "src4 has {d} masks for {d} tokens",
+        .{ nt.src[4].?.count(), shape.tokens },
+    );
     if (nt.src[5].?.count() < shape.cells or nt.src[6].?.count() < shape.cells) {
-        return exec.fail(error.InvalidGraph, "cell positions or masks cover fewer than {d} cells", .{shape.cells});
+        return exec.fail(
+            error.InvalidGraph,
+            "cell positions or masks cover fewer than {d} cells",
+            .{shape.cells},
+        );
     }
     if (shape.heads % shape.kv_heads != 0) {
-        return exec.fail(error.InvalidGraph, "{d} heads are not a multiple of {d} kv heads", .{ shape.heads, shape.kv_heads });
+        return exec.fail(
+            error.InvalidGraph,
+            "{d} heads are not a multiple of {d} kv heads",
+            .{ shape.heads, shape.kv_heads },
+        );
     }
-    if (q.count() != shape.tokens * shape.heads * shape.head_dim or keys.rowLength() != shape.kv_heads * shape.head_dim) {
-        return exec.fail(error.InvalidGraph, "queries of {d} values or key rows of {d} do not fit {d} tokens, {d}/{d} heads of {d}", .{ q.count(), keys.rowLength(), shape.tokens, shape.heads, shape.kv_heads, shape.head_dim });
+    const q_count = shape.tokens * shape.heads * shape.head_dim;
+    if (q.count() != q_count or keys.rowLength() != shape.kv_heads * shape.head_dim) {
+        return exec.fail(
+            error.InvalidGraph,
+            "queries of {d} values or key rows of {d} do not fit {d} tokens, {d}/{d} heads of {d}",
+            .{
+                q.count(),   keys.rowLength(), shape.tokens,
+                shape.heads, shape.kv_heads,   shape.head_dim,
+            },
+        );
     }
-    if (values.rowLength() % shape.kv_heads != 0 or nt.dst.count() != shape.tokens * shape.heads * shape.head_dim_v) {
-        return exec.fail(error.InvalidGraph, "value rows of {d} or dst of {d} values do not fit {d} heads", .{ values.rowLength(), nt.dst.count(), shape.heads });
+    const dst_count = shape.tokens * shape.heads * shape.head_dim_v;
+    if (values.rowLength() % shape.kv_heads != 0 or nt.dst.count() != dst_count) {
+        return exec.fail(
+            error.InvalidGraph,
+            "value rows of {d} or dst of {d} values do not fit {d} heads",
+            .{ values.rowLength(), nt.dst.count(), shape.heads },
+        );
     }
     needs.need(0, shape.threadBytes());
 }
@@ -613,7 +770,8 @@ fn nodeWork(nt: NodeTensors, node: *const NodeEntry) u64 {
         .mul_mat => nt.src[0].?.byte_length * @as(u64, nt.src[1].?.rowCount()),
         .attention => blk: {
             const shape = AttentionShape.of(nt, node).?;
-            break :blk @as(u64, shape.tokens) * shape.heads * shape.cells * (shape.head_dim + shape.head_dim_v);
+            const per_cell = shape.head_dim + shape.head_dim_v;
+            break :blk @as(u64, shape.tokens) * shape.heads * shape.cells * per_cell;
         },
         .rope, .geglu, .swiglu, .softcap => 8 * @as(u64, nt.dst.count()),
         else => nt.dst.byte_length,
@@ -722,7 +880,12 @@ fn runBinary(share: Share, nt: NodeTensors, comptime kind: enum { add, mul }) vo
     }
 }
 
-fn runUnary(share: Share, nt: NodeTensors, comptime kind: enum { scale, softcap }, value: f32) void {
+fn runUnary(
+    share: Share,
+    nt: NodeTensors,
+    comptime kind: enum { scale, softcap },
+    value: f32,
+) void {
     const src = nt.src[0].?.f32s();
     const dst = nt.dst.f32s();
     const part = share.range(dst.len);
@@ -757,7 +920,15 @@ fn runRope(share: Share, nt: NodeTensors, node: *const NodeEntry) void {
     for (part.begin..part.end) |r| {
         const position = positions[r / heads];
         const n_rot: usize = @intCast(node.ip[1]);
-        ops.rope.ropeRow(dst[r * len ..][0..len], src[r * len ..][0..len], n_rot, node.ip[0], position, node.fp[0], node.fp[1]);
+        ops.rope.ropeRow(
+            dst[r * len ..][0..len],
+            src[r * len ..][0..len],
+            n_rot,
+            node.ip[0],
+            position,
+            node.fp[0],
+            node.fp[1],
+        );
     }
 }
 
@@ -787,7 +958,13 @@ fn cacheValues(comptime T: type, tensor: Tensor) [*]const T {
     return @ptrCast(@alignCast(tensor.bytes));
 }
 
-fn attentionTyped(comptime K: type, comptime Val: type, share: Share, nt: NodeTensors, node: *const NodeEntry) void {
+fn attentionTyped(
+    comptime K: type,
+    comptime Val: type,
+    share: Share,
+    nt: NodeTensors,
+    node: *const NodeEntry,
+) void {
     const shape = AttentionShape.of(nt, node).?;
     const q = nt.src[0].?.f32s();
     const token_positions = nt.src[3].?.i32s();
@@ -849,14 +1026,25 @@ const TestGraph = struct {
     }
 
     fn tensor(g: *TestGraph, type_id: u32, offset_values: u64, ne0: u32, ne1: u32) i32 {
-        g.tensors[g.tensor_count] = .{ .buffer = 0, .type = type_id, .offset = offset_values * 4, .ne = .{ ne0, ne1, 1, 1 } };
+        g.tensors[g.tensor_count] = .{
+            .buffer = 0,
+            .type = type_id,
+            .offset = offset_values * 4,
+            .ne = .{ ne0, ne1, 1, 1 },
+        };
         g.tensor_count += 1;
         return @intCast(g.tensor_count - 1);
     }
 };
 
 fn testNode(op: Op, dst: i32, src: []const i32, fp0: f32) NodeEntry {
-    var node: NodeEntry = .{ .op = @intFromEnum(op), .dst = dst, .src = @splat(-1), .ip = @splat(0), .fp = @splat(0) };
+    var node: NodeEntry = .{
+        .op = @intFromEnum(op),
+        .dst = dst,
+        .src = @splat(-1),
+        .ip = @splat(0),
+        .fp = @splat(0),
+    };
     @memcpy(node.src[0..src.len], src);
     node.fp[0] = fp0;
     return node;
@@ -895,12 +1083,21 @@ test "Executor.compute() refuses bad graphs with a message" {
     const too_long = g.tensor(0, 60, 8, 1);
     const buffers = g.buffers();
     var nodes = [_]NodeEntry{testNode(.scale, a, &.{a}, 2)};
-    try testing.expectError(error.InvalidGraph, exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes));
-    try testing.expectEqualStrings("tensor 1: bytes 240..272 are outside buffer 0 of 256 bytes", exec.message());
+    try testing.expectError(
+        error.InvalidGraph,
+        exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes),
+    );
+    try testing.expectEqualStrings(
+        "tensor 1: bytes 240..272 are outside buffer 0 of 256 bytes",
+        exec.message(),
+    );
     g.tensor_count = 1;
     nodes[0].src[0] = too_long;
     try testing.expectError(error.InvalidGraph, exec.compute(&buffers, g.tensors[0..1], &nodes));
-    try testing.expectEqualStrings("node 0 (scale): tensor index 1 is out of range (1 tensors)", exec.message());
+    try testing.expectEqualStrings(
+        "node 0 (scale): tensor index 1 is out of range (1 tensors)",
+        exec.message(),
+    );
     nodes[0] = testNode(.mul_mat, a, &.{ a, a }, 0);
     try testing.expectError(error.InvalidGraph, exec.compute(&buffers, g.tensors[0..1], &nodes));
     nodes[0].op = 99;
@@ -919,12 +1116,19 @@ test "Executor.compute() splits large nodes over the pool and orders them with s
     defer testing.allocator.free(memory);
     var prng = std.Random.DefaultPrng.init(5);
     for (memory) |*v| v.* = prng.random().floatNorm(f32);
-    const buffers = [_]BufferEntry{.{ .address = @intFromPtr(memory.ptr), .byte_length = memory.len * 4 }};
+    const buffers = [_]BufferEntry{
+        .{ .address = @intFromPtr(memory.ptr), .byte_length = memory.len * 4 },
+    };
     const tensors = [_]TensorEntry{
         .{ .buffer = 0, .type = 0, .offset = 0, .ne = .{ k, rows, 1, 1 } },
         .{ .buffer = 0, .type = 0, .offset = rows * k * 4, .ne = .{ k, n, 1, 1 } },
         .{ .buffer = 0, .type = 0, .offset = (rows * k + n * k) * 4, .ne = .{ rows, n, 1, 1 } },
-        .{ .buffer = 0, .type = 0, .offset = (rows * k + n * k + n * rows) * 4, .ne = .{ rows, n, 1, 1 } },
+        .{ .buffer = 0, .type = 0, .offset = (rows * k + n * k + n * rows) * 4, .ne = .{
+            rows,
+            n,
+            1,
+            1,
+        } },
     };
     const nodes = [_]NodeEntry{
         testNode(.mul_mat, 2, &.{ 0, 1 }, 0), // 128 KiB of weights × 3 tokens: parallel

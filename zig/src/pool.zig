@@ -200,7 +200,11 @@ test "Pool.run() gives every thread its slice and the barrier orders the phases"
         for (&values, 0..) |*v, i| v.* = i;
         var partial: [8]u64 = undefined;
         for (0..50) |_| {
-            var job: SumJob = .{ .pool = &pool, .values = &values, .partial = partial[0..thread_count] };
+            var job: SumJob = .{
+                .pool = &pool,
+                .values = &values,
+                .partial = partial[0..thread_count],
+            };
             pool.run(.{ .context = &job, .run = SumJob.run });
             try testing.expectEqual(@as(u64, 999 * 1000 / 2), job.total);
         }

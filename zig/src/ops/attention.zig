@@ -80,8 +80,8 @@ fn prepareQuery(comptime K: type, query: []f32, q: []const f32) void {
 }
 
 fn capAndScale(raw: f32, params: Params) f32 {
-    const capped = if (params.softcap > 0) params.softcap * std.math.tanh(raw / params.softcap) else raw;
-    return capped * params.scale;
+    if (!(params.softcap > 0)) return raw * params.scale;
+    return params.softcap * std.math.tanh(raw / params.softcap) * params.scale;
 }
 
 /// Turns visible scores into probabilities in place (invisible cells become 0).
@@ -122,7 +122,8 @@ pub fn attendHead(
     const query = scratch.query[0..q.len];
     prepareQuery(K, query, q);
     for (scratch.scores, 0..) |*score, c| {
-        score.* = if (visibility.sees(c)) capAndScale(dotSimd(K, query, keys.row(c)), params) else 0;
+        const visible = visibility.sees(c);
+        score.* = if (visible) capAndScale(dotSimd(K, query, keys.row(c)), params) else 0;
     }
     @memset(out, 0);
     if (!softmax(scratch.scores, visibility, Val == f16)) return;
@@ -193,11 +194,20 @@ const testing = std.testing;
 fn testCache(comptime T: type, allocator: std.mem.Allocator, count: usize, seed: u64) ![]T {
     const values = try allocator.alloc(T, count);
     var prng = std.Random.DefaultPrng.init(seed);
-    for (values) |*v| v.* = if (T == f16) @floatCast(prng.random().floatNorm(f32)) else prng.random().floatNorm(f32);
+    for (values) |*v| {
+        const value = prng.random().floatNorm(f32);
+        v.* = if (T == f16) @floatCast(value) else value;
+    }
     return values;
 }
 
-fn checkAgainstGeneric(comptime T: type, head_dim: usize, cells: usize, window: i32, cap: f32) !void {
+fn checkAgainstGeneric(
+    comptime T: type,
+    head_dim: usize,
+    cells: usize,
+    window: i32,
+    cap: f32,
+) !void {
     const allocator = testing.allocator;
     const kv_heads = 2;
     const keys = try testCache(T, allocator, cells * kv_heads * head_dim, 1);
@@ -219,8 +229,16 @@ fn checkAgainstGeneric(comptime T: type, head_dim: usize, cells: usize, window: 
     defer allocator.free(scores);
     var query: [160]f32 = undefined;
     const scratch: Scratch = .{ .scores = scores, .query = &query };
-    const k_rows: CacheRows(T) = .{ .base = keys.ptr + head_dim, .stride = kv_heads * head_dim, .len = head_dim };
-    const v_rows: CacheRows(T) = .{ .base = values.ptr + head_dim, .stride = kv_heads * head_dim, .len = head_dim };
+    const k_rows: CacheRows(T) = .{
+        .base = keys.ptr + head_dim,
+        .stride = kv_heads * head_dim,
+        .len = head_dim,
+    };
+    const v_rows: CacheRows(T) = .{
+        .base = values.ptr + head_dim,
+        .stride = kv_heads * head_dim,
+        .len = head_dim,
+    };
     const vis: Visibility = .{
         .token_position = @intCast(cells - 2),
         .token_mask = 0b01,
@@ -228,11 +246,24 @@ fn checkAgainstGeneric(comptime T: type, head_dim: usize, cells: usize, window: 
         .cell_masks = masks,
         .window = window,
     };
-    const params: Params = .{ .scale = 1 / @sqrt(@as(f32, @floatFromInt(head_dim))), .softcap = cap };
+    const params: Params = .{
+        .scale = 1 / @sqrt(@as(f32, @floatFromInt(head_dim))),
+        .softcap = cap,
+    };
     var fast: [160]f32 = undefined;
     var slow: [160]f32 = undefined;
     attendHead(T, T, fast[0..head_dim], q[0..head_dim], k_rows, v_rows, vis, params, scratch);
-    attendHeadGeneric(T, T, slow[0..head_dim], q[0..head_dim], k_rows, v_rows, vis, params, scratch);
+    attendHeadGeneric(
+        T,
+        T,
+        slow[0..head_dim],
+        q[0..head_dim],
+        k_rows,
+        v_rows,
+        vis,
+        params,
+        scratch,
+    );
     for (fast[0..head_dim], slow[0..head_dim]) |a, b| try testing.expectApproxEqAbs(b, a, 1e-5);
 }
 
@@ -252,20 +283,31 @@ test "attendHead() over one visible cell returns that cell's value" {
     var scores: [2]f32 = undefined;
     var query: [2]f32 = undefined;
     var out: [2]f32 = undefined;
-    attendHead(f32, f32, &out, &.{ 1, 1 }, .{ .base = &keys, .stride = 2, .len = 2 }, .{ .base = &values, .stride = 2, .len = 2 }, .{
+    const visibility: Visibility = .{
         .token_position = 1,
         .token_mask = 1,
         .cell_positions = &positions,
         .cell_masks = &masks,
         .window = 0,
-    }, .{ .scale = 1, .softcap = 0 }, .{ .scores = &scores, .query = &query });
+    };
+    const k_rows: CacheRows(f32) = .{ .base = &keys, .stride = 2, .len = 2 };
+    const v_rows: CacheRows(f32) = .{ .base = &values, .stride = 2, .len = 2 };
+    const scratch: Scratch = .{ .scores = &scores, .query = &query };
+    const params: Params = .{ .scale = 1, .softcap = 0 };
+    attendHead(f32, f32, &out, &.{ 1, 1 }, k_rows, v_rows, visibility, params, scratch);
     try testing.expectEqualSlices(f32, &.{ 2, 3 }, &out);
 }
 
 test "Visibility.sees() applies masks, causality and the sliding window" {
     const positions = [_]i32{ 0, 1, 2, 3, -1 };
     const masks = [_]i32{ 1, 1, 1, 1, 0 };
-    const vis: Visibility = .{ .token_position = 2, .token_mask = 1, .cell_positions = &positions, .cell_masks = &masks, .window = 2 };
+    const vis: Visibility = .{
+        .token_position = 2,
+        .token_mask = 1,
+        .cell_positions = &positions,
+        .cell_masks = &masks,
+        .window = 2,
+    };
     try testing.expect(!vis.sees(0)); // distance 2 is not below the window
     try testing.expect(vis.sees(1));
     try testing.expect(vis.sees(2));

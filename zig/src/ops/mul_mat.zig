@@ -137,22 +137,44 @@ fn checkType(weight_type: traits.QuantType, k: usize, rows: usize, n: usize) !vo
     for (x) |*v| v.* = prng.random().floatNorm(f32);
     const w_bytes = try allocator.alloc(u8, t.rowBytes(k) * rows);
     defer allocator.free(w_bytes);
-    for (0..rows) |r| t.quantize_row(w[r * k ..][0..k], w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)]);
+    for (0..rows) |r| t.quantize_row(
+        w[r * k ..][0..k],
+        w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)],
+    );
     const xq = try allocator.alloc(u8, quantizedBytes(weight_type, k, n));
     defer allocator.free(xq);
-    if (readsF32(weight_type)) @memcpy(xq, std.mem.sliceAsBytes(x)) else quantizeRows(weight_type, x, k, 0, n, xq);
+    if (readsF32(weight_type)) @memcpy(xq, std.mem.sliceAsBytes(x)) else quantizeRows(
+        weight_type,
+        x,
+        k,
+        0,
+        n,
+        xq,
+    );
     const fast = try allocator.alloc(f32, n * rows);
     defer allocator.free(fast);
     const slow = try allocator.alloc(f32, n * rows);
     defer allocator.free(slow);
-    const o: Operands = .{ .weight_type = weight_type, .k = k, .rows = rows, .n = n, .weights = w_bytes, .activations = xq, .dst = fast };
+    const o: Operands = .{
+        .weight_type = weight_type,
+        .k = k,
+        .rows = rows,
+        .n = n,
+        .weights = w_bytes,
+        .activations = xq,
+        .dst = fast,
+    };
     mulMatRows(o, 0, rows / 3);
     mulMatRows(o, rows / 3, rows);
     var o_slow = o;
     o_slow.dst = slow;
     mulMatRowsGeneric(o_slow, 0, rows);
     // SIMD and scalar dots differ only in summation order.
-    for (fast, slow) |a, b| try testing.expectApproxEqAbs(b, a, 1e-3 * @sqrt(@as(f32, @floatFromInt(k))));
+    for (fast, slow) |a, b| try testing.expectApproxEqAbs(
+        b,
+        a,
+        1e-3 * @sqrt(@as(f32, @floatFromInt(k))),
+    );
     // Against the exact product of the dequantized weights: only activation rounding remains.
     const exact = try allocator.alloc(f64, n * rows);
     defer allocator.free(exact);

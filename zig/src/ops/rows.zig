@@ -41,7 +41,10 @@ pub fn setRow(dst: []u8, src: []const f32, cache_type: CacheType) void {
 pub fn setRowGeneric(dst: []u8, src: []const f32, cache_type: CacheType) void {
     for (src, 0..) |v, i| switch (cache_type) {
         .f32 => std.mem.writeInt(u32, dst[4 * i ..][0..4], @bitCast(v), .little),
-        .f16 => std.mem.writeInt(u16, dst[2 * i ..][0..2], @bitCast(@as(f16, @floatCast(v))), .little),
+        .f16 => {
+            const half: f16 = @floatCast(v);
+            std.mem.writeInt(u16, dst[2 * i ..][0..2], @bitCast(half), .little);
+        },
     };
 }
 
