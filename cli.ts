@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: Co
   tokenize: { summary: "print the token ids of a text", load: () => import("./cli/tokenize.ts") },
   quantize: { summary: "quantize an F32/F16/BF16 model (llama.cpp's mixtures)", load: () => import("./cli/quantize.ts") },
   synth: { summary: "write a synthetic model with real shapes and random weights", load: () => import("./cli/synth.ts") },
+  bench: { summary: "measure prefill, decode, TTFT and RSS against llama.cpp", load: () => import("./cli/bench.ts") },
   schema: { summary: "check that a JSON Schema compiles for constrained decoding", load: () => import("./cli/schema.ts") },
   "convert-vocab": {
     summary: "write a vocab-only GGUF from Hugging Face tokenizer files",

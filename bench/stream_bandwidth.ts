@@ -38,7 +38,17 @@ export function measureStreamGbps(options: StreamOptions = {}): number {
   const threads = options.threads ?? 1;
   const byteLength = options.byteLength ?? 1 << 30;
   const out = new Float64Array(1);
-  const status = symbols.zeno_stream_read_gbps(null, BigInt(byteLength), threads, options.passes ?? 5, out);
-  checkStatus(symbols, status, `Cannot measure read bandwidth with ${threads} threads over ${byteLength} bytes`);
+  const status = symbols.zeno_stream_read_gbps(
+    null,
+    BigInt(byteLength),
+    threads,
+    options.passes ?? 5,
+    out,
+  );
+  checkStatus(
+    symbols,
+    status,
+    `Cannot measure read bandwidth with ${threads} threads over ${byteLength} bytes`,
+  );
   return out[0];
 }

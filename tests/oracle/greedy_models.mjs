@@ -27,7 +27,9 @@ for (const entry of request.models) {
   for (const prompt of entry.prompts) {
     const sequence = context.getSequence();
     const items = prompt.map((token, i) =>
-      i === prompt.length - 1 ? [token, { generateNext: { ...greedy, logits: { filter: { includeTop: top } } } }] : token
+      i === prompt.length - 1
+        ? [token, { generateNext: { ...greedy, logits: { filter: { includeTop: top } } } }]
+        : token
     );
     const [first] = (await sequence.controlledEvaluate(items)).slice(-1);
     const tokens = [first.next.token];
