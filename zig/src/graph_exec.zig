@@ -177,8 +177,17 @@ pub const Executor = struct {
     shared_scratch: []align(64) u8 = &.{},
     thread_scratch: []align(64) u8 = &.{},
     thread_scratch_stride: usize = 0,
-    /// Per node of the current graph: whether its work is split over the pool.
-    parallel_storage: []bool = &.{},
+    /// Steps of the current graph (a node, or a MUL_MAT's activation quantization), in order;
+    /// room for the largest graph seen.
+    step_storage: []Step = &.{},
+    step_count: u32 = 0,
+    /// Work claims of the current graph: `Claim` packed in a u64.
+    claim: std.atomic.Value(u64) = .init(0),
+    /// Chunks finished in the current graph.
+    done_chunks: std.atomic.Value(u32) = .init(0),
+    /// Steps finished in the current graph (every chunk of steps [0, value) is done).
+    completed_steps: pool_module.Signal = .{},
+    epoch: u8 = 0,
     /// The graph being run (valid during `compute`).
     nodes: []const NodeEntry = &.{},
     busy: std.atomic.Value(bool) = .init(false),
@@ -202,7 +211,7 @@ pub const Executor = struct {
         exec.allocator.free(exec.tensor_storage);
         exec.allocator.free(exec.shared_scratch);
         exec.allocator.free(exec.thread_scratch);
-        exec.allocator.free(exec.parallel_storage);
+        exec.allocator.free(exec.step_storage);
         exec.allocator.destroy(exec);
     }
 
@@ -240,26 +249,66 @@ pub const Executor = struct {
         exec.message_buffer[0] = 0;
         try exec.resolveTensors(buffers, tensor_entries);
         var needs: ScratchNeeds = .{};
-        if (exec.parallel_storage.len < nodes.len) {
-            const grown = exec.allocator.alloc(bool, nodes.len) catch return error.OutOfMemory;
-            exec.allocator.free(exec.parallel_storage);
-            exec.parallel_storage = grown;
-        }
-        var any_parallel = false;
-        for (nodes, exec.parallel_storage[0..nodes.len], 0..) |*node, *parallel, index| {
+        for (nodes, 0..) |*node, index| {
             checkNode(exec, node, &needs) catch |err| {
                 const op_name = if (std.enums.fromInt(Op, node.op)) |op| @tagName(op) else "?";
                 return exec.prefixNode(err, index, op_name);
             };
-            const nt = nodeTensors(exec, node) catch unreachable;
-            parallel.* = exec.threadCount() > 1 and nodeWork(nt, node) >= parallel_work_min;
-            any_parallel = any_parallel or parallel.*;
         }
         try exec.reserveScratch(needs);
+        const chunk_total = try exec.planSteps(nodes);
         exec.nodes = nodes;
         defer exec.nodes = &.{};
-        // A graph of small nodes only runs on the calling thread: the pool stays asleep.
-        if (any_parallel) exec.pool.run(.{ .context = exec, .run = runJob }) else runJob(exec, 0);
+        exec.run(chunk_total);
+    }
+
+    /// Splits every node into steps of chunks. Small nodes are one chunk (one thread); large
+    /// ones several per thread, so a thread the OS has descheduled holds up at most one
+    /// small chunk while the others take the rest.
+    fn planSteps(exec: *Executor, nodes: []const NodeEntry) Error!u32 {
+        if (exec.step_storage.len < 2 * nodes.len) {
+            const grown = exec.allocator.alloc(Step, 2 * nodes.len) catch return error.OutOfMemory;
+            exec.allocator.free(exec.step_storage);
+            exec.step_storage = grown;
+        }
+        var count: u32 = 0;
+        var chunk_total: u32 = 0;
+        for (nodes, 0..) |*node, index| {
+            const nt = nodeTensors(exec, node) catch unreachable; // checked
+            const parallel = exec.threadCount() > 1 and nodeWork(nt, node) >= parallel_work_min;
+            const chunks_max: usize = if (parallel) chunks_per_thread * exec.threadCount() else 1;
+            const plan = stepsOf(nt, node, chunks_max, exec.threadCount());
+            for (plan.steps[0..plan.count]) |step| {
+                if (chunk_total + step.chunk_count > Claim.count_max) {
+                    return exec.fail(error.InvalidGraph, "the graph has too many work chunks", .{});
+                }
+                exec.step_storage[count] = .{
+                    .node = @intCast(index),
+                    .kind = step.kind,
+                    .chunk_count = step.chunk_count,
+                    .first_chunk = chunk_total,
+                };
+                chunk_total += step.chunk_count;
+                count += 1;
+            }
+        }
+        exec.step_count = count;
+        return chunk_total;
+    }
+
+    /// Publishes the graph's chunks, works on them, and returns when every step is done.
+    fn run(exec: *Executor, chunk_total: u32) void {
+        exec.done_chunks.store(0, .monotonic);
+        exec.completed_steps.value.store(0, .monotonic);
+        exec.epoch +%= 1;
+        const claim: Claim = .{ .epoch = exec.epoch, .total = chunk_total, .next = 0 };
+        exec.claim.store(claim.pack(), .release);
+        // A graph of single-chunk steps runs on the calling thread: the pool stays asleep.
+        if (chunk_total > exec.step_count) {
+            exec.pool.dispatch(.{ .context = exec, .run = workJob });
+        }
+        work(exec, 0);
+        exec.completed_steps.waitAtLeast(exec.step_count);
     }
 
     /// Puts "node <i> (<op>): " in front of the message a check wrote.
@@ -741,21 +790,107 @@ fn checkAttention(
 // ---------------------------------------------------------------------------------------------
 // Execution: every thread runs every node's share, then waits at the barrier.
 
-fn runJob(context: *anyopaque, thread_index: u32) void {
-    const exec: *Executor = @ptrCast(@alignCast(context));
-    const parallel = exec.parallel_storage[0..exec.nodes.len];
-    for (exec.nodes, parallel, 0..) |*node, node_parallel, index| {
-        // Small nodes run on thread 0 alone; the others skip them.
-        if (node_parallel) {
-            runNode(exec, node, thread_index, exec.threadCount());
-        } else if (thread_index == 0) {
-            runNode(exec, node, 0, 1);
+/// The claim word: which chunk is next, of how many, in which graph (epoch). One atomic word,
+/// so a worker that wakes late can never claim a chunk of a graph whose tables are not
+/// published, nor one of a finished graph.
+const Claim = struct {
+    epoch: u8,
+    total: u32,
+    next: u32,
+
+    const count_bits = 28;
+    const count_max: u32 = (1 << count_bits) - 1;
+
+    fn pack(c: Claim) u64 {
+        assert(c.total <= count_max and c.next <= count_max);
+        return (@as(u64, c.epoch) << (2 * count_bits)) | (@as(u64, c.total) << count_bits) | c.next;
+    }
+
+    fn unpack(word: u64) Claim {
+        return .{
+            .epoch = @truncate(word >> (2 * count_bits)),
+            .total = @truncate((word >> count_bits) & count_max),
+            .next = @truncate(word & count_max),
+        };
+    }
+};
+
+/// A node's share of the schedule: its work, or its activation quantization (MUL_MAT).
+const StepKind = enum(u8) { node, quantize };
+
+const Step = struct {
+    node: u32,
+    kind: StepKind,
+    chunk_count: u32,
+    /// Index of the step's first chunk among the graph's chunks.
+    first_chunk: u32,
+};
+
+/// Chunks per thread of a large step: enough that a late thread's share is picked up by the
+/// others, few enough that claiming (one atomic) stays negligible.
+const chunks_per_thread = 8;
+
+const StepPlan = struct {
+    steps: [2]struct { kind: StepKind, chunk_count: u32 },
+    count: usize,
+};
+
+fn chunksFor(units: usize, chunks_max: usize) u32 {
+    return @intCast(@max(1, @min(units, chunks_max)));
+}
+
+fn stepsOf(nt: NodeTensors, node: *const NodeEntry, chunks_max: usize, threads: u32) StepPlan {
+    const op = std.enums.fromInt(Op, node.op).?;
+    var plan: StepPlan = .{ .steps = undefined, .count = 0 };
+    if (op == .mul_mat and !ops.mul_mat.readsF32(nt.src[0].?.quantType())) {
+        const tokens = nt.src[1].?.rowCount();
+        const quantize_chunks = if (chunks_max > 1) chunksFor(tokens, threads) else 1;
+        plan.steps[0] = .{ .kind = .quantize, .chunk_count = quantize_chunks };
+        plan.count = 1;
+    }
+    const units: usize = switch (op) {
+        .mul_mat => std.math.divCeil(usize, nt.src[0].?.rowCount(), ops.mul_mat.rows_per_block) catch
+            unreachable,
+        .attention => AttentionShape.of(nt, node).?.tokens * AttentionShape.of(nt, node).?.heads,
+        .get_rows, .set_rows => nt.src[1].?.count(),
+        .rms_norm, .add, .mul, .rope => nt.dst.rowCount(),
+        .scale, .softcap, .swiglu, .geglu => nt.dst.count() / 256,
+    };
+    plan.steps[plan.count] = .{ .kind = .node, .chunk_count = chunksFor(units, chunks_max) };
+    plan.count += 1;
+    return plan;
+}
+
+fn workJob(context: *anyopaque, thread_index: u32) void {
+    work(@ptrCast(@alignCast(context)), thread_index);
+}
+
+/// Claims chunks until none is left, waiting before each for the steps before its own.
+fn work(exec: *Executor, thread_index: u32) void {
+    var epoch: ?u8 = null;
+    var step_index: u32 = 0;
+    while (true) {
+        const word = exec.claim.load(.acquire);
+        const claim = Claim.unpack(word);
+        if (claim.next >= claim.total) return;
+        if (exec.claim.cmpxchgWeak(word, word + 1, .acq_rel, .acquire) != null) continue;
+        const steps = exec.step_storage[0..exec.step_count];
+        // A new graph (or, after 256 graphs, an epoch seen before): search from the start.
+        if (epoch != claim.epoch or step_index >= steps.len or
+            steps[step_index].first_chunk > claim.next)
+        {
+            epoch = claim.epoch;
+            step_index = 0;
         }
-        // Outputs must be visible before another thread reads them: a barrier after a
-        // parallel node or before one. Runs of small nodes on thread 0 need none. The last
-        // node's barrier is the one at the end of `Pool.run`.
-        const next_parallel = index + 1 < parallel.len and parallel[index + 1];
-        if (index + 1 < parallel.len and (node_parallel or next_parallel)) exec.pool.barrier.wait();
+        while (steps[step_index].first_chunk + steps[step_index].chunk_count <= claim.next) {
+            step_index += 1;
+        }
+        const step = steps[step_index];
+        exec.completed_steps.waitAtLeast(step_index);
+        runStep(exec, step, claim.next - step.first_chunk, thread_index);
+        const done = exec.done_chunks.fetchAdd(1, .acq_rel) + 1;
+        // Chunks of later steps wait for this one, so reaching its end means it is complete.
+        if (done == step.first_chunk + step.chunk_count) exec.completed_steps.set(step_index + 1);
     }
 }
 
@@ -778,22 +913,25 @@ fn nodeWork(nt: NodeTensors, node: *const NodeEntry) u64 {
     };
 }
 
-/// What one thread does of one node.
+/// One chunk of a step: `chunk` of `chunks` equal parts of the work, run by thread `worker`.
 const Share = struct {
     exec: *Executor,
-    thread: u32,
-    threads: u32,
+    chunk: u32,
+    chunks: u32,
+    worker: u32,
 
     fn range(s: Share, count: usize) struct { begin: usize, end: usize } {
-        const part = pool_module.split(count, s.thread, s.threads);
+        const part = pool_module.split(count, s.chunk, s.chunks);
         return .{ .begin = part.begin, .end = part.end };
     }
 };
 
-fn runNode(exec: *Executor, node: *const NodeEntry, thread: u32, threads: u32) void {
-    assert(thread < threads);
+fn runStep(exec: *Executor, step: Step, chunk: u32, worker: u32) void {
+    assert(chunk < step.chunk_count);
+    const node = &exec.nodes[step.node];
     const nt = nodeTensors(exec, node) catch unreachable; // checked before the run
-    const share: Share = .{ .exec = exec, .thread = thread, .threads = threads };
+    const share: Share = .{ .exec = exec, .chunk = chunk, .chunks = step.chunk_count, .worker = worker };
+    if (step.kind == .quantize) return runMulMatQuantize(share, nt);
     switch (std.enums.fromInt(Op, node.op).?) {
         .get_rows => runGetRows(share, nt),
         .rms_norm => runRmsNorm(share, nt, node.fp[0]),
@@ -833,22 +971,28 @@ fn runRmsNorm(share: Share, nt: NodeTensors, eps: f32) void {
     }
 }
 
+/// MUL_MAT's first step: activation rows to the weights' dot type, into shared scratch.
+fn runMulMatQuantize(share: Share, nt: NodeTensors) void {
+    const weight_type = nt.src[0].?.quantType();
+    const x = nt.src[1].?;
+    const k = x.rowLength();
+    const bytes = ops.mul_mat.quantizedBytes(weight_type, k, x.rowCount());
+    const part = share.range(x.rowCount());
+    const scratch = share.exec.shared_scratch[0..bytes];
+    ops.mul_mat.quantizeRows(weight_type, x.f32s(), k, part.begin, part.end, scratch);
+}
+
+/// MUL_MAT's dot products over a slice of weight rows.
 fn runMulMat(share: Share, nt: NodeTensors) void {
     const weights = nt.src[0].?;
     const x = nt.src[1].?;
     const weight_type = weights.quantType();
     const k = weights.rowLength();
     const n = x.rowCount();
-    var activations: []const u8 = x.bytes[0..x.byte_length];
-    if (!ops.mul_mat.readsF32(weight_type)) {
-        const bytes = ops.mul_mat.quantizedBytes(weight_type, k, n);
-        const scratch = share.exec.shared_scratch[0..bytes];
-        const part = share.range(n);
-        ops.mul_mat.quantizeRows(weight_type, x.f32s(), k, part.begin, part.end, scratch);
-        // Every row quantized before any dot reads it.
-        if (share.threads > 1) share.exec.pool.barrier.wait();
-        activations = scratch;
-    }
+    const activations: []const u8 = if (ops.mul_mat.readsF32(weight_type))
+        x.bytes[0..x.byte_length]
+    else
+        share.exec.shared_scratch[0..ops.mul_mat.quantizedBytes(weight_type, k, n)];
     const operands: ops.mul_mat.Operands = .{
         .weight_type = weight_type,
         .k = k,
@@ -858,8 +1002,13 @@ fn runMulMat(share: Share, nt: NodeTensors) void {
         .activations = activations,
         .dst = nt.dst.f32s(),
     };
-    const part = share.range(operands.rows);
-    ops.mul_mat.mulMatRows(operands, part.begin, part.end);
+    // Chunks are whole row blocks, so a block is never split between threads.
+    const blocks = std.math.divCeil(usize, operands.rows, ops.mul_mat.rows_per_block) catch
+        unreachable;
+    const part = share.range(blocks);
+    const row_begin = @min(operands.rows, part.begin * ops.mul_mat.rows_per_block);
+    const row_end = @min(operands.rows, part.end * ops.mul_mat.rows_per_block);
+    ops.mul_mat.mulMatRows(operands, row_begin, row_end);
 }
 
 fn runBinary(share: Share, nt: NodeTensors, comptime kind: enum { add, mul }) void {
@@ -972,7 +1121,7 @@ fn attentionTyped(
     const cell_positions = nt.src[5].?.i32s()[0..shape.cells];
     const cell_masks = nt.src[6].?.i32s()[0..shape.cells];
     const dst = nt.dst.f32s();
-    const scratch_bytes = share.exec.threadScratch(share.thread);
+    const scratch_bytes = share.exec.threadScratch(share.worker);
     const scratch_values: [*]f32 = @ptrCast(scratch_bytes.ptr);
     const scratch: ops.attention.Scratch = .{
         .scores = scratch_values[0..shape.cells],
@@ -1136,11 +1285,13 @@ test "Executor.compute() splits large nodes over the pool and orders them with s
         testNode(.mul_mat, 3, &.{ 0, 1 }, 0),
         testNode(.add, 3, &.{ 3, 2 }, 0),
     };
-    const exec = try Executor.create(testing.allocator, 2);
+    const exec = try Executor.create(testing.allocator, 3);
     defer exec.destroy();
-    for (0..20) |_| {
+    for (0..300) |_| {
         try exec.compute(&buffers, &tensors, &nodes);
-        try testing.expect(exec.parallel_storage[0] and !exec.parallel_storage[1]);
+        // The big MUL_MAT is split into chunks; SCALE is one chunk.
+        try testing.expect(exec.step_storage[0].chunk_count > 1);
+        try testing.expectEqual(@as(u32, 1), exec.step_storage[1].chunk_count);
         const out = memory[rows * k + n * k ..][0 .. 2 * n * rows];
         for (0..n) |t| for (0..rows) |r| {
             var sum: f32 = 0;

@@ -51,6 +51,36 @@ pub const Barrier = struct {
     }
 };
 
+/// A growing counter threads wait on: spin briefly, then sleep on the futex.
+pub const Signal = struct {
+    value: std.atomic.Value(u32) = .init(0),
+    sleepers: std.atomic.Value(u32) = .init(0),
+
+    /// Sets the value and wakes every sleeper.
+    pub fn set(signal: *Signal, value: u32) void {
+        publish(&signal.value, &signal.sleepers, value);
+    }
+
+    /// Returns once the value is at least `target`.
+    pub fn waitAtLeast(signal: *Signal, target: u32) void {
+        var current = signal.value.load(.acquire);
+        if (current >= target) return;
+        var spins: u32 = 0;
+        while (spins < spin_iterations_max) : (spins += 1) {
+            std.atomic.spinLoopHint();
+            current = signal.value.load(.acquire);
+            if (current >= target) return;
+        }
+        _ = signal.sleepers.fetchAdd(1, .seq_cst);
+        defer _ = signal.sleepers.fetchSub(1, .seq_cst);
+        while (true) {
+            current = signal.value.load(.seq_cst);
+            if (current >= target) return;
+            futexWait(&signal.value, current);
+        }
+    }
+};
+
 /// Stores `value` and wakes the threads sleeping on `word` (if any).
 fn publish(word: *std.atomic.Value(u32), sleepers: *std.atomic.Value(u32), value: u32) void {
     // seq_cst on the store and the sleeper count (and in awaitChange): either the waker sees
@@ -91,6 +121,8 @@ pub const Pool = struct {
     job_generation: std.atomic.Value(u32) = .init(0),
     job_sleepers: std.atomic.Value(u32) = .init(0),
     job: ?Job = null,
+    /// Set by `run`: workers meet at the barrier after the job.
+    job_uses_barrier: bool = false,
     stopping: bool = false,
     /// Between nodes of a job, and at its end.
     barrier: Barrier,
@@ -132,14 +164,22 @@ pub const Pool = struct {
         for (pool.workers[0..started]) |worker| worker.join();
     }
 
+    /// Wakes the workers to run `job` and returns at once; the caller runs its own share. The
+    /// job's own protocol says when the work is complete: a worker may still be inside the job
+    /// function (finding nothing left to do) after that. `deinit` waits for them.
+    pub fn dispatch(pool: *Pool, job: Job) void {
+        pool.job = job;
+        publish(&pool.job_generation, &pool.job_sleepers, pool.job_generation.raw +% 1);
+    }
+
     /// Runs `job` on every thread and returns when all have finished it.
+    /// A pool uses either `run` or `dispatch`, not both.
     pub fn run(pool: *Pool, job: Job) void {
-        assert(pool.job == null);
+        pool.job_uses_barrier = true;
         pool.job = job;
         publish(&pool.job_generation, &pool.job_sleepers, pool.job_generation.raw +% 1);
         job.run(job.context, 0);
         pool.barrier.wait();
-        pool.job = null;
     }
 
     fn workerMain(pool: *Pool, thread_index: u32) void {
@@ -153,7 +193,7 @@ pub const Pool = struct {
             if (pool.stopping) return;
             const job = pool.job.?;
             job.run(job.context, thread_index);
-            pool.barrier.wait();
+            if (pool.job_uses_barrier) pool.barrier.wait();
         }
     }
 };
