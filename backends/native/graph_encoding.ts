@@ -54,6 +54,9 @@ export class GraphEncoder {
   #tensorWords = new Uint32Array(TENSOR_WORDS * 256);
   #nodeWords = new Int32Array(NODE_WORDS * 256);
   #nodeFloats = new Float32Array(this.#nodeWords.buffer);
+  #lastBuffer: BackendBuffer | undefined;
+  #lastIndex: Map<BackendBuffer, number> | undefined;
+  #lastSlot = 0;
 
   /**
    * Fills the tables from `graph`.
@@ -64,48 +67,69 @@ export class GraphEncoder {
    *   dimensions, or a parameter is not representable
    */
   encode(graph: Graph, addressOf: AddressOf): EncodedGraph {
-    const tensorIndex = new Map<GraphTensor, number>();
     const tensorList: GraphTensor[] = [];
     const bufferIndex = new Map<BackendBuffer, number>();
+    // Graph builders number tensors by position (`tensors[t.id] === t`); anything else (a
+    // tensor missing from the list, ids out of order) goes through a map.
+    let others: Map<GraphTensor, number> | undefined;
+    const tensors = graph.tensors;
     const indexOf = (tensor: GraphTensor): number => {
-      let index = tensorIndex.get(tensor);
+      if (tensors[tensor.id] === tensor && tensorList[tensor.id] === tensor) return tensor.id;
+      others ??= new Map();
+      let index = others.get(tensor);
       if (index === undefined) {
         index = tensorList.length;
-        tensorIndex.set(tensor, index);
+        others.set(tensor, index);
         tensorList.push(tensor);
         this.#writeTensor(index, tensor, this.#bufferSlot(tensor, bufferIndex, addressOf));
       }
       return index;
     };
-    for (const tensor of graph.tensors) indexOf(tensor);
-    this.#reserveNodes(graph.nodes.length);
-    graph.nodes.forEach((node, i) => {
+    for (let i = 0; i < tensors.length; i++) {
+      const tensor = tensors[i];
+      if (tensor.id !== i || tensorList.length !== i) {
+        indexOf(tensor);
+        continue;
+      }
+      tensorList.push(tensor);
+      this.#writeTensor(i, tensor, this.#bufferSlot(tensor, bufferIndex, addressOf));
+    }
+    const nodes = graph.nodes;
+    this.#reserveNodes(nodes.length);
+    const words = this.#nodeWords;
+    const floats = this.#nodeFloats;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i];
       const at = i * NODE_WORDS;
-      const words = this.#nodeWords;
-      words.fill(0, at, at + NODE_WORDS);
       words[at] = node.op;
       words[at + 1] = indexOf(node.dst);
+      const src = node.src;
       for (let s = 0; s < MAX_SRC; s++) {
-        words[at + NODE_SRC_WORD + s] = s < node.src.length ? indexOf(node.src[s]) : -1;
+        words[at + NODE_SRC_WORD + s] = s < src.length ? indexOf(src[s]) : -1;
       }
-      _checkParams(node.iparams.length, node.fparams.length, OP_NAMES[node.op], node.dst.name);
-      node.iparams.forEach((value, p) => {
-        if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) {
+      const ip = node.iparams;
+      const fp = node.fparams;
+      _checkParams(ip.length, fp.length, OP_NAMES[node.op], node.dst.name);
+      for (let p = 0; p < MAX_IPARAMS; p++) {
+        const value = p < ip.length ? ip[p] : 0;
+        if ((value | 0) !== value) {
           throw new TypeError(
             `Cannot encode node ${i} ("${node.dst.name}"): integer parameter ${p} is ${value}`,
           );
         }
         words[at + NODE_IP_WORD + p] = value;
-      });
-      node.fparams.forEach((value, p) => this.#nodeFloats[at + NODE_FP_WORD + p] = value);
-    });
+      }
+      for (let p = 0; p < MAX_FPARAMS; p++) {
+        floats[at + NODE_FP_WORD + p] = p < fp.length ? fp[p] : 0;
+      }
+    }
     return {
       buffers: this.#buffers,
       nBuffers: bufferIndex.size,
       tensors: this.#tensorWords,
       nTensors: tensorList.length,
-      nodes: this.#nodeWords,
-      nNodes: graph.nodes.length,
+      nodes: words,
+      nNodes: nodes.length,
       tensorList,
     };
   }
@@ -115,8 +139,15 @@ export class GraphEncoder {
     bufferIndex: Map<BackendBuffer, number>,
     addressOf: AddressOf,
   ): number {
+    // Runs of tensors share a buffer (the arena, one layer's weights): skip the map for them.
+    if (tensor.buffer === this.#lastBuffer && bufferIndex === this.#lastIndex) {
+      return this.#lastSlot;
+    }
     let slot = bufferIndex.get(tensor.buffer);
-    if (slot !== undefined) return slot;
+    if (slot !== undefined) {
+      this.#remember(tensor.buffer, bufferIndex, slot);
+      return slot;
+    }
     const address = addressOf(tensor.buffer);
     if (address === undefined) {
       throw new TypeError(
@@ -133,7 +164,14 @@ export class GraphEncoder {
     }
     this.#buffers[2 * slot] = address;
     this.#buffers[2 * slot + 1] = BigInt(tensor.buffer.byteLength);
+    this.#remember(tensor.buffer, bufferIndex, slot);
     return slot;
+  }
+
+  #remember(buffer: BackendBuffer, bufferIndex: Map<BackendBuffer, number>, slot: number): void {
+    this.#lastBuffer = buffer;
+    this.#lastIndex = bufferIndex;
+    this.#lastSlot = slot;
   }
 
   #writeTensor(index: number, tensor: GraphTensor, bufferSlot: number): void {
@@ -154,7 +192,9 @@ export class GraphEncoder {
     words[at + 1] = tensor.type;
     words[at + 2] = tensor.offset % 2 ** 32;
     words[at + 3] = Math.floor(tensor.offset / 2 ** 32);
-    for (let d = 0; d < MAX_DIMS; d++) words[at + 4 + d] = tensor.shape[d] ?? 1;
+    const shape = tensor.shape;
+    // Reading past an array's end is slow in V8: test the length instead.
+    for (let d = 0; d < MAX_DIMS; d++) words[at + 4 + d] = d < shape.length ? shape[d] : 1;
   }
 
   #reserveNodes(count: number): void {
