@@ -64,6 +64,8 @@ class NativeBuffer implements BackendBuffer {
     readonly address: bigint,
     /** Bytes we allocated (freed on dispose), 0 for wrapped memory. */
     readonly ownedBytes: number,
+    /** Graphs may only read it (the model's bytes). */
+    readonly readOnly: boolean,
     view?: Uint8Array,
   ) {
     this.#view = view;
@@ -163,7 +165,7 @@ class NativeBackend implements Backend {
       this.#symbols.zeno_buffer_alloc(BigInt(ownedBytes), out),
       `Cannot allocate buffer "${label}" of ${byteLength} bytes`,
     );
-    const buffer = new NativeBuffer(label, byteLength, out[0], ownedBytes);
+    const buffer = new NativeBuffer(label, byteLength, out[0], ownedBytes, false);
     this.#buffers.add(buffer);
     return buffer;
   }
@@ -175,7 +177,9 @@ class NativeBackend implements Backend {
     const address = bytes.byteLength === 0
       ? 0n
       : BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
-    const buffer = new NativeBuffer(`weights ${model.path}`, bytes.byteLength, address, 0, bytes);
+    // Read-only for graphs: a mapped file's pages are PROT_READ, and weights never change.
+    const label = `weights ${model.path}`;
+    const buffer = new NativeBuffer(label, bytes.byteLength, address, 0, true, bytes);
     this.#buffers.add(buffer);
     return buffer;
   }
@@ -266,7 +270,7 @@ class NativeBackend implements Backend {
   #encode(graph: Graph): EncodedGraph {
     return this.#encoder.encode(graph, (buffer) => {
       if (!(buffer instanceof NativeBuffer) || !this.#buffers.has(buffer)) return undefined;
-      return buffer.address;
+      return buffer;
     });
   }
 

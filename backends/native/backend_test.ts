@@ -117,6 +117,24 @@ Deno.test("compute() refuses a bad graph naming the node and tensor, and writes 
   }
 });
 
+Deno.test("compute() refuses a node that writes into the model's bytes", () => {
+  const file = mapFile(testdataPath("models/stories260K.gguf"));
+  const backend = createNativeBackend({ threads: 1 });
+  try {
+    const weights = backend.wrapModel(file);
+    const g = new GraphBuilder(backend.allocate(64, "arena"), ggmlByteLength);
+    const inMapping = g.external("in_mapping", F32, [4], weights, 64);
+    g.node(Op.SCALE, inMapping, [inMapping], [], [2]);
+    throws(
+      () => backend.compute(g.build()),
+      /node 0 \(scale\) "in_mapping": dst is in a read-only buffer/,
+    );
+  } finally {
+    backend.dispose();
+    file.close();
+  }
+});
+
 Deno.test("compute() refuses a buffer of another backend", () => {
   const a = createNativeBackend({ threads: 1 });
   const b = createNativeBackend({ threads: 1 });

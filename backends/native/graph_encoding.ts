@@ -3,7 +3,7 @@
  * structs of zig/src/graph_exec.zig, little-endian):
  *
  * ```
- * buffers [nBuffers]  { address: u64, byteLength: u64 }                      16 bytes
+ * buffers [nBuffers]  { address: u64, byteLength: u64, flags: u64 }         24 bytes
  * tensors [nTensors]  { buffer: u32, type: u32, offset: u64, ne: [4]u32 }    32 bytes
  * nodes   [nNodes]    { op: u32, dst: i32, src: [8]i32, ip: [8]i32, fp: [4]f32 }  88 bytes
  * ```
@@ -20,7 +20,10 @@ import type { Graph, GraphTensor } from "../../core/graph.ts";
 import { MAX_FPARAMS, MAX_IPARAMS, MAX_SRC, OP_NAMES } from "../../core/graph.ts";
 
 /** Bytes of one buffer entry. */
-export const BUFFER_ENTRY_BYTES = 16;
+export const BUFFER_ENTRY_BYTES = 24;
+/** Buffer flag: no node may write the buffer (the mapped model file). */
+export const BUFFER_READ_ONLY = 1n;
+const BUFFER_WORDS = BUFFER_ENTRY_BYTES / 8;
 /** Bytes of one tensor entry. */
 export const TENSOR_ENTRY_BYTES = 32;
 /** Bytes of one node entry. */
@@ -45,12 +48,19 @@ export interface EncodedGraph {
   readonly tensorList: readonly GraphTensor[];
 }
 
-/** Native address and length of a buffer, or undefined when it is not this backend's. */
-export type AddressOf = (buffer: BackendBuffer) => bigint | undefined;
+/** Where a buffer is in native memory. */
+export interface NativeLocation {
+  readonly address: bigint;
+  /** Nodes must not write it (a read-only file mapping). */
+  readonly readOnly: boolean;
+}
+
+/** The native location of a buffer, or undefined when it is not this backend's. */
+export type AddressOf = (buffer: BackendBuffer) => NativeLocation | undefined;
 
 /** Reusable encoder of graphs into native tables. */
 export class GraphEncoder {
-  #buffers = new BigUint64Array(2 * 16);
+  #buffers = new BigUint64Array(BUFFER_WORDS * 16);
   #tensorWords = new Uint32Array(TENSOR_WORDS * 256);
   #nodeWords = new Int32Array(NODE_WORDS * 256);
   #nodeFloats = new Float32Array(this.#nodeWords.buffer);
@@ -148,8 +158,8 @@ export class GraphEncoder {
       this.#remember(tensor.buffer, bufferIndex, slot);
       return slot;
     }
-    const address = addressOf(tensor.buffer);
-    if (address === undefined) {
+    const location = addressOf(tensor.buffer);
+    if (location === undefined) {
       throw new TypeError(
         `Cannot encode tensor "${tensor.name}": its buffer "${tensor.buffer.label}" does not ` +
           `belong to this backend`,
@@ -157,13 +167,15 @@ export class GraphEncoder {
     }
     slot = bufferIndex.size;
     bufferIndex.set(tensor.buffer, slot);
-    if (2 * (slot + 1) > this.#buffers.length) {
+    if (BUFFER_WORDS * (slot + 1) > this.#buffers.length) {
       const grown = new BigUint64Array(this.#buffers.length * 2);
       grown.set(this.#buffers);
       this.#buffers = grown;
     }
-    this.#buffers[2 * slot] = address;
-    this.#buffers[2 * slot + 1] = BigInt(tensor.buffer.byteLength);
+    const at = BUFFER_WORDS * slot;
+    this.#buffers[at] = location.address;
+    this.#buffers[at + 1] = BigInt(tensor.buffer.byteLength);
+    this.#buffers[at + 2] = location.readOnly ? BUFFER_READ_ONLY : 0n;
     this.#remember(tensor.buffer, bufferIndex, slot);
     return slot;
   }

@@ -3,7 +3,12 @@ import type { BackendBuffer } from "../../core/backend.ts";
 import { ggmlByteLength } from "../../core/gguf/ggml_types.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
 import { F32, GraphBuilder, I32, Op } from "../../core/graph.ts";
-import { GraphEncoder, NODE_ENTRY_BYTES, TENSOR_ENTRY_BYTES } from "./graph_encoding.ts";
+import {
+  BUFFER_ENTRY_BYTES,
+  GraphEncoder,
+  NODE_ENTRY_BYTES,
+  TENSOR_ENTRY_BYTES,
+} from "./graph_encoding.ts";
 
 function fakeBuffer(label: string, byteLength: number): BackendBuffer {
   return { label, byteLength, host: () => new Uint8Array(byteLength) };
@@ -19,12 +24,23 @@ Deno.test("GraphEncoder.encode() writes the buffer, tensor and node tables of gr
   const out = g.activation("out", F32, [3, 2]);
   g.node(Op.MUL_MAT, out, [w, x]);
   g.node(Op.ROPE, out, [out, pos], [2, 64], [10000, 0.5]);
-  const addresses = new Map([[arena, 0x1000n], [weights, 0x20000n]]);
+  const addresses = new Map([
+    [arena, { address: 0x1000n, readOnly: false }],
+    [weights, { address: 0x20000n, readOnly: true }],
+  ]);
   const encoded = new GraphEncoder().encode(g.build(), (b) => addresses.get(b));
+  strictEqual(BUFFER_ENTRY_BYTES, 24);
   strictEqual(TENSOR_ENTRY_BYTES, 32);
   strictEqual(NODE_ENTRY_BYTES, 88);
   strictEqual(encoded.nBuffers, 2);
-  deepStrictEqual([...encoded.buffers.subarray(0, 4)], [0x20000n, 2n ** 33n, 0x1000n, 4096n]);
+  deepStrictEqual([...encoded.buffers.subarray(0, 6)], [
+    0x20000n,
+    2n ** 33n,
+    1n,
+    0x1000n,
+    4096n,
+    0n,
+  ]);
   strictEqual(encoded.nTensors, 4);
   // w: buffer 0, Q8_0 (8), offset 2^32 + 68 as (lo, hi), ne [64, 3, 1, 1]
   deepStrictEqual([...encoded.tensors.subarray(0, 8)], [0, 8, 68, 1, 64, 3, 1, 1]);
@@ -47,7 +63,7 @@ Deno.test("GraphEncoder.encode() grows its tables and refuses foreign buffers", 
     x = y;
   }
   const encoder = new GraphEncoder();
-  const encoded = encoder.encode(g.build(), () => 64n);
+  const encoded = encoder.encode(g.build(), () => ({ address: 64n, readOnly: false }));
   strictEqual(encoded.nNodes, 600);
   strictEqual(encoded.nodes[599 * 22 + 1], 600);
   throws(

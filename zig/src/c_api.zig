@@ -379,7 +379,7 @@ export fn zeno_graph_context_destroy(context: ?*graph_exec.Executor) void {
     exec.destroy();
 }
 
-/// Checks and runs a graph: `buffers` [n_buffers] of {address, byte_length} (u64 pairs),
+/// Checks and runs a graph: `buffers` [n_buffers] of {address, byte_length, flags} (u64s),
 /// `tensors` [n_tensors] of 32-byte entries, `nodes` [n_nodes] of 88-byte entries (layouts in
 /// graph_exec.zig). `invalid_argument` or `unsupported` leave every buffer untouched and set
 /// `zeno_graph_error_message`.

@@ -1,14 +1,15 @@
 //! Executes a serialized graph (core/graph.ts, encoded by backends/native/graph_encoding.ts).
 //!
 //! The graph arrives as three tables of extern structs:
-//!   buffers [n_buffers]BufferEntry   base address and byte length of each memory block
+//!   buffers [n_buffers]BufferEntry   base address, byte length and flags of each memory block
 //!   tensors [n_tensors]TensorEntry   buffer index, ggml type, byte offset, ne[4]
 //!   nodes   [n_nodes]NodeEntry       op, dst, src[8] (-1 = none), ip[8], fp[4]
 //! Everything is checked before the first node runs (indices in range, byte ranges inside
 //! their buffers, alignment, types and shapes per op, index values of GET_ROWS/SET_ROWS):
-//! a bad graph is an error with a message, never a crash. Then one `Pool.run` executes all
-//! nodes: every thread walks the node list, does its share of each node, and waits at a
-//! barrier before the next one.
+//! a bad graph is an error with a message, never a crash (a node that would write into a
+//! read-only buffer, such as the mapped model file, is one). Then the nodes become steps of
+//! chunks that the pool's threads claim from one atomic word (see `work`); a thread waits
+//! only until the steps before its chunk are complete.
 //!
 //! Scratch (quantized activations shared by the threads of a MUL_MAT, attention scores per
 //! thread) is sized from the nodes and grows only when a larger graph arrives.
@@ -30,7 +31,12 @@ pub const fparams_max = 4;
 pub const BufferEntry = extern struct {
     address: u64,
     byte_length: u64,
+    /// `buffer_read_only`: no node may write here (a read-only file mapping).
+    flags: u64,
 };
+
+/// `BufferEntry.flags` bit: the memory is read-only.
+pub const buffer_read_only: u64 = 1;
 
 /// One tensor: `ne[0]` values per row, `ne[1] * ne[2] * ne[3]` rows, contiguous.
 pub const TensorEntry = extern struct {
@@ -51,7 +57,7 @@ pub const NodeEntry = extern struct {
 };
 
 comptime {
-    assert(@sizeOf(BufferEntry) == 16);
+    assert(@sizeOf(BufferEntry) == 24);
     assert(@sizeOf(TensorEntry) == 32);
     assert(@sizeOf(NodeEntry) == 88);
 }
@@ -81,6 +87,8 @@ pub const Error = error{ InvalidGraph, Unsupported, OutOfMemory, Busy };
 /// A tensor resolved to memory.
 pub const Tensor = struct {
     bytes: [*]u8,
+    /// False in a read-only buffer: no node may write the tensor.
+    writable: bool,
     byte_length: usize,
     type_id: u32,
     ne: [4]usize,
@@ -393,6 +401,7 @@ pub const Executor = struct {
         }
         return .{
             .bytes = @ptrFromInt(address),
+            .writable = buffer.flags & buffer_read_only == 0,
             .byte_length = @intCast(byte_length),
             .type_id = entry.type,
             .ne = ne,
@@ -499,6 +508,7 @@ fn checkNode(exec: *Executor, node: *const NodeEntry, needs: *ScratchNeeds) Erro
     const op = std.enums.fromInt(Op, node.op) orelse
         return exec.fail(error.Unsupported, "op {d} does not exist", .{node.op});
     const nt = try nodeTensors(exec, node);
+    if (!nt.dst.writable) return exec.fail(error.InvalidGraph, "dst is in a read-only buffer", .{});
     try expectType(exec, nt.dst, if (op == .set_rows) nt.dst.type_id else f32_id, "dst");
     switch (op) {
         .get_rows => try checkGetRows(exec, nt),
@@ -1171,7 +1181,8 @@ const TestGraph = struct {
     tensor_count: usize = 0,
 
     fn buffers(g: *TestGraph) [1]BufferEntry {
-        return .{.{ .address = @intFromPtr(&g.memory), .byte_length = @sizeOf(@TypeOf(g.memory)) }};
+        const address = @intFromPtr(&g.memory);
+        return .{.{ .address = address, .byte_length = @sizeOf(@TypeOf(g.memory)), .flags = 0 }};
     }
 
     fn tensor(g: *TestGraph, type_id: u32, offset_values: u64, ne0: u32, ne1: u32) i32 {
@@ -1252,6 +1263,12 @@ test "Executor.compute() refuses bad graphs with a message" {
     nodes[0].op = 99;
     try testing.expectError(error.Unsupported, exec.compute(&buffers, g.tensors[0..1], &nodes));
     try testing.expectEqualStrings("node 0 (?): op 99 does not exist", exec.message());
+    var read_only = buffers;
+    read_only[0].flags = buffer_read_only;
+    nodes[0] = testNode(.scale, a, &.{a}, 2);
+    try testing.expectError(error.InvalidGraph, exec.compute(&read_only, g.tensors[0..1], &nodes));
+    try testing.expectEqualStrings("node 0 (scale): dst is in a read-only buffer", exec.message());
+    nodes[0].op = 99;
     g.tensors[0].type = 39;
     try testing.expectError(error.Unsupported, exec.compute(&buffers, g.tensors[0..1], &nodes));
     try testing.expectEqualStrings("tensor 0 has type 39, which is not supported", exec.message());
@@ -1266,7 +1283,7 @@ test "Executor.compute() splits large nodes over the pool and orders them with s
     var prng = std.Random.DefaultPrng.init(5);
     for (memory) |*v| v.* = prng.random().floatNorm(f32);
     const buffers = [_]BufferEntry{
-        .{ .address = @intFromPtr(memory.ptr), .byte_length = memory.len * 4 },
+        .{ .address = @intFromPtr(memory.ptr), .byte_length = memory.len * 4, .flags = 0 },
     };
     const tensors = [_]TensorEntry{
         .{ .buffer = 0, .type = 0, .offset = 0, .ne = .{ k, rows, 1, 1 } },
