@@ -130,8 +130,8 @@ pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
 pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
     const two_bits: @Vector(32, u8) = @splat(3);
     const sc: @Vector(16, u8) = wb.scales;
-    const scale4: @Vector(16, i32) = sc & @as(@Vector(16, u8), @splat(0x0F));
-    const scale_lanes: [64]i32 = simd.repeatLanes(i32, 16, 4, scale4);
+    const scale4: @Vector(16, i16) = sc & @as(@Vector(16, u8), @splat(0x0F));
+    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 16, 8, scale4);
     var acc: @Vector(16, i32) = @splat(0);
     inline for (0..4) |chunk| {
         const packed_q: @Vector(32, u8) = wb.qs[32 * (chunk / 2) ..][0..32].*;
@@ -140,8 +140,8 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
         const second = (packed_q >> @splat(shift + 2)) & two_bits;
         const q: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, first, second));
         const act: @Vector(64, i8) = xb.qs[64 * chunk ..][0..64].*;
-        const scale: @Vector(16, i32) = scale_lanes[16 * chunk ..][0..16].*;
-        acc += simd.dotGroups4(64, q, act) * scale;
+        const scale: @Vector(32, i16) = scale_lanes[32 * chunk ..][0..32].*;
+        acc += simd.dotGroups4Scaled(64, q, act, scale);
     }
     const d = fp.halfToF32(wb.d) * xb.d;
     const dmin = fp.halfToF32(wb.dmin) * xb.d;

@@ -116,9 +116,9 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
     const four: @Vector(32, i8) = @splat(4);
     const zero_i8: @Vector(32, i8) = @splat(0);
     const hmask: @Vector(32, u8) = wb.hmask;
-    var scales: [16]i32 = undefined;
+    var scales: [16]i16 = undefined;
     for (&scales, 0..) |*scale, s| scale.* = k_scales.scaleQ3(&wb.scales, s);
-    const scale_lanes: [64]i32 = simd.repeatLanes(i32, 16, 4, @as(@Vector(16, i32), scales));
+    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 16, 8, @as(@Vector(16, i16), scales));
     var acc: @Vector(16, i32) = @splat(0);
     inline for (0..4) |chunk| {
         const packed_q: @Vector(32, u8) = wb.qs[32 * (chunk / 2) ..][0..32].*;
@@ -132,8 +132,8 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
         }
         const q = simd.concat(i8, 32, parts[0], parts[1]);
         const act: @Vector(64, i8) = xb.qs[64 * chunk ..][0..64].*;
-        const scale: @Vector(16, i32) = scale_lanes[16 * chunk ..][0..16].*;
-        acc += simd.dotGroups4(64, q, act) * scale;
+        const scale: @Vector(32, i16) = scale_lanes[32 * chunk ..][0..32].*;
+        acc += simd.dotGroups4Scaled(64, q, act, scale);
     }
     return fp.halfToF32(wb.d) * xb.d * @as(f32, @floatFromInt(@reduce(.Add, acc)));
 }

@@ -97,11 +97,11 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
         const upper = (packed_q >> @splat(4)) | (((high >> @splat(2 * c + 1)) & one) << @splat(4));
         const q: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, low, upper));
         const act: @Vector(64, i8) = xb.qs[64 * c ..][0..64].*;
-        const pair: @Vector(2, i32) = .{
+        const pair: @Vector(2, i16) = .{
             k_scales.scaleMin(&wb.scales, 2 * c).scale,
             k_scales.scaleMin(&wb.scales, 2 * c + 1).scale,
         };
-        acc += simd.dotGroups4(64, q, act) * simd.repeatLanes(i32, 2, 8, pair);
+        acc += simd.dotGroups4Scaled(64, q, act, simd.repeatLanes(i16, 2, 16, pair));
     }
     const isum = @reduce(.Add, acc);
     const d = fp.halfToF32(wb.d) * xb.d;

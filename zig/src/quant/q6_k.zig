@@ -123,7 +123,7 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
     const two_bits: @Vector(32, u8) = @splat(3);
     const bias: @Vector(64, i8) = @splat(32);
     const scales: @Vector(16, i8) = wb.scales;
-    const scale_lanes: [64]i32 = simd.repeatLanes(i32, 16, 4, @as(@Vector(16, i32), scales));
+    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 16, 8, @as(@Vector(16, i16), scales));
     var acc: @Vector(16, i32) = @splat(0);
     inline for (0..2) |h| {
         const ql0: @Vector(32, u8) = wb.ql[64 * h ..][0..32].*;
@@ -139,8 +139,8 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
             const chunk = 2 * h + c;
             const joined: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, parts[2 * c], parts[2 * c + 1]));
             const act: @Vector(64, i8) = xb.qs[64 * chunk ..][0..64].*;
-            const scale: @Vector(16, i32) = scale_lanes[16 * chunk ..][0..16].*;
-            acc += simd.dotGroups4(64, joined - bias, act) * scale;
+            const scale: @Vector(32, i16) = scale_lanes[32 * chunk ..][0..32].*;
+            acc += simd.dotGroups4Scaled(64, joined - bias, act, scale);
         }
     }
     return fp.halfToF32(wb.d) * xb.d * @as(f32, @floatFromInt(@reduce(.Add, acc)));

@@ -18,9 +18,10 @@ pub const vector_bytes: usize = if (hasX86(.avx512bw)) 64 else if (hasX86(.avx2)
 /// f32 lanes per register.
 pub const f32_lanes: usize = vector_bytes / 4;
 
-/// Legacy (32-value) blocks handled per step of a SIMD dot product: one register of i8 values
-/// when it holds at least one block, else one block split over registers by LLVM.
-pub const legacy_blocks_per_step: usize = @max(1, vector_bytes / 32);
+/// Legacy (32-value) blocks handled per step of a SIMD dot product: two registers of i8
+/// values (two blocks with AVX2, four with AVX-512; two blocks split over four registers on
+/// 128-bit targets), so two independent f32 accumulators hide the FMA latency.
+pub const legacy_blocks_per_step: usize = 2 * (if (vector_bytes >= 32) vector_bytes / 32 else 1);
 
 fn strideMask(comptime len: usize, comptime stride: usize, comptime offset: usize) [len / stride]i32 {
     var mask: [len / stride]i32 = undefined;
@@ -63,6 +64,35 @@ pub inline fn dotGroups4(
     return dotGroups4Generic(len, a, b);
 }
 
+/// `dotGroups4` with each pair of products weighted by an i16 scale before the pairs of pairs
+/// are added: out[k] = Σ_{p=2k,2k+1} scales[p]·(a[2p]·b[2p] + a[2p+1]·b[2p+1]). The K-quant
+/// kernels pass their sub-block scales here, so AVX2 folds the scaling into `vpmaddwd`.
+/// Same precondition on `b` as `dotGroups4`.
+pub inline fn dotGroups4Scaled(
+    comptime len: usize,
+    a: @Vector(len, i8),
+    b: @Vector(len, i8),
+    scales: @Vector(len / 2, i16),
+) @Vector(len / 4, i32) {
+    comptime assert(len % 4 == 0);
+    if (use_avx2_madd and len % 32 == 0) {
+        var out: [len / 4]i32 = undefined;
+        const a_array: [len]i8 = a;
+        const b_array: [len]i8 = b;
+        const scale_array: [len / 2]i16 = scales;
+        inline for (0..len / 32) |k| {
+            const pairs = pairSumsAvx2(a_array[32 * k ..][0..32].*, b_array[32 * k ..][0..32].*);
+            out[8 * k ..][0..8].* = maddAvx2(pairs, scale_array[16 * k ..][0..16].*);
+        }
+        return out;
+    }
+    const a16: @Vector(len, i16) = a;
+    const b16: @Vector(len, i16) = b;
+    const products: @Vector(len, i32) = a16 * b16;
+    const scale32: @Vector(len / 2, i32) = scales;
+    return addPairs(len / 2, addPairs(len, products) * scale32);
+}
+
 /// `dotGroups4` in plain vector code: products widened to i16 first, so nothing saturates.
 pub inline fn dotGroups4Generic(
     comptime len: usize,
@@ -79,22 +109,30 @@ pub inline fn dotGroups4Generic(
 /// 32 lanes with AVX2: |a| (unsigned) times b carrying a's sign, pairs summed to i16 (at most
 /// 2·128·127, no saturation), then pairs of pairs to i32.
 inline fn dotGroups4Avx2(a: @Vector(32, i8), b: @Vector(32, i8)) @Vector(8, i32) {
+    return maddAvx2(pairSumsAvx2(a, b), @splat(1));
+}
+
+/// out[p] = a[2p]·b[2p] + a[2p+1]·b[2p+1] in i16, via `vpsignb` and `vpmaddubsw`.
+inline fn pairSumsAvx2(a: @Vector(32, i8), b: @Vector(32, i8)) @Vector(16, i16) {
     const a_abs: @Vector(32, u8) = @abs(a);
     const b_signed = asm ("vpsignb %[signs], %[values], %[out]"
         : [out] "=x" (-> @Vector(32, i8)),
         : [values] "x" (b),
           [signs] "x" (a),
     );
-    const pairs = asm ("vpmaddubsw %[signed], %[unsigned], %[out]"
+    return asm ("vpmaddubsw %[signed], %[unsigned], %[out]"
         : [out] "=x" (-> @Vector(16, i16)),
         : [unsigned] "x" (a_abs),
           [signed] "x" (b_signed),
     );
-    const ones: @Vector(16, i16) = @splat(1);
-    return asm ("vpmaddwd %[ones], %[pairs], %[out]"
+}
+
+/// out[k] = pairs[2k]·scales[2k] + pairs[2k+1]·scales[2k+1] in i32 (`vpmaddwd`).
+inline fn maddAvx2(pairs: @Vector(16, i16), scales: @Vector(16, i16)) @Vector(8, i32) {
+    return asm ("vpmaddwd %[scales], %[pairs], %[out]"
         : [out] "=x" (-> @Vector(8, i32)),
         : [pairs] "x" (pairs),
-          [ones] "x" (ones),
+          [scales] "x" (scales),
     );
 }
 
@@ -150,7 +188,7 @@ test "dotGroups4() sums products in groups of four without saturating" {
     try testing.expectEqual(@as(i32, 4 * 16384), generic[0]);
 }
 
-test "dotGroups4() equals dotGroups4Generic() on random lanes" {
+test "dotGroups4() and dotGroups4Scaled() equal plain sums on random lanes" {
     var prng = std.Random.DefaultPrng.init(11);
     const random = prng.random();
     for (0..1000) |_| {
@@ -161,6 +199,14 @@ test "dotGroups4() equals dotGroups4Generic() on random lanes" {
         const fast: [16]i32 = dotGroups4(64, a, b);
         const generic: [16]i32 = dotGroups4Generic(64, a, b);
         try testing.expectEqual(generic, fast);
+        var scales: [32]i16 = undefined;
+        for (&scales) |*v| v.* = random.intRangeAtMost(i16, -128, 127);
+        const scaled: [16]i32 = dotGroups4Scaled(64, a, b, scales);
+        for (scaled, 0..) |got, k| {
+            var want: i32 = 0;
+            for (0..4) |i| want += @as(i32, scales[2 * k + i / 2]) * a[4 * k + i] * b[4 * k + i];
+            try testing.expectEqual(want, got);
+        }
     }
 }
 
