@@ -845,6 +845,11 @@ const StepPlan = struct {
     count: usize,
 };
 
+/// Blocks of `ops.mul_mat.rows_per_block` weight rows (the last may be short).
+fn rowBlocks(rows: usize) usize {
+    return (rows + ops.mul_mat.rows_per_block - 1) / ops.mul_mat.rows_per_block;
+}
+
 fn chunksFor(units: usize, chunks_max: usize) u32 {
     return @intCast(@max(1, @min(units, chunks_max)));
 }
@@ -859,8 +864,7 @@ fn stepsOf(nt: NodeTensors, node: *const NodeEntry, chunks_max: usize, threads: 
         plan.count = 1;
     }
     const units: usize = switch (op) {
-        .mul_mat => std.math.divCeil(usize, nt.src[0].?.rowCount(), ops.mul_mat.rows_per_block) catch
-            unreachable,
+        .mul_mat => rowBlocks(nt.src[0].?.rowCount()),
         .attention => AttentionShape.of(nt, node).?.tokens * AttentionShape.of(nt, node).?.heads,
         .get_rows, .set_rows => nt.src[1].?.count(),
         .rms_norm, .add, .mul, .rope => nt.dst.rowCount(),
@@ -940,7 +944,12 @@ fn runStep(exec: *Executor, step: Step, chunk: u32, worker: u32) void {
     assert(chunk < step.chunk_count);
     const node = &exec.nodes[step.node];
     const nt = nodeTensors(exec, node) catch unreachable; // checked before the run
-    const share: Share = .{ .exec = exec, .chunk = chunk, .chunks = step.chunk_count, .worker = worker };
+    const share: Share = .{
+        .exec = exec,
+        .chunk = chunk,
+        .chunks = step.chunk_count,
+        .worker = worker,
+    };
     if (step.kind == .quantize) return runMulMatQuantize(share, nt);
     switch (std.enums.fromInt(Op, node.op).?) {
         .get_rows => runGetRows(share, nt),
@@ -1013,9 +1022,7 @@ fn runMulMat(share: Share, nt: NodeTensors) void {
         .dst = nt.dst.f32s(),
     };
     // Chunks are whole row blocks, so a block is never split between threads.
-    const blocks = std.math.divCeil(usize, operands.rows, ops.mul_mat.rows_per_block) catch
-        unreachable;
-    const part = share.range(blocks);
+    const part = share.range(rowBlocks(operands.rows));
     const row_begin = @min(operands.rows, part.begin * ops.mul_mat.rows_per_block);
     const row_end = @min(operands.rows, part.end * ops.mul_mat.rows_per_block);
     ops.mul_mat.mulMatRows(operands, row_begin, row_end);
