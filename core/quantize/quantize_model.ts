@@ -28,6 +28,8 @@ export interface QuantizeModelOptions {
   readonly target: QuantTarget;
   /** One type for every matrix (no mixture), as `llama-quantize --pure`. */
   readonly pure?: boolean;
+  /** Encoder workers (default one per core, at most 8; 0 = the calling thread). */
+  readonly workers?: number;
   readonly onProgress?: (progress: QuantizeProgress) => void;
 }
 
@@ -54,7 +56,7 @@ export async function quantizeModel(
     const codec = nativeRowCodec();
     _checkSources(gguf, options, nLayer);
     const sources = gguf.tensors.map((info) => fileTensorSource(mapped.bytes, info, codec));
-    return await writeQuantizedGguf(outPath, gguf.kvs, sources, { ...options, nLayer, codec });
+    return await writeQuantizedGguf(outPath, gguf.kvs, sources, { ...options, nLayer });
   } finally {
     mapped.close();
   }
