@@ -4,6 +4,7 @@ import { GgmlType } from "../../core/gguf/types.ts";
 import { F32, GraphBuilder, I32, Op } from "../../core/graph.ts";
 import { ggmlByteLength } from "../../core/gguf/ggml_types.ts";
 import { testdataPath } from "../../tests/testdata.ts";
+import { loadModel } from "../../core/model.ts";
 import { createNativeBackend } from "./backend.ts";
 import { loadNativeLibrary } from "./library.ts";
 import { mapFile } from "./mapped_file.ts";
@@ -181,4 +182,27 @@ Deno.test("dispose() frees buffers; using the backend afterwards throws", async 
   throws(() => backend.compute(graph), NativeLibraryError);
   await rejects(async () => await backend.computeAsync(graph), NativeLibraryError);
   backend.dispose(); // twice is fine
+});
+
+Deno.test("Engine on the native backend: eval() equals evalSync(), bit for bit on 1 and 2 threads", async () => {
+  const path = testdataPath("models/stories260K.gguf");
+  const prompt = [1, 403, 407, 261, 378];
+  const logitsOf = async (threads: number, useAsync: boolean) => {
+    const model = await loadModel(path, { backend: createNativeBackend({ threads }) });
+    try {
+      const engine = model.createEngine({ contextSize: 64 });
+      const batch = { tokens: prompt, positions: prompt.map((_, i) => i) };
+      const first = useAsync ? await engine.eval(batch) : engine.evalSync(batch);
+      const next = { tokens: [42], positions: [prompt.length] };
+      const second = useAsync ? await engine.eval(next) : engine.evalSync(next);
+      return [...first, ...second];
+    } finally {
+      model.dispose();
+    }
+  };
+  const reference = await logitsOf(1, false);
+  strictEqual(reference.length, 2 * 512);
+  deepStrictEqual(await logitsOf(1, true), reference);
+  deepStrictEqual(await logitsOf(2, true), reference);
+  deepStrictEqual(await logitsOf(2, false), reference);
 });
