@@ -97,11 +97,11 @@ class NativeBuffer implements BackendBuffer {
  * @returns a backend whose `dispose()` stops its threads and frees its buffers
  * @throws NativeLibraryError when the library is missing or the pool cannot start
  *
- * @example Run a graph of one SCALE node
+ * @example Create a backend and read its device
  * ```ts ignore
  * import { createNativeBackend } from "./backend.ts";
  * const backend = createNativeBackend({ threads: 2 });
- * console.log(backend.device.name); // "cpu-x86_64-avx2"
+ * console.log(backend.device.name, backend.device.threads); // "cpu-x86_64-avx2 2"
  * backend.dispose();
  * ```
  */
@@ -116,7 +116,6 @@ export function createNativeBackend(options: NativeBackendOptions = {}): Backend
 
 class NativeBackend implements Backend {
   readonly device: DeviceInfo;
-  readonly #library: NativeLibrary;
   readonly #symbols: NativeLibrary["symbols"];
   readonly #async: AsyncLibrary;
   #context: Deno.PointerValue;
@@ -128,7 +127,6 @@ class NativeBackend implements Backend {
   #disposed = false;
 
   constructor(library: NativeLibrary, threads: number) {
-    this.#library = library;
     this.#symbols = library.symbols;
     this.#async = _asyncLibrary(library.path);
     const out = new BigUint64Array(1);
@@ -282,11 +280,6 @@ class NativeBackend implements Backend {
       `Cannot compute graph on "${this.device.name}": ${_nameNode(detail, encoded)}`,
       status,
     );
-  }
-
-  /** The library this backend runs (for tests and diagnostics). */
-  get library(): NativeLibrary {
-    return this.#library;
   }
 }
 
