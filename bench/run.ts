@@ -55,7 +55,12 @@ if (import.meta.main) {
     ];
     args.push("-p", values.prompt, "-n", values.gen);
     if (values["no-llama-cpp"]) args.push("--no-llama-cpp");
-    const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" })
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "inherit",
+    })
       .spawn();
     const { code, stdout } = await child.output();
     if (code !== 0) {
