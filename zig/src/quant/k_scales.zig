@@ -25,6 +25,20 @@ pub inline fn scaleMin(scales: *const ScaleBytes, j: usize) struct { scale: u8, 
     };
 }
 
+/// All 8 scales and 8 mins of a Q4_K / Q5_K block at once, with 32-bit word operations
+/// (bytes 0-3, 4-7, 8-11 as little-endian words w0, w1, w2; see the layout above).
+pub inline fn unpackScaleMin(scales: *const ScaleBytes) struct { scale: [8]u8, min: [8]u8 } {
+    const w0 = std.mem.readInt(u32, scales[0..4], .little);
+    const w1 = std.mem.readInt(u32, scales[4..8], .little);
+    const w2 = std.mem.readInt(u32, scales[8..12], .little);
+    const low6: u32 = 0x3f3f_3f3f;
+    const low4: u32 = 0x0f0f_0f0f;
+    const low2: u32 = 0x0303_0303;
+    const scale_words = [2]u32{ w0 & low6, (w2 & low4) | (((w0 >> 6) & low2) << 4) };
+    const min_words = [2]u32{ w1 & low6, ((w2 >> 4) & low4) | (((w1 >> 6) & low2) << 4) };
+    return .{ .scale = @bitCast(scale_words), .min = @bitCast(min_words) };
+}
+
 /// Packs 8 scales and 8 mins (each 0..63) into the Q4_K / Q5_K layout.
 pub fn packScaleMin(scale: *const [8]u8, min: *const [8]u8, out: *ScaleBytes) void {
     @memset(out, 0);
@@ -62,7 +76,7 @@ pub fn packScaleQ3(biased: *const [16]u8, out: *ScaleBytes) void {
 
 const testing = std.testing;
 
-test "packScaleMin() and scaleMin() round-trip every 6-bit value" {
+test "packScaleMin(), scaleMin() and unpackScaleMin() round-trip every 6-bit value" {
     var scale: [8]u8 = undefined;
     var min: [8]u8 = undefined;
     for (0..64) |base| {
@@ -77,6 +91,9 @@ test "packScaleMin() and scaleMin() round-trip every 6-bit value" {
             try testing.expectEqual(scale[j], got.scale);
             try testing.expectEqual(min[j], got.min);
         }
+        const all = unpackScaleMin(&packed_bytes);
+        try testing.expectEqual(scale, all.scale);
+        try testing.expectEqual(min, all.min);
     }
 }
 

@@ -125,6 +125,14 @@ pub inline fn minSum(scales: *const [blocks.k_scale_bytes]u8, xb: *const ActBloc
     return sum;
 }
 
+/// `minSum` with vectors, from unpacked mins.
+pub inline fn minSumSimd(mins: [8]u8, xb: *const ActBlock) i32 {
+    const bsums: @Vector(16, i32) = @as(@Vector(16, i16), xb.bsums);
+    const sub_sums = simd.addPairs(16, bsums);
+    const mins32: @Vector(8, i32) = @as(@Vector(8, u8), mins);
+    return @reduce(.Add, sub_sums * mins32);
+}
+
 /// One block, scalar: d_w·d_x·Σ sc·Σ q·q_x - dmin_w·d_x·Σ m·Σ q_x.
 pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
     const q = levels(wb);
@@ -142,22 +150,22 @@ pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
 /// One block, SIMD: 64 values per step (one 512-bit register of i8; two or four on narrower
 /// targets), group sums scaled by their sub-block's scale in i32 lanes.
 pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
+    const unpacked = k_scales.unpackScaleMin(&wb.scales);
+    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 8, 16, @as(@Vector(8, i16), unpacked.scale));
     var acc: @Vector(16, i32) = @splat(0);
     inline for (0..4) |c| {
         const packed_q: @Vector(32, u8) = wb.qs[32 * c ..][0..32].*;
         const low = packed_q & @as(@Vector(32, u8), @splat(0x0F));
         const q: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, low, packed_q >> @splat(4)));
         const act: @Vector(64, i8) = xb.qs[64 * c ..][0..64].*;
-        const pair: @Vector(2, i16) = .{
-            k_scales.scaleMin(&wb.scales, 2 * c).scale,
-            k_scales.scaleMin(&wb.scales, 2 * c + 1).scale,
-        };
-        acc += simd.dotGroups4Scaled(64, q, act, simd.repeatLanes(i16, 2, 16, pair));
+        const scale: @Vector(32, i16) = scale_lanes[32 * c ..][0..32].*;
+        acc += simd.dotGroups4Scaled(64, q, act, scale);
     }
     const isum = @reduce(.Add, acc);
     const d = fp.halfToF32(wb.d) * xb.d;
     const dmin = fp.halfToF32(wb.dmin) * xb.d;
-    return d * @as(f32, @floatFromInt(isum)) - dmin * @as(f32, @floatFromInt(minSum(&wb.scales, xb)));
+    const min_sum: f32 = @floatFromInt(minSumSimd(unpacked.min, xb));
+    return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
 }
 
 /// Dot product with a Q8_K activation row (SIMD).

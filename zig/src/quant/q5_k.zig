@@ -89,6 +89,8 @@ pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
 pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
     const one: @Vector(32, u8) = @splat(1);
     const high: @Vector(32, u8) = wb.qh;
+    const unpacked = k_scales.unpackScaleMin(&wb.scales);
+    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 8, 16, @as(@Vector(8, i16), unpacked.scale));
     var acc: @Vector(16, i32) = @splat(0);
     inline for (0..4) |c| {
         const packed_q: @Vector(32, u8) = wb.qs[32 * c ..][0..32].*;
@@ -97,16 +99,13 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
         const upper = (packed_q >> @splat(4)) | (((high >> @splat(2 * c + 1)) & one) << @splat(4));
         const q: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, low, upper));
         const act: @Vector(64, i8) = xb.qs[64 * c ..][0..64].*;
-        const pair: @Vector(2, i16) = .{
-            k_scales.scaleMin(&wb.scales, 2 * c).scale,
-            k_scales.scaleMin(&wb.scales, 2 * c + 1).scale,
-        };
-        acc += simd.dotGroups4Scaled(64, q, act, simd.repeatLanes(i16, 2, 16, pair));
+        const scale: @Vector(32, i16) = scale_lanes[32 * c ..][0..32].*;
+        acc += simd.dotGroups4Scaled(64, q, act, scale);
     }
     const isum = @reduce(.Add, acc);
     const d = fp.halfToF32(wb.d) * xb.d;
     const dmin = fp.halfToF32(wb.dmin) * xb.d;
-    const min_sum: f32 = @floatFromInt(q4_k.minSum(&wb.scales, xb));
+    const min_sum: f32 = @floatFromInt(q4_k.minSumSimd(unpacked.min, xb));
     return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
 }
 
