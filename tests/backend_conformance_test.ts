@@ -158,18 +158,38 @@ function rowLengthFor(type: GgmlType): number {
 }
 
 function getRowsCases(): OpCase[] {
-  return WEIGHT_TYPES.map((type) => ({
-    name: `get_rows ${ggmlTypeName(type)} of 7 rows`,
-    nmseMax: 1e-12, // both dequantize the same bytes exactly
+  const noKernel: OpCase = {
+    name: "get_rows IQ4_NL (no backend has a kernel: a skip with its reason)",
+    nmseMax: 0,
     build(b) {
-      const dim = rowLengthFor(type);
-      const table = b.weights("table", type, [dim, 7]);
-      const indices = b.i32("indices", [3, 0, 6, 3, 1]);
-      const out = b.output("rows", [dim, 5]);
-      b.g.node(Op.GET_ROWS, out, [table, indices]);
+      // IQ4_NL blocks: f16 scale 1.0, then 16 bytes of 4-bit indices.
+      const block = [0x00, 0x3c, ...Array.from({ length: 16 }, (_, i) => i * 17)];
+      const table = b.input(
+        "table",
+        GgmlType.IQ4_NL,
+        [32, 2],
+        new Uint8Array([...block, ...block]),
+      );
+      const out = b.output("rows", [32, 1]);
+      b.g.node(Op.GET_ROWS, out, [table, b.i32("indices", [1])]);
       return out;
     },
-  }));
+  };
+  return [
+    noKernel,
+    ...WEIGHT_TYPES.map((type): OpCase => ({
+      name: `get_rows ${ggmlTypeName(type)} of 7 rows`,
+      nmseMax: 1e-12, // both dequantize the same bytes exactly
+      build(b) {
+        const dim = rowLengthFor(type);
+        const table = b.weights("table", type, [dim, 7]);
+        const indices = b.i32("indices", [3, 0, 6, 3, 1]);
+        const out = b.output("rows", [dim, 5]);
+        b.g.node(Op.GET_ROWS, out, [table, indices]);
+        return out;
+      },
+    })),
+  ];
 }
 
 function mulMatCases(): OpCase[] {
@@ -265,7 +285,20 @@ function elementwiseCases(): OpCase[] {
       return x;
     },
   });
+  const nonFinite: OpCase = {
+    name: "add with ±Inf and NaN inputs (non-finite values must match exactly)",
+    nmseMax: 1e-12,
+    build(b) {
+      const values = b.values(64, 2);
+      values.set([Infinity, -Infinity, NaN, 1e38], 3);
+      const a = b.input("a", F32, [64], _bytes(values));
+      const other = b.input("b", F32, [64], _bytes(Float32Array.from(values, (v) => v * 0.5)));
+      b.g.node(Op.ADD, a, [a, other]); // 1e38 + 5e37 overflows to Inf on both
+      return a;
+    },
+  };
   return [
+    nonFinite,
     binary(Op.ADD, "add same shape [33, 5]", [33, 5], false),
     binary(Op.ADD, "add one broadcast row [33, 5]", [33, 5], true),
     binary(Op.MUL, "mul same shape [64, 2]", [64, 2], false),
@@ -504,14 +537,14 @@ for (const entry of candidates) {
   created.push(backend);
   CASES.forEach((c, index) => {
     Deno.test(`conformance on ${entry.name}: ${c.name}`, () => {
-      const expected = runCase(reference, c, 1000 + index);
-      if (typeof expected === "string") {
-        console.log(`skip: the reference cannot run it (${expected})`);
-        return;
-      }
       const actual = runCase(backend, c, 1000 + index);
       if (typeof actual === "string") {
         console.log(`skip: ${entry.name} does not support it (${actual})`);
+        return;
+      }
+      const expected = runCase(reference, c, 1000 + index);
+      if (typeof expected === "string") {
+        console.log(`skip: the reference cannot run it (${expected})`);
         return;
       }
       const nmse = normalizedMse(actual, expected);
