@@ -154,11 +154,13 @@ test "dot() equals dotGeneric() and the dot of the dequantized rows, for every t
             const rel: f64 = if (t.vec_dot_type == .q8_1) 1e-3 else 1e-5;
             const tolerance = rel * reference[1] + 1e-30;
             expectClose(generic_dot, simd_dot, 1e-5 * reference[1] + 1e-30) catch |err| {
-                std.debug.print("{s} x{d}: simd {d} generic {d}\n", .{ t.name, count, simd_dot, generic_dot });
+                const args = .{ t.name, count, simd_dot, generic_dot };
+                std.debug.print("{s} x{d}: simd {d} generic {d}\n", args);
                 return err;
             };
             expectClose(reference[0], generic_dot, tolerance) catch |err| {
-                std.debug.print("{s} x{d}: generic {d} reference {d}\n", .{ t.name, count, generic_dot, reference[0] });
+                const args = .{ t.name, count, generic_dot, reference[0] };
+                std.debug.print("{s} x{d}: generic {d} reference {d}\n", args);
                 return err;
             };
         }
@@ -167,7 +169,8 @@ test "dot() equals dotGeneric() and the dot of the dequantized rows, for every t
 
 fn expectClose(expected: f64, actual: f32, tolerance: f64) !void {
     if (@abs(expected - actual) > tolerance) {
-        std.debug.print("expected {d}, got {d} (tolerance {e})\n", .{ expected, actual, tolerance });
+        const args = .{ expected, actual, tolerance };
+        std.debug.print("expected {d}, got {d} (tolerance {e})\n", args);
         return error.TestExpectedApproxEq;
     }
 }

@@ -36,13 +36,17 @@ fn measure(dot: traits_mod.DotFn, weights: []const u8, row_bytes: usize, act: []
 }
 
 test "dot throughput" {
-    const types = [_]QuantType{ .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k, .f16, .bf16, .f32 };
+    const types = [_]QuantType{
+        .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k,
+        .q4_k, .q5_k, .q6_k, .f16,  .bf16, .f32,
+    };
     const allocator = std.heap.page_allocator;
     var prng = std.Random.DefaultPrng.init(7);
     const values = try allocator.alloc(f32, row_values);
     defer allocator.free(values);
     for (values) |*v| v.* = prng.random().floatNorm(f32);
-    std.debug.print("\ntype   | in-cache SIMD | scalar | out-of-cache SIMD | scalar  (GB/s of weights)\n", .{});
+    std.debug.print("\ntype   | in-cache SIMD | scalar | out-of-cache SIMD | scalar", .{});
+    std.debug.print("  (GB/s of weights)\n", .{});
     for (types) |quant_type| {
         const t = traits(quant_type);
         const act_traits = traits(t.vec_dot_type);

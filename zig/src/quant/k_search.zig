@@ -73,7 +73,8 @@ pub fn searchScaleMin(
     levelsAt(x, iscale, min, options.nmax, levels);
     var best_error: f32 = 0;
     for (x, weights, levels) |v, w, level| {
-        best_error += w * errorOf(scale * @as(f32, @floatFromInt(level)) + min - v, options.use_mad);
+        const diff = scale * @as(f32, @floatFromInt(level)) + min - v;
+        best_error += w * errorOf(diff, options.use_mad);
     }
     for (0..options.nstep + 1) |step| {
         const offset = options.rmin + options.rdelta * @as(f32, @floatFromInt(step));

@@ -203,7 +203,8 @@ test "Q6_K: low nibbles in ql, two high bits per value in qh, minus 32, signed s
     block.scales[15] = -3;
     block.ql[0] = 0x21; // value 0 low nibble 1, value 64 low nibble 2
     block.ql[32] = 0xF0; // value 32 low nibble 0, value 96 low nibble 15
-    block.qh[0] = 0b11_00_00_10; // value 0 high 2, value 32 high 0, value 64 high 0, value 96 high 3
+    // High bits of values 0, 32, 64, 96 (two bits each, from the bottom): 2, 0, 0, 3.
+    block.qh[0] = 0b11_00_00_10;
     try expectValues(.q6_k, std.mem.asBytes(&block), &.{
         .{ .index = 0, .value = 1 }, // 0.5·2·((1 | 2<<4) - 32)
         .{ .index = 1, .value = -32 }, // 0.5·2·(0 - 32)
@@ -239,7 +240,8 @@ test "dot(): Q8_0 · Q8_0 and Q4_K · Q8_K on hand-built blocks" {
     // 0.25·2·(-128 + 127 - 1) = -1
     const q8 = traits(.q8_0);
     try testing.expectEqual(@as(f32, -1), q8.dot.?(32, std.mem.asBytes(&w), std.mem.asBytes(&x)));
-    try testing.expectEqual(@as(f32, -1), q8.dot_generic.?(32, std.mem.asBytes(&w), std.mem.asBytes(&x)));
+    const generic = q8.dot_generic.?(32, std.mem.asBytes(&w), std.mem.asBytes(&x));
+    try testing.expectEqual(@as(f32, -1), generic);
 
     var wk = std.mem.zeroes(blocks.BlockQ4_K);
     wk.d = 0.5;
@@ -253,8 +255,10 @@ test "dot(): Q8_0 · Q8_0 and Q4_K · Q8_K on hand-built blocks" {
     xk.bsums[0] = 2;
     // Σ w·x = 2·(4·0.5) + (-1)·(-2·0.5) = 4 + 1 = 5
     const q4k = traits(.q4_k);
-    try testing.expectEqual(@as(f32, 5), q4k.dot.?(256, std.mem.asBytes(&wk), std.mem.asBytes(&xk)));
-    try testing.expectEqual(@as(f32, 5), q4k.dot_generic.?(256, std.mem.asBytes(&wk), std.mem.asBytes(&xk)));
+    const wk_bytes = std.mem.asBytes(&wk);
+    const xk_bytes = std.mem.asBytes(&xk);
+    try testing.expectEqual(@as(f32, 5), q4k.dot.?(256, wk_bytes, xk_bytes));
+    try testing.expectEqual(@as(f32, 5), q4k.dot_generic.?(256, wk_bytes, xk_bytes));
 }
 
 test "quantizeRow(Q8_K) scales by -127/max (signed), rounds ties to even, stores bsums" {

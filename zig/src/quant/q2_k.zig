@@ -22,7 +22,9 @@ pub fn crumbs(qs: *const [qk / 4]u8) [qk]u8 {
     for (0..2) |h| {
         for (0..4) |k| {
             const shift: u3 = @intCast(2 * k);
-            for (qs[32 * h ..][0..32], 0..) |byte, l| out[128 * h + 32 * k + l] = (byte >> shift) & 3;
+            for (qs[32 * h ..][0..32], out[128 * h + 32 * k ..][0..32]) |byte, *level| {
+                level.* = (byte >> shift) & 3;
+            }
         }
     }
     return out;

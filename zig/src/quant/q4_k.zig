@@ -76,7 +76,8 @@ pub fn quantizeScales(x: *const [qk]f32, block: anytype, nmax: i32) [qk]u8 {
         for (sub) |v| sum_x2 += v * v;
         const rms = @sqrt(sum_x2 / 32);
         for (&weights, sub) |*w, v| w.* = rms + @abs(v);
-        const fit = k_search.searchScaleMin(sub, &weights, out_levels[32 * s ..][0..32], &scratch, options);
+        const levels32 = out_levels[32 * s ..][0..32];
+        const fit = k_search.searchScaleMin(sub, &weights, levels32, &scratch, options);
         scales[s] = fit.scale;
         mins[s] = fit.min;
         max_scale = @max(max_scale, fit.scale);
@@ -144,14 +145,16 @@ pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
     }
     const d = fp.halfToF32(wb.d) * xb.d;
     const dmin = fp.halfToF32(wb.dmin) * xb.d;
-    return d * @as(f32, @floatFromInt(isum)) - dmin * @as(f32, @floatFromInt(minSum(&wb.scales, xb)));
+    const min_sum: f32 = @floatFromInt(minSum(&wb.scales, xb));
+    return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
 }
 
 /// One block, SIMD: 64 values per step (one 512-bit register of i8; two or four on narrower
 /// targets), group sums scaled by their sub-block's scale in i32 lanes.
 pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
     const unpacked = k_scales.unpackScaleMin(&wb.scales);
-    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 8, 16, @as(@Vector(8, i16), unpacked.scale));
+    const scales: @Vector(8, i16) = @as(@Vector(8, u8), unpacked.scale);
+    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 8, 16, scales);
     var acc: @Vector(16, i32) = @splat(0);
     inline for (0..4) |c| {
         const packed_q: @Vector(32, u8) = wb.qs[32 * c ..][0..32].*;

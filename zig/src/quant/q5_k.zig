@@ -90,7 +90,8 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
     const one: @Vector(32, u8) = @splat(1);
     const high: @Vector(32, u8) = wb.qh;
     const unpacked = k_scales.unpackScaleMin(&wb.scales);
-    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 8, 16, @as(@Vector(8, i16), unpacked.scale));
+    const scales: @Vector(8, i16) = @as(@Vector(8, u8), unpacked.scale);
+    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 8, 16, scales);
     var acc: @Vector(16, i32) = @splat(0);
     inline for (0..4) |c| {
         const packed_q: @Vector(32, u8) = wb.qs[32 * c ..][0..32].*;

@@ -137,7 +137,8 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
         };
         inline for (0..2) |c| {
             const chunk = 2 * h + c;
-            const joined: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, parts[2 * c], parts[2 * c + 1]));
+            const both = simd.concat(u8, 32, parts[2 * c], parts[2 * c + 1]);
+            const joined: @Vector(64, i8) = @bitCast(both);
             const act: @Vector(64, i8) = xb.qs[64 * chunk ..][0..64].*;
             const scale: @Vector(32, i16) = scale_lanes[32 * chunk ..][0..32].*;
             acc += simd.dotGroups4Scaled(64, joined - bias, act, scale);

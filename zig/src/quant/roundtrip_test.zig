@@ -1,8 +1,8 @@
 //! quantize → dequantize error of every type on normal values (mean 0, sd 1), as RMSE relative
-//! to the signal's RMS. The bounds sit ~15 % above what our quantizers reach on this data (measured:
-//! F16 0.00021, BF16 0.0016, Q8_0 0.0054, Q8_K 0.0071, Q6_K 0.018, Q5_0 0.043, Q5_1 0.038,
-//! Q5_K 0.036, Q4_0 0.085, Q4_1 0.080, Q4_K 0.072, Q3_K 0.151, Q2_K 0.303), so a regression in
-//! a scale search shows up; F32 must be exact.
+//! to the signal's RMS. The bounds sit ~15 % above what our quantizers reach on this data
+//! (measured: F16 0.00021, BF16 0.0016, Q8_0 0.0054, Q8_K 0.0071, Q6_K 0.018, Q5_0 0.043,
+//! Q5_1 0.038, Q5_K 0.036, Q4_0 0.085, Q4_1 0.080, Q4_K 0.072, Q3_K 0.151, Q2_K 0.303), so a
+//! regression in a scale search shows up; F32 must be exact.
 
 const std = @import("std");
 const testing = std.testing;
@@ -56,7 +56,8 @@ test "quantizeRow() then dequantizeRow() stays within each type's error bound" {
     for (bounds) |bound| {
         const rmse = relativeRmse(bound.quant_type);
         testing.expect(rmse <= bound.rmse_max) catch |err| {
-            std.debug.print("{s}: relative RMSE {d:.5} > {d}\n", .{ traits(bound.quant_type).name, rmse, bound.rmse_max });
+            const args = .{ traits(bound.quant_type).name, rmse, bound.rmse_max };
+            std.debug.print("{s}: relative RMSE {d:.5} > {d}\n", args);
             return err;
         };
     }

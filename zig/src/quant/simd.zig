@@ -23,7 +23,11 @@ pub const f32_lanes: usize = vector_bytes / 4;
 /// 128-bit targets), so two independent f32 accumulators hide the FMA latency.
 pub const legacy_blocks_per_step: usize = 2 * (if (vector_bytes >= 32) vector_bytes / 32 else 1);
 
-fn strideMask(comptime len: usize, comptime stride: usize, comptime offset: usize) [len / stride]i32 {
+fn strideMask(
+    comptime len: usize,
+    comptime stride: usize,
+    comptime offset: usize,
+) [len / stride]i32 {
     var mask: [len / stride]i32 = undefined;
     for (&mask, 0..) |*lane, k| lane.* = @intCast(k * stride + offset);
     return mask;
@@ -57,7 +61,8 @@ pub inline fn dotGroups4(
         const a_array: [len]i8 = a;
         const b_array: [len]i8 = b;
         inline for (0..len / 32) |k| {
-            out[8 * k ..][0..8].* = dotGroups4Avx2(a_array[32 * k ..][0..32].*, b_array[32 * k ..][0..32].*);
+            const a32: @Vector(32, i8) = a_array[32 * k ..][0..32].*;
+            out[8 * k ..][0..8].* = dotGroups4Avx2(a32, b_array[32 * k ..][0..32].*);
         }
         return out;
     }
