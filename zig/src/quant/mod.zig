@@ -1,6 +1,33 @@
 //! Quantized-weight kernels: block layouts, dequantize, quantize and dot products for ggml's
 //! weight types, each SIMD kernel with its scalar reference beside it. `traits.zig` is the
-//! table that ties them together by ggml type id.
+//! table that ties them together by ggml type id; `c_api.zig` exposes it as `zeno_quant_*`.
+//!
+//! Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+//! Q8_K, with ggml's block layouts (`blocks.zig`). Every type dequantizes and quantizes.
+//!
+//! Dot products pair a weight row with an activation row of ggml's `vec_dot_type`: Q4_0, Q5_0,
+//! Q8_0 with Q8_0; Q4_1, Q5_1 with Q8_1; K-quants with Q8_K; F32, F16 and BF16 with F32 (ggml
+//! converts activations to F16/BF16 there; f32 is at least as accurate). Q8_1 and Q8_K are
+//! activation types only. Integer sums are exact inside a block (i32); float scales are
+//! applied once per block as ggml does, so results match llama.cpp's to f32 rounding.
+//!
+//! Activation quantizers reproduce ggml's reference rounding bit for bit: Q8_0/Q8_1 scale by
+//! 1/(amax/127) and round halves away from zero; Q8_K scales by -127/max (max signed; ggml
+//! changed from -128) and rounds halves to even. llama.cpp's AVX2 Q8_0/Q8_1 quantizers differ
+//! (127/amax, ties to even); the TypeScript reference offers that variant, we do not (yet).
+//! Weight quantizers follow ggml's reference algorithms: Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 byte for byte
+//! (checked against gguf-py), K-quants with the same scale searches (`k_search.zig`).
+//!
+//! SIMD: `@Vector` code with a comptime width (`simd.zig`: 512-bit with AVX-512BW, 256-bit
+//! with AVX2, 128-bit otherwise) and scalar tails; on x86-64 with AVX2 the i8 group sums use
+//! `vpsignb`/`vpmaddubsw`/`vpmaddwd` through inline asm, which LLVM does not emit. The AVX2
+//! path requires activations without -128, which our quantizers never write. Tests run on
+//! x86-64 baseline and AVX2 and on aarch64 under QEMU; this machine has no AVX-512, so the
+//! 512-bit build is compiled, not run.
+//!
+//! Tests: `zig build test` (from zig/), or
+//! `python3 -m ziglang test zig/src/quant/mod.zig -O ReleaseFast -mcpu=x86_64_v3`.
+//! Throughput: `dot_bench.zig`.
 
 pub const blocks = @import("blocks.zig");
 pub const fp = @import("fp.zig");
