@@ -46,8 +46,22 @@ export type {
   Vocab,
 } from "./core/tokenizer/mod.ts";
 import "./backends/mod.ts";
-export { cpuFeatures, loadNativeLibrary, mapFile, nativeVariant } from "./backends/native/mod.ts";
-export type { MapAdvice, MappedFile, NativeLibrary } from "./backends/native/mod.ts";
+export {
+  acquireNativeLibrary,
+  cpuFeatures,
+  DEFAULT_RELEASE_URL,
+  loadNativeLibrary,
+  mapFile,
+  nativeLibraryCacheDir,
+  nativeVariant,
+} from "./backends/native/mod.ts";
+export type {
+  AcquiredNativeLibrary,
+  AcquireNativeLibraryOptions,
+  MapAdvice,
+  MappedFile,
+  NativeLibrary,
+} from "./backends/native/mod.ts";
 export { loadModel } from "./core/model.ts";
 export type { LoadModelOptions, Model } from "./core/model.ts";
 export { LanguageModelSession } from "./core/session.ts";

@@ -89,7 +89,8 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
 }
 
 async function mapModelBytes(path: string): Promise<ModelBytes> {
-  const { mapFile } = await import("../backends/native/mod.ts");
+  const { acquireNativeLibrary, mapFile } = await import("../backends/native/mod.ts");
+  await acquireNativeLibrary(); // a checkout's own build, else build or download (acquire.ts)
   return mapFile(path);
 }
 

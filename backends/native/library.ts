@@ -14,6 +14,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { NativeLibraryError } from "../../core/errors.ts";
+import { findNativeLibrarySync } from "./acquire.ts";
 import { type CpuFeature, cpuFeatureNames } from "./cpu_features.ts";
 import { NATIVE_SYMBOLS, type NativeSymbols, PROBE_SYMBOLS, ZENO_ABI_VERSION } from "./symbols.ts";
 
@@ -103,8 +104,8 @@ export function nativeLibraryFileName(variant: string): string {
 
 function _defaultLibDir(): string {
   const url = new URL("../../zig/zig-out/lib", import.meta.url);
-  // Imported from a remote URL (a registry) there is no build beside the module.
-  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : "zig/zig-out/lib";
+  // Imported from a remote URL (a registry) there is no build beside the module: see acquire.ts.
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : findNativeLibrarySync().libDir;
 }
 
 function _open(libDir: string, requested: string | undefined): NativeLibrary {

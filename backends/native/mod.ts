@@ -10,6 +10,13 @@ import { registerBackend } from "../../core/backend.ts";
 import { createNativeBackend } from "./backend.ts";
 import { loadNativeLibrary } from "./library.ts";
 
+export {
+  acquireNativeLibrary,
+  type AcquireNativeLibraryOptions,
+  type AcquiredNativeLibrary,
+  DEFAULT_RELEASE_URL,
+  nativeLibraryCacheDir,
+} from "./acquire.ts";
 export { createNativeBackend, type NativeBackendOptions } from "./backend.ts";
 export {
   cpuFeatures,
