@@ -6,6 +6,7 @@
  *
  * ```sh
  * deno task bench [--reps 3] [--threads 2] [-p 512] [-n 128] [--only llama] [--no-llama-cpp]
+ *                  [--model-timeout-min 20] [--out bench/results]
  * ```
  *
  * @module
@@ -30,6 +31,7 @@ if (import.meta.main) {
       only: { type: "string" },
       "no-llama-cpp": { type: "boolean" },
       out: { type: "string", default: join(ROOT, "bench", "results") },
+      "model-timeout-min": { type: "string", default: "20" },
     },
   });
   const log = (message: string) => console.error(message);
@@ -55,16 +57,23 @@ if (import.meta.main) {
     ];
     args.push("-p", values.prompt, "-n", values.gen);
     if (values["no-llama-cpp"]) args.push("--no-llama-cpp");
+    // A model that takes longer than the timeout is dropped from the table (a slow backend
+    // must not hold the whole suite).
+    const signal = AbortSignal.timeout(Number(values["model-timeout-min"]) * 60_000);
     const child = new Deno.Command(Deno.execPath(), {
       args,
       cwd: ROOT,
       stdout: "piped",
       stderr: "inherit",
+      signal,
     })
       .spawn();
     const { code, stdout } = await child.output();
     if (code !== 0) {
-      log(`bench: ${model.name} failed (exit ${code}); continuing`);
+      const reason = signal.aborted
+        ? `timed out after ${values["model-timeout-min"]} min`
+        : `exit ${code}`;
+      log(`bench: ${model.name} failed (${reason}); continuing`);
       continue;
     }
     results.push(JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!));
