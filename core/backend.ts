@@ -13,6 +13,7 @@ import type { Graph, Op } from "./graph.ts";
 export interface BackendBuffer {
   /** What it holds, for errors: "weights smollm2.gguf", "arena", "kv.k". */
   readonly label: string;
+  /** Size in bytes. */
   readonly byteLength: number;
   /**
    * A host view of the bytes, zero-copy where the memory is host memory (CPU backends).
@@ -25,6 +26,7 @@ export interface BackendBuffer {
 export interface DeviceInfo {
   /** e.g. "cpu-x86_64-avx512", "reference". */
   readonly name: string;
+  /** A human-readable description (CPU model, variant). */
   readonly description: string;
   /** Memory the device can use, in bytes (0 when unknown). */
   readonly memoryBytes: number;
@@ -40,6 +42,7 @@ export interface ModelBytes {
 
 /** One compute backend. */
 export interface Backend {
+  /** What the backend runs on. */
   readonly device: DeviceInfo;
   /**
    * Whether the backend runs `op` with these input types (in `src` order).
@@ -67,10 +70,13 @@ export interface Backend {
 
 /** A backend that can exist on this machine, with a score (higher runs first). */
 export interface BackendEntry {
+  /** The name `loadModel({ backend })` takes ("native"). */
   readonly name: string;
+  /** Preference: the available backend with the highest score is the default. */
   readonly score: number;
   /** Whether it can start here (the library is built, the driver exists). */
   available(): true | string;
+  /** Creates an instance with `threads` compute threads. */
   create(options: { threads?: number }): Backend;
 }
 

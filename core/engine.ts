@@ -32,7 +32,9 @@ export interface EngineOptions {
 
 /** One batch: token i sits at `positions[i]` in the sequences of `seqMasks[i]`. */
 export interface Batch {
+  /** Token ids to evaluate, one per row. */
   readonly tokens: ArrayLike<number>;
+  /** Each token's position in its sequence. */
   readonly positions: ArrayLike<number>;
   /** Bit masks of sequence ids per token; default: sequence 0 for every token. */
   readonly seqMasks?: ArrayLike<number>;
@@ -44,15 +46,23 @@ const INPUT_ARRAYS = 5; // tokens, positions, seq masks, slots, output rows
 
 /** Evaluates batches of one model on one backend. */
 export class Engine {
+  /** The KV cache of this engine's sequences. */
   readonly kv: KvCache;
+  /** KV cells, shared by every sequence. */
   readonly contextSize: number;
+  /** Most tokens one `eval` call takes. */
   readonly batchSize: number;
+  /** Most logits rows one `eval` call returns (and most sequences). */
   readonly maxOutputs: number;
+  /** Backend memory for the KV cache and activations. */
   readonly arena: BackendBuffer;
+  /** Backend memory for a batch's token ids, positions and masks. */
   readonly inputs: BackendBuffer;
   #disposed = false;
 
   /**
+   * Creates an engine (own KV cache) over a model's weights.
+   *
    * @param backend where the graph runs
    * @param hp the model's hyper-parameters
    * @param weights the model's tensors (bound to a buffer of `backend`)

@@ -10,6 +10,8 @@
 /** Base class of every error zeno raises on purpose. */
 export class ZenoError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message what failed, the value, and the state
    * @param options `cause` when wrapping a lower-level error
    */

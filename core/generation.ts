@@ -11,12 +11,15 @@ export type FinishReason = "stop" | "length" | "abort" | "eog";
 
 /** What a finished generation produced. */
 export interface GenerationResult {
+  /** The generated text. */
   readonly text: string;
   /** Generated token ids (the prompt excluded). */
   readonly tokens: readonly number[];
+  /** Why generation stopped. */
   readonly finishReason: FinishReason;
   /** Prompt tokens, and how many of them were evaluated (the rest came from the cache). */
   readonly promptTokens: number;
+  /** Prompt tokens evaluated (the others came from the cache). */
   readonly promptTokensEvaluated: number;
   /** The parsed value, when the request had a constraint (schema, grammar). */
   readonly value?: unknown;
@@ -33,6 +36,8 @@ export class Generation<T = string> implements AsyncIterable<string>, PromiseLik
   #result?: Promise<GenerationResult>;
 
   /**
+   * Wraps a source of chunks; nothing runs until it is iterated or awaited.
+   *
    * @param source yields text chunks and returns the result
    * @param finish what awaiting resolves to (default: the text)
    */

@@ -32,12 +32,19 @@ export interface LoadModelOptions {
 
 /** A loaded model: its file, numbers, tokenizer, chat template and weights on a backend. */
 export interface Model {
+  /** The model file's path. */
   readonly path: string;
+  /** The parsed GGUF header: metadata and tensor table. */
   readonly gguf: GgufFile;
+  /** Hyper-parameters read from the metadata. */
   readonly hparams: HParams;
+  /** The tokenizer built from the file's vocabulary. */
   readonly tokenizer: Tokenizer;
+  /** The chat template (the file's, or a built-in format). */
   readonly chatTemplate: ChatTemplate;
+  /** The backend the weights are bound to. */
   readonly backend: Backend;
+  /** The model's tensors on the backend, shared by every engine. */
   readonly weights: ModelWeights;
   /** A new engine with its own KV cache. */
   createEngine(options?: EngineOptions): Engine;

@@ -61,6 +61,7 @@ export interface SchedulerStats {
   readonly queueDepth: number;
   /** Requests holding a sequence. */
   readonly activeSequences: number;
+  /** Sequences decoded together. */
   readonly parallel: number;
   /** Prompt tokens evaluated since the start. */
   readonly promptTokens: number;
@@ -72,7 +73,9 @@ export interface SchedulerStats {
   readonly ticks: number;
   /** Generated tokens per second over the last `RATE_WINDOW_MS` (0 when idle). */
   readonly generatedTokensPerSecond: number;
+  /** KV cells holding tokens now. */
   readonly kvCellsUsed: number;
+  /** KV cells in the engine. */
   readonly kvCellsTotal: number;
 }
 
@@ -108,6 +111,7 @@ interface _Job {
 
 /** Continuous batching of many requests over one engine (which it owns). */
 export class Scheduler {
+  /** Sequences decoded together. */
   readonly parallel: number;
   /** Cells one sequence may hold: a prompt may have at most `contextSize - 1` tokens. */
   readonly contextSize: number;
@@ -126,6 +130,8 @@ export class Scheduler {
   #ticks = 0;
 
   /**
+   * Creates a scheduler; it owns the engine's KV cache.
+   *
    * @param engine the engine to batch over; the scheduler owns its KV cache
    * @param tokenizer turns sampled ids into text
    * @param options parallel sequences and per-sequence context

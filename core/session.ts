@@ -61,7 +61,10 @@ export class LanguageModelSession {
   #cached: number[] = [];
   #busy = false;
 
-  /** @param model tokenizer, chat template and an engine this session owns */
+  /**
+   * Creates a session over a model's tokenizer, chat template and engine.
+   * @param model tokenizer, chat template and an engine this session owns
+   */
   constructor(readonly model: SessionModel) {}
 
   /**
@@ -69,6 +72,7 @@ export class LanguageModelSession {
    * @returns chunks as they are decoded; `await` it for the whole text
    */
   generate<S>(prompt: string, options: GenerateOptions & { schema: S }): Generation<SchemaOutput<S>>;
+  /** Continues `prompt` (plain text, no chat template); `await` it for the whole text. */
   generate(prompt: string, options?: GenerateOptions): Generation;
   generate(prompt: string, options: GenerateOptions = {}): Generation<unknown> {
     const tokens = this.model.tokenizer.encode(prompt, { addSpecial: true, parseSpecial: false });
@@ -83,6 +87,7 @@ export class LanguageModelSession {
     messages: readonly ChatMessage[],
     options: GenerateOptions & RenderOptions & { schema: S },
   ): Generation<SchemaOutput<S>>;
+  /** Replies to a conversation rendered with the model's chat template. */
   respond(messages: readonly ChatMessage[], options?: GenerateOptions & RenderOptions): Generation;
   respond(messages: readonly ChatMessage[], options: GenerateOptions & RenderOptions = {}): Generation<unknown> {
     const tokens = this.promptTokens(messages, options);

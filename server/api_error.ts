@@ -11,6 +11,7 @@ import { TokenizerError, ZenoError } from "../core/errors.ts";
 
 /** The body of an OpenAI-shaped error response. */
 export interface OpenAIErrorBody {
+  /** The error, as OpenAI's API sends it. */
   error: {
     message: string;
     type: string;
@@ -33,12 +34,18 @@ export interface ApiErrorOptions extends ErrorOptions {
 
 /** An error answered to the client as it is, with its status, field and code. */
 export class ApiError extends ZenoError {
+  /** The HTTP status. */
   readonly status: number;
+  /** The request field at fault, or null. */
   readonly param: string | null;
+  /** A machine-readable code ("context_length_exceeded"), or null. */
   readonly code: string | null;
+  /** OpenAI's error type ("invalid_request_error"). */
   readonly type: string;
 
   /**
+   * Creates the error.
+   *
    * @param message what is wrong, naming the field and the value
    * @param options status, param, code, type and cause
    */

@@ -28,6 +28,7 @@ import { RequestFields } from "./request_fields.ts";
 
 /** What the app serves; `loaded` is set once the model is ready. */
 export interface ServerContext {
+  /** The model and scheduler, once loaded (undefined while loading). */
   loaded?: LoadedModel;
   /** Why loading failed (health reports it). */
   loadError?: Error;

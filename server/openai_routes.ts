@@ -24,7 +24,9 @@ import { sseResponse } from "./sse.ts";
 export interface LoadedModel {
   /** The name clients see in `/v1/models` and in responses. */
   readonly id: string;
+  /** The loaded model. */
   readonly model: Model;
+  /** The continuous-batching scheduler over the model's engine. */
   readonly scheduler: Scheduler;
   /** Unix seconds when it was loaded. */
   readonly createdSeconds: number;
@@ -32,8 +34,11 @@ export interface LoadedModel {
 
 /** Token counts in OpenAI's shape. */
 export interface Usage {
+  /** Tokens in the prompt. */
   prompt_tokens: number;
+  /** Tokens generated. */
   completion_tokens: number;
+  /** Prompt and completion tokens together. */
   total_tokens: number;
 }
 

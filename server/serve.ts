@@ -34,6 +34,7 @@ export interface StartServerOptions {
 export interface RunningServer {
   /** `http://host:port`. */
   readonly url: string;
+  /** The app's state: the loaded model and scheduler, the API key. */
   readonly context: ServerContext;
   /** Resolves once the model serves; rejects when loading failed. */
   readonly ready: Promise<void>;

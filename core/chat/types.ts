@@ -13,8 +13,11 @@ export type ChatRole = "system" | "user" | "assistant" | "tool";
  * the OpenAI API sends it) or an object; templates receive an object when the string parses.
  */
 export interface ChatToolCall {
+  /** The call's id, echoed by the tool result. */
   readonly id?: string;
+  /** Always "function". */
   readonly type?: "function";
+  /** The function called and its arguments. */
   readonly function: {
     readonly name: string;
     readonly arguments: string | Record<string, unknown>;
@@ -23,7 +26,9 @@ export interface ChatToolCall {
 
 /** One conversation turn. */
 export interface ChatMessage {
+  /** Who speaks. */
   readonly role: ChatRole;
+  /** What was said. */
   readonly content: string;
   /** Calls made by an assistant turn. */
   readonly tool_calls?: readonly ChatToolCall[];
@@ -35,7 +40,9 @@ export interface ChatMessage {
 
 /** A tool the model may call, in OpenAI's shape (`parameters` is a JSON Schema). */
 export interface ChatTool {
+  /** Always "function". */
   readonly type: "function";
+  /** The function's name, description and JSON Schema parameters. */
   readonly function: {
     readonly name: string;
     readonly description?: string;
@@ -79,7 +86,10 @@ export interface ChatTemplate {
 
 /** What every built-in format renders from: the options resolved, plus the BOS text. */
 export interface FormatRenderOptions {
+  /** Whether to end with the assistant's turn header. */
   readonly addGenerationPrompt: boolean;
+  /** Tools offered to the model. */
   readonly tools: readonly ChatTool[];
+  /** The BOS token's text, for templates that write it. */
   readonly bosToken: string;
 }

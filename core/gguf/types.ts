@@ -74,21 +74,29 @@ export type GgufValue =
 
 /** An array value with its element type (nested arrays allowed). */
 export interface GgufArray {
+  /** The elements' type. */
   readonly type: GgufValueType;
+  /** The elements, in file order. */
   readonly values: readonly GgufValue[];
 }
 
 /** One metadata entry with its stored type. */
 export interface GgufKv {
+  /** The key ("general.architecture"). */
   readonly key: string;
+  /** The value's type. */
   readonly type: GgufValueType;
+  /** The decoded value. */
   readonly value: GgufValue;
 }
 
 /** One tensor table entry. `dims` is ggml order: dims[0] is the contiguous (row) length. */
 export interface GgufTensorInfo {
+  /** The tensor's name ("blk.0.attn_q.weight"). */
   readonly name: string;
+  /** Dimensions, innermost first (ggml's `ne`). */
   readonly dims: readonly number[];
+  /** The element type. */
   readonly type: GgmlType;
   /** Offset from the start of the tensor data section, in bytes. */
   readonly offset: number;
@@ -100,10 +108,15 @@ export interface GgufTensorInfo {
 
 /** A parsed GGUF file header (metadata and tensor table); the data stays where it is. */
 export interface GgufFile {
+  /** The GGUF version. */
   readonly version: 2 | 3;
+  /** Metadata entries in file order. */
   readonly kvs: readonly GgufKv[];
+  /** Metadata by key. */
   readonly metadata: ReadonlyMap<string, GgufValue>;
+  /** The tensor table, in file order. */
   readonly tensors: readonly GgufTensorInfo[];
+  /** Alignment of tensor data in bytes (`general.alignment`, default 32). */
   readonly alignment: number;
   /** Absolute offset where tensor data begins, in bytes. */
   readonly dataOffset: number;

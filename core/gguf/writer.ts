@@ -46,6 +46,7 @@ export interface GgufWriteInput {
   readonly version?: 2 | 3;
   /** Metadata in file order. A `general.alignment` entry (UINT32) sets the alignment. */
   readonly kvs: readonly GgufKv[];
+  /** The tensors to write, in file order. */
   readonly tensors: readonly GgufWriteTensor[];
   /** Data alignment in bytes; must agree with `general.alignment` when both are given. */
   readonly alignment?: number;

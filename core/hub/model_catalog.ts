@@ -23,11 +23,15 @@ export type ModelSource =
 
 /** A model known by alias. */
 export interface CatalogModel {
+  /** The name `zeno pull` accepts ("smollm2-135m-instruct"). */
   readonly alias: string;
   /** File name in the cache. */
   readonly fileName: string;
+  /** The file's sha256, lowercase hex. */
   readonly sha256: string;
+  /** The file's size in bytes. */
   readonly byteLength: number;
+  /** Where to download it, tried in order. */
   readonly sources: readonly ModelSource[];
 }
 

@@ -22,24 +22,35 @@ export interface Vocab {
   readonly model: string;
   /** `tokenizer.ggml.pre`: the pre-tokenizer rule set for BPE ("default" when absent). */
   readonly pre: string;
+  /** Token text by id. */
   readonly tokens: readonly string[];
   /** Piece scores (SentencePiece); empty when absent. */
   readonly scores: Float32Array;
+  /** Token type by id (`TokenType`). */
   readonly types: Uint8Array;
   /** BPE merges as "left right" strings, rank = index; empty for SentencePiece. */
   readonly merges: readonly string[];
+  /** Id by token text. */
   readonly tokenToId: ReadonlyMap<string, number>;
+  /** Beginning-of-sequence id. */
   readonly bos?: number;
+  /** End-of-sequence id. */
   readonly eos?: number;
+  /** End-of-turn id. */
   readonly eot?: number;
+  /** Unknown-token id. */
   readonly unk?: number;
+  /** Padding id. */
   readonly pad?: number;
   /** End of message (`<|eom_id|>`), when the metadata names one. */
   readonly eom?: number;
   /** Separator (`tokenizer.ggml.seperator_token_id`, llama.cpp's spelling). */
   readonly sep?: number;
+  /** Mask id. */
   readonly mask?: number;
+  /** Whether encoding with special tokens prepends BOS. */
   readonly addBos: boolean;
+  /** Whether encoding with special tokens appends EOS. */
   readonly addEos: boolean;
   /** SentencePiece: prepend "▁" to the first fragment (`tokenizer.ggml.add_space_prefix`). */
   readonly addSpacePrefix: boolean;
@@ -71,14 +82,19 @@ export interface StreamDecoder {
 
 /** Text ↔ token ids for one vocabulary. */
 export interface Tokenizer {
+  /** The vocabulary. */
   readonly vocab: Vocab;
+  /** Number of tokens. */
   readonly vocabSize: number;
+  /** Text to token ids. */
   encode(text: string, options?: EncodeOptions): number[];
+  /** Token ids to text. */
   decode(ids: readonly number[], options?: DecodeOptions): string;
   /** The bytes one token stands for, after byte-level / ▁ decoding. */
   tokenBytes(id: number): Uint8Array;
   /** True for end-of-generation tokens (EOS, EOT, <|im_end|>, <end_of_turn> …). */
   isEog(id: number): boolean;
+  /** A decoder fed one id at a time that never splits a UTF-8 sequence. */
   createStreamDecoder(options?: DecodeOptions): StreamDecoder;
 }
 

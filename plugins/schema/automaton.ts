@@ -24,9 +24,11 @@ export interface CompiledGrammar {
   readonly ruleStart: Int32Array;
   /** Start gstate of the root rule. */
   readonly rootStart: number;
+  /** Number of states. */
   readonly stateCount: number;
   /** Byte → class, `[256]`. */
   readonly byteClass: Uint8Array;
+  /** Number of byte classes (columns of the transition table). */
   readonly classCount: number;
   /** `[stateCount * classCount]`: next gstate, or -1 (dead). */
   readonly next: Int32Array;

@@ -18,7 +18,9 @@ export interface CompileSchemaOptions extends SchemaGrammarOptions {
 
 /** A compiled schema: the automaton, the JSON Schema it came from and what was not enforced. */
 export interface CompiledSchema {
+  /** The grammar the schema compiled to. */
   readonly grammar: CompiledGrammar;
+  /** The JSON Schema it came from (zod schemas converted). */
   readonly jsonSchema: JsonSchema;
   /** Keywords not enforced (lenient mode) and notes such as "oneOf enforced as anyOf". */
   readonly warnings: readonly string[];

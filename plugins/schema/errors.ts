@@ -18,6 +18,8 @@ export class SchemaCompileError extends ZenoError {
   readonly pointer: string;
 
   /**
+   * Creates the error.
+   *
    * @param message what failed, the value, and the state
    * @param details the keyword and JSON pointer at fault, and an optional cause
    */

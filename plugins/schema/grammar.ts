@@ -23,7 +23,9 @@ export type Expr =
 
 /** A grammar: rules by name and the rule a whole text must match. */
 export interface Grammar {
+  /** Rule bodies by name. */
   readonly rules: ReadonlyMap<string, Expr>;
+  /** The start rule's name. */
   readonly root: string;
 }
 

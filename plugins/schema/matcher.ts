@@ -28,6 +28,8 @@ export class GrammarMatcher {
   #state: number;
 
   /**
+   * Creates a matcher at the grammar's start, or at `state`.
+   *
    * @param grammar the compiled grammar
    * @param state a state id of the grammar's runtime; the start state when absent
    */
