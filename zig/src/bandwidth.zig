@@ -29,13 +29,18 @@ pub fn readGbps(bytes: []const u8, thread_count: u32, pass_count: u32) Error!f64
     assert(thread_count >= 1 and thread_count <= threads_max);
     assert(pass_count >= 1 and pass_count <= passes_max);
     assert(bytes.len >= step_bytes * thread_count);
-    var shared: Shared = .{ .bytes = bytes, .thread_count = thread_count, .pass_count = pass_count };
+    var shared: Shared = .{
+        .bytes = bytes,
+        .thread_count = thread_count,
+        .pass_count = pass_count,
+    };
     var threads: [threads_max]std.Thread = undefined;
     var spawned: u32 = 0;
     defer for (threads[0..spawned]) |thread| thread.join();
     errdefer shared.abort.store(true, .release);
     while (spawned + 1 < thread_count) : (spawned += 1) {
-        threads[spawned] = std.Thread.spawn(.{ .stack_size = 1 << 20 }, worker, .{ &shared, spawned + 1 }) catch
+        const config: std.Thread.SpawnConfig = .{ .stack_size = 1 << 20 };
+        threads[spawned] = std.Thread.spawn(config, worker, .{ &shared, spawned + 1 }) catch
             return error.SystemResources;
     }
     worker(&shared, 0);
@@ -47,7 +52,9 @@ pub fn readGbps(bytes: []const u8, thread_count: u32, pass_count: u32) Error!f64
 /// `readGbps` over a buffer of `byte_length` bytes allocated here (huge-page advised, filled).
 pub fn readGbpsOwned(byte_length: usize, thread_count: u32, pass_count: u32) Error!f64 {
     const length = std.mem.alignForward(usize, byte_length, 2 << 20);
-    const result = linux.mmap(null, length, .{ .READ = true, .WRITE = true }, .{ .TYPE = .PRIVATE, .ANONYMOUS = true }, -1, 0);
+    const protection: linux.PROT = .{ .READ = true, .WRITE = true };
+    const flags: linux.MAP = .{ .TYPE = .PRIVATE, .ANONYMOUS = true };
+    const result = linux.mmap(null, length, protection, flags, -1, 0);
     if (linux.errno(result) != .SUCCESS) return error.OutOfMemory;
     const memory: [*]u8 = @ptrFromInt(result);
     defer _ = linux.munmap(memory, length);
