@@ -26,6 +26,24 @@ pub inline fn halfToF32(h: f16) f32 {
     return @floatCast(h);
 }
 
+/// IEEE half bits → f32, 4 or 8 at a time (one `vcvtph2ps` with F16C; the bits travel
+/// through general registers for the reason given in `halfToF32`).
+pub inline fn halvesToF32(comptime count: usize, bits: [count]u16) @Vector(count, f32) {
+    comptime assert(count == 4 or count == 8);
+    if (has_f16c) {
+        var words: [2]u64 = .{ 0, 0 };
+        inline for (bits, 0..) |b, i| words[i / 4] |= @as(u64, b) << (16 * (i % 4));
+        const lanes: @Vector(2, u64) = words;
+        return asm ("vcvtph2ps %[in], %[out]"
+            : [out] "=x" (-> @Vector(count, f32)),
+            : [in] "x" (lanes),
+        );
+    }
+    var out: [count]f32 = undefined;
+    inline for (bits, &out) |b, *v| v.* = @floatCast(@as(f16, @bitCast(b)));
+    return out;
+}
+
 /// f32 → IEEE half, rounding to nearest even (what ggml's FP32_TO_FP16 does on F16C).
 pub inline fn f32ToHalf(value: f32) f16 {
     return @floatCast(value);
@@ -98,6 +116,13 @@ test "f32ToBf16() rounds to nearest even and keeps NaN" {
     try testing.expectEqual(@as(u16, 0x3f82), f32ToBf16(1.0 + 3.0 / 256.0));
     try testing.expect(std.math.isNan(bf16ToF32(f32ToBf16(std.math.nan(f32)))));
     try testing.expectEqual(@as(f32, -2.0), bf16ToF32(f32ToBf16(-2.0)));
+}
+
+test "halvesToF32() converts every lane" {
+    const bits = [8]u16{ 0x3C00, 0xC500, 0x0001, 0x7BFF, 0x3800, 0x0000, 0x8000, 0x4000 };
+    const want = [8]f32{ 1, -5, 0x1p-24, 65504, 0.5, 0, -0.0, 2 };
+    try testing.expectEqual(want, @as([8]f32, halvesToF32(8, bits)));
+    try testing.expectEqual([4]f32{ 1, -5, 0x1p-24, 65504 }, @as([4]f32, halvesToF32(4, bits[0..4].*)));
 }
 
 test "f32ToHalf() rounds to nearest even" {
