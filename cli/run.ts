@@ -1,7 +1,9 @@
 /**
  * `zeno run -m <model.gguf|alias> -p "<prompt>" [-n N] [--temp T] [--seed S] [--chat] [--ids]`:
  * prints the continuation of a prompt (with `--chat`, the reply to it as a user message). With
- * `--ids`, prints only the generated token ids, space-separated, on one line. Without `-m`,
+ * `--ids`, prints only the generated token ids, space-separated, on one line. With
+ * `--schema <schema.json>` (or `--grammar <file.gbnf>`), the output is constrained and only the
+ * JSON value (or the grammar's text) is printed. Without `-m`,
  * uses `smollm2-135m-instruct`, pulled on first use. Everything but the output goes to stderr.
  *
  * @module
@@ -13,7 +15,7 @@ import { compact, numberOption } from "./options.ts";
 
 const USAGE = `usage: zeno run [-m <model.gguf|alias>] -p "<prompt>" [-n N] [--temp T] [--seed S]
                 [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--chat] [--ids]
-                [--threads N] [--ctx N]`;
+                [--schema <schema.json> | --grammar <file.gbnf>] [--threads N] [--ctx N]`;
 
 /** Entry point of `zeno run`. */
 export async function main(args: string[]): Promise<number> {
@@ -31,6 +33,8 @@ export async function main(args: string[]): Promise<number> {
       "repeat-penalty": { type: "string" },
       chat: { type: "boolean", default: false },
       ids: { type: "boolean", default: false },
+      schema: { type: "string" },
+      grammar: { type: "string" },
       threads: { type: "string", short: "t" },
       ctx: { type: "string", short: "c" },
       help: { type: "boolean", short: "h", default: false },
@@ -44,7 +48,9 @@ export async function main(args: string[]): Promise<number> {
   const model = await openModel(values.model, { threads: numberOption(values.threads, "--threads") });
   try {
     const session = model.createSession({ contextSize: numberOption(values.ctx, "--ctx") });
+    const constraint = await constraintOptions(values.schema, values.grammar);
     const options = compact({
+      ...constraint,
       maxTokens: numberOption(values["n-predict"], "-n"),
       temperature: numberOption(values.temp, "--temp"),
       seed: numberOption(values.seed, "--seed"),
@@ -56,6 +62,11 @@ export async function main(args: string[]): Promise<number> {
     const generation = values.chat
       ? session.respond([{ role: "user", content: values.prompt }], options)
       : session.generate(values.prompt, options);
+    if (constraint.schema !== undefined || constraint.grammar !== undefined) {
+      const value = await generation;
+      console.log(constraint.schema !== undefined ? JSON.stringify(value) : value);
+      return 0;
+    }
     if (values.ids) {
       const result = await generation.result();
       console.log(result.tokens.join(" "));
@@ -68,4 +79,25 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     model.dispose();
   }
+}
+
+/** Reads `--schema`/`--grammar` files and loads the schema plugin when one is given. */
+async function constraintOptions(
+  schemaPath: string | undefined,
+  grammarPath: string | undefined,
+): Promise<{ schema?: unknown; grammar?: string }> {
+  if (schemaPath === undefined && grammarPath === undefined) return {};
+  if (schemaPath !== undefined && grammarPath !== undefined) {
+    throw new TypeError("Cannot use --schema and --grammar together: pick one");
+  }
+  await import("../plugins/schema/mod.ts");
+  if (schemaPath !== undefined) {
+    const text = await Deno.readTextFile(schemaPath);
+    try {
+      return { schema: JSON.parse(text) };
+    } catch (error) {
+      throw new SyntaxError(`Cannot read schema "${schemaPath}": ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return { grammar: await Deno.readTextFile(grammarPath!) };
 }
