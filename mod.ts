@@ -75,3 +75,31 @@ export type { Backend, BackendBuffer, BackendEntry, DeviceInfo } from "./core/ba
 export { RATE_WINDOW_MS, Scheduler } from "./core/scheduler.ts";
 export type { ScheduleRequest, SchedulerOptions, SchedulerStats } from "./core/scheduler.ts";
 export { chatPromptTokens } from "./core/prompt_tokens.ts";
+// Named by the signatures above (deno doc --lint: private-type-ref), so importers can name them.
+export type { Graph, GraphBuilder, GraphNode, GraphTensor, Op, RowBytes } from "./core/graph.ts";
+export type { ModelBytes } from "./core/backend.ts";
+export { SUPPORTED_ARCHITECTURES } from "./core/models/mod.ts";
+export type { Architecture, HParams, ModelWeights } from "./core/models/mod.ts";
+export type { KvCache, KvCacheOptions } from "./core/kv_cache.ts";
+export type { DecodingConstraint } from "./core/plugin.ts";
+export type {
+  GgufLayout,
+  GgufTensorData,
+  GgufTensorSpec,
+  GgufWriteTensor,
+} from "./core/gguf/writer.ts";
+export type { ParseGgufOptions } from "./core/gguf/reader.ts";
+export type { SchemaOutput, SessionModel } from "./core/session.ts";
+export type { CacheDirOptions } from "./core/hub/mod.ts";
+export type { PypiPart } from "./core/hub/model_catalog.ts";
+export type { ProgressOutput } from "./core/hub/progress.ts";
+export type { CreateTokenizerOptions } from "./core/tokenizer/tokenizer.ts";
+export type { VocabFromMetadataOptions } from "./core/tokenizer/vocab.ts";
+export { CPU_FEATURE_BITS, NATIVE_SYMBOLS } from "./backends/native/mod.ts";
+export type {
+  CpuFeature,
+  LoadNativeLibraryOptions,
+  MapFileOptions,
+  NativeSymbols,
+  NativeVariant,
+} from "./backends/native/mod.ts";

@@ -36,7 +36,9 @@ export interface DeviceInfo {
 
 /** A model file's bytes, already mapped into memory by the native library or read. */
 export interface ModelBytes {
+  /** The file's path. */
   readonly path: string;
+  /** The whole file's bytes (a mapping or a copy). */
   readonly bytes: Uint8Array;
 }
 

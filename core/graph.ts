@@ -82,29 +82,41 @@ export const MAX_FPARAMS = 4;
 
 /** Where a tensor's bytes live: a backend buffer and a byte offset inside it. */
 export interface GraphTensor {
+  /** Index of the tensor in `Graph.tensors`. */
   readonly id: number;
   /** Name for dumps and errors, e.g. `blk.3.attn_out`. */
   readonly name: string;
+  /** Element type. */
   readonly type: GgmlType;
   /** ggml order, 1 to 3 dims: [row length, rows, third]. */
   readonly shape: readonly number[];
+  /** The buffer holding the bytes. */
   readonly buffer: BackendBuffer;
+  /** Byte offset of the first element in `buffer`. */
   readonly offset: number;
+  /** Size in bytes. */
   readonly byteLength: number;
 }
 
 /** One operation: `dst = op(src...)` with integer and float parameters. */
 export interface GraphNode {
+  /** The operation. */
   readonly op: Op;
+  /** The tensor written. */
   readonly dst: GraphTensor;
+  /** The tensors read, in the op's argument order. */
   readonly src: readonly GraphTensor[];
+  /** Integer parameters (meaning per op). */
   readonly iparams: readonly number[];
+  /** Float parameters (meaning per op). */
   readonly fparams: readonly number[];
 }
 
 /** A computation: tensors and nodes in execution order. */
 export interface Graph {
+  /** Every tensor a node reads or writes, by id. */
   readonly tensors: readonly GraphTensor[];
+  /** The nodes, in execution order. */
   readonly nodes: readonly GraphNode[];
 }
 
@@ -127,12 +139,16 @@ const ACTIVATION_ALIGNMENT_BYTES = 64;
  * engine sizes its arena for the largest batch.
  */
 export class GraphBuilder {
+  /** Tensors created so far, by id. */
   readonly tensors: GraphTensor[] = [];
+  /** Nodes added so far, in execution order. */
   readonly nodes: GraphNode[] = [];
   #top = 0;
   #highWaterBytes = 0;
 
   /**
+   * Creates a builder that allocates activations from `arena`.
+   *
    * @param arena the buffer activations are allocated from
    * @param rowBytes the byte size of a row of a type (from the ggml type table)
    * @param options `measure`: do not check capacity, only record the high-water mark

@@ -19,7 +19,9 @@ export const MAX_SEQUENCES = 31;
 
 /** Sizes of the cache. */
 export interface KvCacheOptions {
+  /** Cells, shared by every sequence. */
   readonly nCells: number;
+  /** Layers, one K and one V buffer each. */
   readonly nLayer: number;
   /** nKvHead * headDim. */
   readonly kWidth: number;
@@ -31,13 +33,17 @@ export interface KvCacheOptions {
 
 /** The cache and its cell bookkeeping; K/V memory lives in backend buffers. */
 export class KvCache {
+  /** Element type of K and V. */
   readonly type: GgmlType.F16 | GgmlType.F32;
+  /** Cells, shared by every sequence. */
   readonly nCells: number;
   /** Position of the token in each cell; -1 = empty. */
   readonly cellPositions: Int32Array;
   /** Bit mask of the sequences that contain each cell. */
   readonly cellSeqMasks: Int32Array;
+  /** K per layer: `[nCells][kWidth]`. */
   readonly k: BackendBuffer[];
+  /** V per layer: `[nCells][vWidth]`. */
   readonly v: BackendBuffer[];
   #usedEnd = 0;
 

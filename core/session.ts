@@ -50,8 +50,11 @@ export interface CandidatesOptions extends GenerateOptions {
 
 /** What a session needs from its model. */
 export interface SessionModel {
+  /** Turns text into ids and back. */
   readonly tokenizer: Tokenizer;
+  /** Renders conversations into prompts. */
   readonly chatTemplate: ChatTemplate;
+  /** The engine this session owns (its KV cache). */
   readonly engine: Engine;
 }
 

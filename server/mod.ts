@@ -5,7 +5,7 @@
  */
 
 export * from "./api_error.ts";
-export * from "./app.ts";
+export type { ServerContext } from "./app.ts";
 export * from "./metrics.ts";
-export * from "./openai_routes.ts";
+export type { LoadedModel, Usage } from "./openai_routes.ts";
 export * from "./serve.ts";

@@ -36,6 +36,7 @@ export interface NativeLibrary {
 
 /** One build of the library for this architecture. */
 export interface NativeVariant {
+  /** The variant's name ("avx2"). */
   readonly name: string;
   /** Features the CPU needs to run it. */
   readonly requiredFeatures: readonly CpuFeature[];

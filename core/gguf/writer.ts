@@ -25,9 +25,11 @@ import {
 
 /** What the writer needs of a tensor's table entry (a `GgufTensorInfo` fits; offsets are recomputed). */
 export interface GgufTensorSpec {
+  /** Tensor name. */
   readonly name: string;
   /** ggml order: dims[0] is the contiguous (row) length. */
   readonly dims: readonly number[];
+  /** Element type. */
   readonly type: GgmlType;
 }
 
@@ -36,7 +38,9 @@ export type GgufTensorData = Uint8Array | (() => Uint8Array | Promise<Uint8Array
 
 /** One tensor to write. */
 export interface GgufWriteTensor {
+  /** The table entry. */
   readonly info: GgufTensorSpec;
+  /** The tensor's bytes, or a function producing them. */
   readonly data: GgufTensorData;
 }
 
@@ -58,6 +62,7 @@ export interface GgufLayout {
   readonly header: Uint8Array;
   /** Tensor table entries with the offsets the writer assigned. */
   readonly tensors: readonly GgufTensorInfo[];
+  /** Alignment of tensor data in bytes. */
   readonly alignment: number;
   /** Absolute offset of the data section, in bytes. */
   readonly dataOffset: number;

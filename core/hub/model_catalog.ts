@@ -10,7 +10,9 @@
 
 /** One wheel on PyPI and the zip member inside it that holds (a chunk of) the model. */
 export interface PypiPart {
+  /** The PyPI package name. */
   readonly package: string;
+  /** The exact version. */
   readonly version: string;
   /** Path of the member inside the wheel. */
   readonly member: string;

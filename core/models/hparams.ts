@@ -16,25 +16,35 @@ export type Architecture = typeof SUPPORTED_ARCHITECTURES[number];
 
 /** Everything a graph builder needs to know about the model's shapes and numerics. */
 export interface HParams {
+  /** The architecture (`general.architecture`). */
   readonly arch: Architecture;
+  /** Tokens in the vocabulary. */
   readonly nVocab: number;
   /** Residual width (dim). */
   readonly nEmbd: number;
+  /** Transformer blocks. */
   readonly nLayer: number;
+  /** Query heads. */
   readonly nHead: number;
+  /** Key/value heads (fewer than `nHead` with grouped-query attention). */
   readonly nKvHead: number;
   /** Per-head width of queries and keys. */
   readonly headDim: number;
   /** Per-head width of values. */
   readonly headDimV: number;
+  /** Hidden width of the feed-forward block. */
   readonly nFf: number;
   /** Context length the model was trained with. */
   readonly nCtxTrain: number;
+  /** Epsilon of the RMS norms. */
   readonly normEps: number;
+  /** RoPE mode: 0 normal (adjacent pairs), 2 NeoX (halves). */
   readonly ropeMode: number;
   /** Rotated dims per head. */
   readonly ropeDims: number;
+  /** RoPE frequency base. */
   readonly ropeFreqBase: number;
+  /** RoPE position scale (1 = none). */
   readonly ropeFreqScale: number;
   /** RoPE base of sliding-window layers (Gemma 3: 10000, global layers use `ropeFreqBase`). */
   readonly ropeFreqBaseSwa: number;
@@ -48,6 +58,7 @@ export interface HParams {
   readonly attentionScale: number;
   /** tanh soft-cap of attention scores and of final logits; 0 = none. */
   readonly attnSoftcap: number;
+  /** tanh soft-cap of the final logits; 0 = none. */
   readonly finalSoftcap: number;
 }
 

@@ -15,6 +15,8 @@ export class ModelWeights {
   readonly #byName: ReadonlyMap<string, GgufTensorInfo>;
 
   /**
+   * Binds a parsed file's tensors to a buffer over its bytes.
+   *
    * @param gguf the parsed file
    * @param buffer the backend buffer over the whole file (offsets are absolute file offsets)
    * @param fileName for errors

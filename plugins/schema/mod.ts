@@ -21,6 +21,7 @@ export * from "./constraint.ts";
 export * from "./errors.ts";
 export * from "./matcher.ts";
 export type { CompiledGrammar } from "./automaton.ts";
+export type { Pda } from "./pda.ts";
 export type { Expr, Grammar } from "./grammar.ts";
 export type { JsonSchema, SchemaGrammarOptions } from "./json_schema.ts";
 export * from "./session_options.ts";

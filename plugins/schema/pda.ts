@@ -32,6 +32,7 @@ export class Pda {
   frameState: Int32Array = new Int32Array(1024);
   /** `[frameCount]`: parent frame id. */
   frameParent: Int32Array = new Int32Array(1024);
+  /** Frames in use (two markers at start). */
   frameCount = 2;
   #frameIndex = new Map<number, number>();
   /** Frames of each state, sorted. */
@@ -43,7 +44,10 @@ export class Pda {
   /** The state the root rule starts in. */
   readonly startState: number;
 
-  /** @param grammar the compiled grammar to run */
+  /**
+   * Creates the runtime of a compiled grammar.
+   * @param grammar the compiled grammar to run
+   */
   constructor(grammar: CompiledGrammar) {
     this.grammar = grammar;
     this.frameState[0] = -1;
