@@ -230,3 +230,9 @@ Deno.test("acquireNativeLibrary() builds the package's zig/ sources with Zig int
     ok(!existsSync(join(cacheDir, "src")), "the build directory is removed");
   });
 });
+
+Deno.test("ZENO_VERSION is deno.json's version (the cache and release URLs use it)", () => {
+  const config = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+  equal(config.name, "@zeno/zeno");
+  equal(ZENO_VERSION, config.version);
+});
