@@ -80,7 +80,8 @@ pub fn quantizeRow(comptime format: Format, src: []const f32, dst: []u8) void {
 pub fn dot(comptime format: Format, n: usize, w: []const u8, x: []const u8) f32 {
     const weights = asValues(Element(format), w);
     const acts = asValues(f32, x);
-    assert(weights.len == n and acts.len == n);
+    assert(weights.len == n);
+    assert(acts.len == n);
     const lanes = simd.f32_lanes;
     const V = @Vector(lanes, f32);
     var acc: [4]V = @splat(@splat(0));
@@ -105,7 +106,8 @@ pub fn dot(comptime format: Format, n: usize, w: []const u8, x: []const u8) f32 
 pub fn dotGeneric(comptime format: Format, n: usize, w: []const u8, x: []const u8) f32 {
     const weights = asValues(Element(format), w);
     const acts = asValues(f32, x);
-    assert(weights.len == n and acts.len == n);
+    assert(weights.len == n);
+    assert(acts.len == n);
     var sum: f32 = 0;
     for (weights, acts) |wv, xv| sum += toF32(format, wv) * xv;
     return sum;

@@ -42,6 +42,33 @@ fn levelsAt(x: []const f32, iscale: f32, offset: f32, nmax: i32, levels: []u8) v
     }
 }
 
+/// Weighted least squares x ≈ scale·level + offset for fixed levels, with offset ≤ 0 (a
+/// positive offset is replaced by 0 and the scale refitted); null when the levels are
+/// degenerate (all equal).
+fn fitLevels(
+    x: []const f32,
+    weights: []const f32,
+    levels: []const u8,
+    sum_w: f32,
+    sum_x: f32,
+) ?struct { scale: f32, offset: f32 } {
+    var sum_l: f32 = 0;
+    var sum_l2: f32 = 0;
+    var sum_xl: f32 = 0;
+    for (x, weights, levels) |v, w, level| {
+        const l: f32 = @floatFromInt(level);
+        sum_l += w * l;
+        sum_l2 += w * l * l;
+        sum_xl += w * l * v;
+    }
+    const det = sum_w * sum_l2 - sum_l * sum_l;
+    if (det <= 0) return null;
+    const scale = (sum_w * sum_xl - sum_x * sum_l) / det;
+    const offset = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+    if (offset > 0) return .{ .scale = sum_xl / sum_l2, .offset = 0 };
+    return .{ .scale = scale, .offset = offset };
+}
+
 /// Chooses levels (0..nmax) in `levels` and returns scale and min with x ≈ scale·level - min.
 /// `min` is ≥ 0 (the group minimum is never above zero). `scratch` is one group long.
 pub fn searchScaleMin(
@@ -51,7 +78,9 @@ pub fn searchScaleMin(
     scratch: []u8,
     options: ScaleMinSearch,
 ) ScaleMin {
-    assert(x.len == weights.len and x.len == levels.len and x.len == scratch.len);
+    assert(x.len == weights.len);
+    assert(x.len == levels.len);
+    assert(x.len == scratch.len);
     var min: f32 = x[0];
     var max: f32 = x[0];
     var sum_w: f32 = 0;
@@ -80,33 +109,17 @@ pub fn searchScaleMin(
         const offset = options.rmin + options.rdelta * @as(f32, @floatFromInt(step));
         iscale = (offset + nmax_f) / (max - min);
         levelsAt(x, iscale, min, options.nmax, scratch);
-        var sum_l: f32 = 0;
-        var sum_l2: f32 = 0;
-        var sum_xl: f32 = 0;
-        for (x, weights, scratch) |v, w, level| {
-            const l: f32 = @floatFromInt(level);
-            sum_l += w * l;
-            sum_l2 += w * l * l;
-            sum_xl += w * l * v;
-        }
-        const det = sum_w * sum_l2 - sum_l * sum_l;
-        if (det <= 0) continue;
-        var this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
-        var this_min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
-        if (this_min > 0) {
-            this_min = 0;
-            this_scale = sum_xl / sum_l2;
-        }
+        const fit = fitLevels(x, weights, scratch, sum_w, sum_x) orelse continue;
         var this_error: f32 = 0;
         for (x, weights, scratch) |v, w, level| {
-            const diff = this_scale * @as(f32, @floatFromInt(level)) + this_min - v;
+            const diff = fit.scale * @as(f32, @floatFromInt(level)) + fit.offset - v;
             this_error += w * errorOf(diff, options.use_mad);
         }
         if (this_error < best_error) {
             @memcpy(levels, scratch);
             best_error = this_error;
-            scale = this_scale;
-            min = this_min;
+            scale = fit.scale;
+            min = fit.offset;
         }
     }
     return .{ .scale = scale, .min = -min };

@@ -1,0 +1,159 @@
+//! Tiles of dot products for matrix-matrix products (prefill): `rows_n` weight rows against
+//! `tokens_n` activation rows at once. Each weight block is unpacked once per tile and reused
+//! for every token, each activation block is loaded once and reused for every row, so a tile
+//! does `rows_n + tokens_n` block loads for `rows_n · tokens_n` block products instead of two
+//! loads per product.
+//!
+//! The arithmetic per block is the single-row kernel's (legacy_dot.zig): an exact i32 sum of
+//! 32 products in 8 lanes, scaled by `d_w·d_x` into an f32 accumulator, plus `m_w·s_x` for the
+//! types with a minimum. Only the order of the f32 additions differs (one block per step
+//! here), so results match the row kernel to f32 rounding, not bit for bit.
+//!
+//! Types: the legacy 32-value types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0). `supported` says which.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const simd = @import("simd.zig");
+const traits = @import("traits.zig");
+
+/// Weight rows per tile.
+pub const tile_rows: usize = 4;
+/// Activation rows (tokens) per tile.
+pub const tile_tokens: usize = 4;
+
+/// Whether `weight_type` has a tile kernel.
+pub fn supported(weight_type: traits.QuantType) bool {
+    return switch (weight_type) {
+        .q4_0, .q4_1, .q5_0, .q5_1, .q8_0 => true,
+        else => false,
+    };
+}
+
+/// Rows of a tile: `rows[r]` is weight row r's bytes, `tokens[t]` activation row t's bytes,
+/// `out[t * out_stride + r]` receives their dot product.
+pub const Tile = struct {
+    rows: [tile_rows][]const u8,
+    tokens: [tile_tokens][]const u8,
+    out: [*]f32,
+    out_stride: usize,
+};
+
+/// One full tile of `weight_type` weights; `n` values per row.
+pub fn dotTile(weight_type: traits.QuantType, n: usize, tile: Tile) void {
+    switch (weight_type) {
+        .q4_0 => tileOf(@import("q4_0.zig"), n, tile),
+        .q4_1 => tileOf(@import("q4_1.zig"), n, tile),
+        .q5_0 => tileOf(@import("q5_0.zig"), n, tile),
+        .q5_1 => tileOf(@import("q5_1.zig"), n, tile),
+        .q8_0 => tileOf(@import("q8_0.zig"), n, tile),
+        else => unreachable, // callers check `supported`
+    }
+}
+
+const Lanes = @Vector(8, f32);
+
+fn tileOf(comptime Kind: type, n: usize, tile: Tile) void {
+    const block_count = blocks.blockCount(n, blocks.qk_legacy);
+    var weight_rows: [tile_rows][]const Kind.Block = undefined;
+    var act_rows: [tile_tokens][]const Kind.ActBlock = undefined;
+    inline for (0..tile_rows) |r| {
+        weight_rows[r] = blocks.asBlocks(Kind.Block, tile.rows[r]);
+        assert(weight_rows[r].len == block_count);
+    }
+    inline for (0..tile_tokens) |t| {
+        act_rows[t] = blocks.asBlocks(Kind.ActBlock, tile.tokens[t]);
+        assert(act_rows[t].len == block_count);
+    }
+    // acc[t][r]: 8 lanes of block sums scaled; min_acc[t] lane r: Σ m_w·s_x.
+    var acc: [tile_tokens][tile_rows]Lanes = @splat(@splat(@splat(0)));
+    var min_acc: [tile_tokens]@Vector(tile_rows, f32) = @splat(@splat(0));
+    for (0..block_count) |b| {
+        var weight_q: [tile_rows]@Vector(32, i8) = undefined;
+        var weight_halves: [8]u16 = @splat(0);
+        inline for (0..tile_rows) |r| {
+            const wb = &weight_rows[r][b];
+            weight_q[r] = Kind.unpack(wb);
+            weight_halves[r] = @bitCast(wb.d);
+            if (Kind.has_min) weight_halves[4 + r] = @bitCast(wb.m);
+        }
+        const weight_scales: [8]f32 = fp.halvesToF32(8, weight_halves);
+        var act_halves: [8]u16 = @splat(0);
+        inline for (0..tile_tokens) |t| {
+            act_halves[t] = @bitCast(act_rows[t][b].d);
+            if (Kind.has_min) act_halves[4 + t] = @bitCast(act_rows[t][b].s);
+        }
+        const act_scales: [8]f32 = fp.halvesToF32(8, act_halves);
+        const w_d: @Vector(tile_rows, f32) = weight_scales[0..tile_rows].*;
+        inline for (0..tile_tokens) |t| {
+            const x_q: @Vector(32, i8) = act_rows[t][b].qs;
+            const scales = w_d * @as(@Vector(tile_rows, f32), @splat(act_scales[t]));
+            inline for (0..tile_rows) |r| {
+                const sums: @Vector(8, f32) = @floatFromInt(simd.dotGroups4(32, weight_q[r], x_q));
+                acc[t][r] = @mulAdd(Lanes, sums, @splat(scales[r]), acc[t][r]);
+            }
+            if (Kind.has_min) {
+                const w_m: @Vector(tile_rows, f32) = weight_scales[4..][0..tile_rows].*;
+                min_acc[t] = @mulAdd(
+                    @Vector(tile_rows, f32),
+                    w_m,
+                    @splat(act_scales[4 + t]),
+                    min_acc[t],
+                );
+            }
+        }
+    }
+    inline for (0..tile_tokens) |t| {
+        inline for (0..tile_rows) |r| {
+            tile.out[t * tile.out_stride + r] = @reduce(.Add, acc[t][r]) + min_acc[t][r];
+        }
+    }
+}
+
+comptime {
+    assert(tile_rows <= 4 and tile_tokens <= 4); // scales converted 4 + 4 at a time
+}
+
+const testing = std.testing;
+
+test "dotTile() equals the row dot product of every pair, for every supported type" {
+    const allocator = testing.allocator;
+    const types = [_]traits.QuantType{ .q4_0, .q4_1, .q5_0, .q5_1, .q8_0 };
+    const k = 160;
+    var prng = std.Random.DefaultPrng.init(3);
+    const random = prng.random();
+    for (types) |weight_type| {
+        try testing.expect(supported(weight_type));
+        const t = traits.traits(weight_type);
+        const vec = traits.traits(t.vec_dot_type);
+        const w_bytes = try allocator.alloc(u8, t.rowBytes(k) * tile_rows);
+        defer allocator.free(w_bytes);
+        const x_bytes = try allocator.alloc(u8, vec.rowBytes(k) * tile_tokens);
+        defer allocator.free(x_bytes);
+        var values: [k]f32 = undefined;
+        var tile: Tile = undefined;
+        for (0..tile_rows) |r| {
+            for (&values) |*v| v.* = random.floatNorm(f32);
+            tile.rows[r] = w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)];
+            t.quantize_row(&values, @constCast(tile.rows[r]));
+        }
+        for (0..tile_tokens) |i| {
+            for (&values) |*v| v.* = random.floatNorm(f32);
+            tile.tokens[i] = x_bytes[i * vec.rowBytes(k) ..][0..vec.rowBytes(k)];
+            vec.quantize_row(&values, @constCast(tile.tokens[i]));
+        }
+        var out: [tile_tokens * 6]f32 = @splat(-1);
+        tile.out = &out;
+        tile.out_stride = 6;
+        dotTile(weight_type, k, tile);
+        for (0..tile_tokens) |i| for (0..tile_rows) |r| {
+            const want = t.dot_generic.?(k, tile.rows[r], tile.tokens[i]);
+            try testing.expectApproxEqAbs(want, out[i * 6 + r], 1e-4 * (1 + @abs(want)));
+        };
+        // Outputs beyond the tile's rows are untouched.
+        for (0..tile_tokens) |i| try testing.expectEqual(@as(f32, -1), out[i * 6 + 5]);
+    }
+    try testing.expect(!supported(.q4_k));
+    try testing.expect(!supported(.f32));
+}
