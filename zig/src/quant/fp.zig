@@ -122,7 +122,8 @@ test "halvesToF32() converts every lane" {
     const bits = [8]u16{ 0x3C00, 0xC500, 0x0001, 0x7BFF, 0x3800, 0x0000, 0x8000, 0x4000 };
     const want = [8]f32{ 1, -5, 0x1p-24, 65504, 0.5, 0, -0.0, 2 };
     try testing.expectEqual(want, @as([8]f32, halvesToF32(8, bits)));
-    try testing.expectEqual([4]f32{ 1, -5, 0x1p-24, 65504 }, @as([4]f32, halvesToF32(4, bits[0..4].*)));
+    const four: [4]f32 = halvesToF32(4, bits[0..4].*);
+    try testing.expectEqual([4]f32{ 1, -5, 0x1p-24, 65504 }, four);
 }
 
 test "f32ToHalf() rounds to nearest even" {
