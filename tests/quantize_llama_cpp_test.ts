@@ -73,7 +73,8 @@ function prepare(): Promise<OracleResult[][]> {
 async function llamaCpp(paths: string[]): Promise<OracleResult[][]> {
   const oracle = new URL("./oracle/greedy_models.mjs", import.meta.url).pathname;
   const child = new Deno.Command("node", {
-    args: [oracle, "--threads", "2"],
+    // One thread: llama.cpp's spinning barriers crawl when the machine is oversubscribed.
+    args: [oracle, "--threads", "1"],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -104,7 +105,7 @@ async function zenoTeacherForced(
   prompt: number[],
   tokens: number[],
 ): Promise<Float32Array[]> {
-  const model = await loadModel(path, { threads: 2 });
+  const model = await loadModel(path, { threads: 1 });
   try {
     const input = [...prompt, ...tokens.slice(0, -1)];
     const engine = model.createEngine({ contextSize: input.length + 8, maxOutputs: STEPS });
