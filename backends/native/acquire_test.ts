@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok, rejects, throws } from "node:assert";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { NativeLibraryError } from "../../core/errors.ts";
 import { acquireNativeLibrary, findNativeLibrarySync, ZENO_VERSION } from "./acquire.ts";
@@ -62,8 +62,9 @@ function serveFakeHosts(options: { sums?: string; missingRelease?: boolean } = {
       }
       return Response.json({ manifest });
     }
-    if (path.startsWith(`${version}/zig/`)) {
-      return new Response(readFileSync(join(ROOT, path.slice(version.length))));
+    const file = join(ROOT, path.slice(version.length));
+    if (path.startsWith(`${version}/`) && existsSync(file) && statSync(file).isFile()) {
+      return new Response(readFileSync(file)); // the package's files, as the registry serves them
     }
     const release = `/rel/v${ZENO_VERSION}/`;
     if (path.startsWith(release) && !options.missingRelease) {
@@ -235,4 +236,70 @@ Deno.test("ZENO_VERSION is deno.json's version (the cache and release URLs use i
   const config = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
   equal(config.name, "@zeno/zeno");
   equal(ZENO_VERSION, config.version);
+});
+
+/**
+ * A fresh DENO_DIR for the child whose npm cache is ours (no npm download), so the modules it
+ * fetches from the loopback server do not pile up in our cache.
+ */
+async function childDenoDir(parent: string): Promise<string> {
+  const output = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  const ours = JSON.parse(new TextDecoder().decode(output.stdout)).denoDir;
+  const dir = join(parent, "deno");
+  await Deno.mkdir(dir);
+  await Deno.symlink(join(ours, "npm"), join(dir, "npm"));
+  return dir;
+}
+
+Deno.test("a program importing zeno over HTTP downloads the library on first use, then runs from the cache", async () => {
+  await withCleanCache(async (cacheHome) => {
+    await using hosts = serveFakeHosts();
+    const packageMod = new URL("../../mod.ts", hosts.moduleUrl).href;
+    const script = join(cacheHome, "main.ts");
+    await Deno.writeTextFile(
+      script,
+      `import { loadModel } from "${packageMod}";\n` +
+        `const model = await loadModel(${
+          JSON.stringify(join(ROOT, "../shared/testdata/models/stories260K.gguf"))
+        });\n` +
+        `const text = await model.createSession().generate("Once upon a time", { temperature: 0, maxTokens: 8 });\n` +
+        `console.log(model.backend.device.name.startsWith("cpu-"), JSON.stringify(text));\n` +
+        `model.dispose();\n`,
+    );
+    const env = {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "",
+      DENO_DIR: await childDenoDir(cacheHome),
+      XDG_CACHE_HOME: cacheHome, // where the library cache goes: <cacheHome>/zeno/lib/…
+      ZIG: NO_ZIG,
+      ZENO_LIB_URL: hosts.releaseUrl,
+      NO_COLOR: "1",
+    };
+    const run = async () => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--config", join(ROOT, "deno.json"), script],
+        clearEnv: true,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      equal(output.code, 0, stderr);
+      return new TextDecoder().decode(output.stdout);
+    };
+    equal(await run(), 'true ", there was a little girl"\n'); // the stories260K greedy golden
+    const libDir = join(
+      cacheHome,
+      "zeno",
+      "lib",
+      ZENO_VERSION,
+      `${Deno.build.os}-${Deno.build.arch}`,
+      "lib",
+    );
+    deepStrictEqual(readdirSync(libDir).sort(), builtLibraryNames());
+    const releaseRequests = hosts.requests.filter((path) => path.startsWith("/rel/")).length;
+    equal(releaseRequests, 1 + builtLibraryNames().length); // SHA256SUMS, then each library
+    equal(await run(), 'true ", there was a little girl"\n');
+    equal(hosts.requests.filter((path) => path.startsWith("/rel/")).length, releaseRequests);
+  });
 });
