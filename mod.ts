@@ -1,6 +1,21 @@
 /**
  * zeno: run language models on the device, from TypeScript.
  *
+ * The native library is found, built with Zig or downloaded on first use (see
+ * {@linkcode acquireNativeLibrary}); `./server` serves a model over the OpenAI API and
+ * `./plugins/schema` adds schema-constrained decoding.
+ *
+ * @example Stream a reply
+ * ```ts ignore
+ * import { loadModel, resolveModel } from "jsr:@zeno/zeno";
+ * const model = await loadModel(await resolveModel("smollm2-135m-instruct"));
+ * const session = model.createSession({ contextSize: 2048 });
+ * for await (const chunk of session.respond([{ role: "user", content: "Hi!" }])) {
+ *   console.log(chunk);
+ * }
+ * model.dispose();
+ * ```
+ *
  * @module
  */
 
