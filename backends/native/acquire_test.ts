@@ -16,11 +16,12 @@ function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Every zig/ source file, as "/zig/…" paths (no build outputs, no caches). */
+/** The zig/ files the package publishes, as "/zig/…" paths (no outputs, caches or testdata/). */
 function zigSourcePaths(dir = join(ROOT, "zig")): string[] {
   const paths: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === "zig-out" || entry.name.startsWith(".")) continue;
+    const skipped = ["zig-out", "testdata"].includes(entry.name) || entry.name.startsWith(".");
+    if (skipped) continue; // deno.json's publish.exclude leaves testdata/ out
     const full = join(dir, entry.name);
     if (entry.isDirectory()) paths.push(...zigSourcePaths(full));
     else paths.push(`/${relative(ROOT, full)}`);
