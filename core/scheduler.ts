@@ -27,6 +27,7 @@ import { Generation, type GenerationResult } from "./generation.ts";
 import type { FinishReason } from "./generation.ts";
 import { MAX_SEQUENCES, seqBit } from "./kv_cache.ts";
 import { createSampler } from "./sampling/mod.ts";
+import type { DecodingConstraint } from "./plugin.ts";
 import type { Sampler, SamplerOptions } from "./sampling/types.ts";
 import { StopStringMatcher } from "./stop_strings.ts";
 import type { StreamDecoder, Tokenizer } from "./tokenizer/types.ts";
@@ -45,6 +46,8 @@ export interface ScheduleRequest {
   readonly signal?: AbortSignal;
   /** Stop at end-of-generation tokens; default true. */
   readonly stopAtEog?: boolean;
+  /** Restricts the output (a schema's grammar); the result carries the parsed value. */
+  readonly constraint?: DecodingConstraint;
 }
 
 /** Options of a `Scheduler`. */
@@ -217,7 +220,7 @@ export class Scheduler {
       request,
       prompt,
       maxTokens,
-      sampler: createSampler(request.sampler ?? {}),
+      sampler: createSampler(_withConstraint(request.sampler ?? {}, request.constraint)),
       stops: new StopStringMatcher(request.stop ?? []),
       detok: this.#tokenizer.createStreamDecoder(),
       seq: -1,
@@ -384,12 +387,14 @@ export class Scheduler {
     if ((job.request.stopAtEog ?? true) && this.#tokenizer.isEog(id)) {
       return this.#finish(job, "eog");
     }
+    job.request.constraint?.accept(id);
     job.generated.push(id);
     this.#generatedTokens++;
     this.#countRate(1);
     const scan = job.stops.push(job.detok.push(id));
     this.#emit(job, scan.emit);
     if (scan.stopped) return this.#finish(job, "stop");
+    if (job.request.constraint?.isDone()) return this.#finish(job, "stop", true);
     if (job.generated.length === job.maxTokens || job.nPast + 1 > this.contextSize) {
       return this.#finish(job, "length");
     }
@@ -403,9 +408,18 @@ export class Scheduler {
     job.wake?.();
   }
 
-  #finish(job: _Job, reason: FinishReason): void {
-    if (reason !== "stop") {
+  #finish(job: _Job, reason: FinishReason, flush = reason !== "stop"): void {
+    if (flush) {
       this.#emit(job, job.stops.push(job.detok.flush()).emit + job.stops.flush());
+    }
+    let value: unknown;
+    const constraint = job.request.constraint;
+    if (constraint !== undefined) {
+      try {
+        value = _parseConstrained(constraint, job.text, reason);
+      } catch (error) {
+        return this.#fail(job, error);
+      }
     }
     job.result = {
       text: job.text,
@@ -413,6 +427,7 @@ export class Scheduler {
       finishReason: reason,
       promptTokens: job.prompt.length,
       promptTokensEvaluated: job.prefilled,
+      ...(constraint === undefined ? {} : { value }),
     };
     this.#release(job);
   }
@@ -502,4 +517,18 @@ function _createYielder(): { yield(): Promise<void>; close(): void } {
       channel.port2.close();
     },
   };
+}
+
+function _withConstraint(options: SamplerOptions, constraint?: DecodingConstraint): SamplerOptions {
+  if (constraint === undefined) return options;
+  return { ...options, processors: [...(options.processors ?? []), constraint.processor] };
+}
+
+function _parseConstrained(constraint: DecodingConstraint, text: string, reason: FinishReason): unknown {
+  if (!constraint.isDone() && !constraint.canEnd()) {
+    throw new RangeError(
+      `Cannot parse the constrained output: generation ended (${reason}) before the grammar was complete; raise max_tokens`,
+    );
+  }
+  return constraint.parse(text);
 }

@@ -1,7 +1,8 @@
 /**
  * `POST /v1/chat/completions` bodies: messages in OpenAI's shape (text content only; a content
  * array of `{type: "text", text}` parts is joined), `developer` read as `system`, and the
- * sampling fields. Tools, response formats, logprobs and audio are refused by name.
+ * sampling fields, and `response_format` (`text`, `json_object`, `json_schema`). Tools,
+ * logprobs and audio are refused by name.
  *
  * @module
  */
@@ -19,6 +20,8 @@ export interface ChatRequest {
   /** `stream_options.include_usage`: a last chunk carries the usage. */
   readonly includeUsage: boolean;
   readonly params: GenerationParams;
+  /** The JSON Schema the reply must match (`response_format`), or undefined for free text. */
+  readonly responseSchema?: Record<string, unknown>;
 }
 
 const CHAT_FIELDS = [
@@ -29,6 +32,7 @@ const CHAT_FIELDS = [
   "max_tokens",
   "max_completion_tokens",
   "user",
+  "response_format",
   ...SAMPLING_FIELDS,
 ];
 
@@ -55,7 +59,36 @@ export function parseChatRequest(body: unknown, vocabSize: number): ChatRequest 
     stream,
     includeUsage: readStreamOptions(fields, stream),
     params: readSampling(fields, vocabSize, ["max_completion_tokens", "max_tokens"]),
+    responseSchema: _readResponseFormat(fields),
   };
+}
+
+/** `response_format`: json_object is any JSON object; json_schema carries the schema. */
+function _readResponseFormat(fields: RequestFields): Record<string, unknown> | undefined {
+  if (fields.raw("response_format") === undefined) return undefined;
+  const format = new RequestFields(fields.raw("response_format"), ["type", "json_schema"], fields.path("response_format"));
+  const type = format.string("type", true);
+  if (type === "text") return undefined;
+  if (type === "json_object") return { type: "object" };
+  if (type !== "json_schema") {
+    throw new ApiError(
+      `Cannot use ${format.path("type")} "${type}": expected "text", "json_object" or "json_schema"`,
+      { param: format.path("type"), code: "invalid_value" },
+    );
+  }
+  const spec = new RequestFields(
+    format.raw("json_schema"),
+    ["name", "description", "schema", "strict"],
+    format.path("json_schema"),
+  );
+  spec.string("name", true);
+  spec.string("description");
+  spec.boolean("strict");
+  const schema = spec.raw("schema");
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
+    throw spec.typeError("schema", "a JSON Schema object", schema);
+  }
+  return schema as Record<string, unknown>;
 }
 
 /** `stream_options` (only with `stream: true`): whether the usage chunk is wanted. */

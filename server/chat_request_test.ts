@@ -52,14 +52,30 @@ Deno.test("parseChatRequest() refuses what it cannot serve, naming the field", (
       `Cannot use field "stream_options" without "stream": true`,
     ],
     [
-      { messages: [user], response_format: { type: "json_object" } },
-      "response_format",
-      `Cannot use field "response_format": it is unknown or not supported`,
+      { messages: [user], response_format: { type: "xml" } },
+      "response_format.type",
+      `Cannot use response_format.type "xml": expected "text", "json_object" or "json_schema"`,
+    ],
+    [
+      { messages: [user], response_format: { type: "json_schema", json_schema: { name: "x", schema: [] } } },
+      "response_format.json_schema.schema",
+      "Cannot use response_format.json_schema.schema []: expected a JSON Schema object",
     ],
   ];
   for (const [body, param, message] of cases) {
     throws(() => parseChatRequest(body, 512), { param, message });
   }
+});
+
+Deno.test("parseChatRequest() reads response_format into the schema the reply must match", () => {
+  const user = { role: "user", content: "hi" };
+  const schema = { type: "object", properties: { a: { type: "integer" } }, required: ["a"] };
+  deepStrictEqual(
+    parseChatRequest({ messages: [user], response_format: { type: "json_schema", json_schema: { name: "a", schema, strict: true } } }, 512).responseSchema,
+    schema,
+  );
+  deepStrictEqual(parseChatRequest({ messages: [user], response_format: { type: "json_object" } }, 512).responseSchema, { type: "object" });
+  deepStrictEqual(parseChatRequest({ messages: [user], response_format: { type: "text" } }, 512).responseSchema, undefined);
 });
 
 Deno.test("parseCompletionRequest() takes text or token ids and defaults max_tokens to 16", () => {

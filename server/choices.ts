@@ -34,6 +34,7 @@ export function submitChoices(
       maxTokens: params.maxTokens,
       stop: params.stop,
       signal,
+      constraint: params.constraint?.(),
     }));
 }
 

@@ -14,6 +14,8 @@ import { chatPromptTokens } from "../core/prompt_tokens.ts";
 import type { Model } from "../core/model.ts";
 import type { Scheduler } from "../core/scheduler.ts";
 import { ApiError } from "./api_error.ts";
+import { SchemaCompileError } from "../plugins/schema/errors.ts";
+import { schemaConstraint } from "../plugins/schema/session_options.ts";
 import { parseChatRequest } from "./chat_request.ts";
 import { mergeChoices, openAIFinishReason, submitChoices } from "./choices.ts";
 import { parseCompletionRequest } from "./completion_request.ts";
@@ -54,7 +56,8 @@ export async function chatCompletions(c: Context, loaded: LoadedModel): Promise<
   const request = parseChatRequest(await readJsonBody(c), loaded.model.hparams.nVocab);
   const prompt = chatPromptTokens(loaded.model, request.messages);
   const meta = _meta("chatcmpl", loaded);
-  const run = _start(c, loaded, prompt, request.params, "messages");
+  const params = _withResponseSchema(request.params, request.responseSchema, loaded);
+  const run = _start(c, loaded, prompt, params, "messages");
   if (!request.stream) {
     const results = await _results(run);
     return c.json({
@@ -224,4 +227,28 @@ function _usage(promptTokens: number, completionTokens: number): Usage {
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
   };
+}
+
+/**
+ * Adds the constraint of a `response_format` schema: compiled (and cached) now, so a schema
+ * zeno cannot enforce is a 400 naming its keyword and JSON pointer before anything runs.
+ */
+function _withResponseSchema(
+  params: GenerationParams,
+  schema: Record<string, unknown> | undefined,
+  loaded: LoadedModel,
+): GenerationParams {
+  if (schema === undefined) return params;
+  const tokenizer = loaded.model.tokenizer;
+  try {
+    schemaConstraint(schema, tokenizer);
+  } catch (error) {
+    if (!(error instanceof SchemaCompileError)) throw error;
+    throw new ApiError(error.message, {
+      param: `response_format.json_schema.schema${error.pointer}`,
+      code: "invalid_value",
+      cause: error,
+    });
+  }
+  return { ...params, constraint: () => schemaConstraint(schema, tokenizer) };
 }

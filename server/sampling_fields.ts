@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { DecodingConstraint } from "../core/plugin.ts";
 import type { SamplerOptions } from "../core/sampling/types.ts";
 import { ApiError } from "./api_error.ts";
 import type { RequestFields } from "./request_fields.ts";
@@ -38,6 +39,8 @@ export interface GenerationParams {
   /** undefined: until the sequence's context is full. */
   readonly maxTokens?: number;
   readonly stop: readonly string[];
+  /** Builds one choice's decoding constraint (`response_format`); undefined: free text. */
+  readonly constraint?: () => DecodingConstraint;
 }
 
 /**

@@ -404,3 +404,51 @@ Deno.test("server: /health says 503 while the model loads and the other routes w
     await server.shutdown();
   }
 });
+
+Deno.test("server: response_format json_schema and json_object constrain the reply (ajv-valid, as the session's)", async () => {
+  const { Ajv2020 } = await import("ajv/dist/2020.js");
+  await import("../plugins/schema/mod.ts");
+  const schema = {
+    type: "object",
+    properties: { hero: { type: "string", maxLength: 16 }, age: { type: "integer", minimum: 1, maximum: 12 } },
+    required: ["hero", "age"],
+    additionalProperties: false,
+  };
+  const model = await openStories();
+  const session = model.createSession({ contextSize: CONTEXT });
+  const want = await session.respond(USER, { ...OPENAI_SAMPLING, temperature: 0, maxTokens: 60, schema }).result();
+  model.dispose();
+  await withServer(async (client) => {
+    const reply = await client.chat.completions.create({
+      model: "stories260K",
+      messages: USER,
+      temperature: 0,
+      max_tokens: 60,
+      response_format: { type: "json_schema", json_schema: { name: "hero", schema, strict: true } },
+    });
+    const content = reply.choices[0].message.content ?? "";
+    strictEqual(content, want.text);
+    strictEqual(reply.choices[0].finish_reason, "stop");
+    strictEqual(new Ajv2020({ strict: false }).compile(schema)(JSON.parse(content)), true);
+    const free = await client.chat.completions.create({
+      model: "stories260K",
+      messages: USER,
+      temperature: 0.9,
+      seed: 5,
+      max_tokens: 80,
+      response_format: { type: "json_object" },
+    });
+    const text = free.choices[0].message.content ?? "";
+    strictEqual(free.choices[0].finish_reason, "stop");
+    deepStrictEqual(JSON.parse(text), {});
+    await rejects(
+      client.chat.completions.create({
+        model: "stories260K",
+        messages: USER,
+        response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "array", uniqueItems: true } } },
+      }),
+      (error: { status: number; param: string }) =>
+        error.status === 400 && error.param === "response_format.json_schema.schema",
+    );
+  });
+});

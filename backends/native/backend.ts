@@ -136,6 +136,9 @@ class NativeBackend implements Backend {
       `Cannot start the native backend with ${threads || "default"} threads`,
     );
     this.#context = Deno.UnsafePointer.create(out[0]);
+    // The pool's threads live in library code: stop them before the process unloads the
+    // library, or a program that never calls dispose() can crash on exit.
+    globalThis.addEventListener("unload", this.#onUnload);
     const threadCount = this.#symbols.zeno_graph_context_threads(this.#context);
     this.device = {
       name: `cpu-${Deno.build.arch}-${library.variant}`,
@@ -246,8 +249,11 @@ class NativeBackend implements Backend {
     if (this.#pending === 0) this.#release();
   }
 
+  readonly #onUnload = (): void => this.#release();
+
   #release(): void {
     if (this.#context === null) return;
+    globalThis.removeEventListener("unload", this.#onUnload);
     this.#symbols.zeno_graph_context_destroy(this.#context);
     this.#context = null;
     for (const buffer of this.#buffers) {
