@@ -10,6 +10,17 @@ import { type CompiledGrammar, compileGrammar } from "./automaton.ts";
 import { parseGbnf } from "./gbnf.ts";
 import { type JsonSchema, type SchemaGrammarOptions, schemaToGrammar } from "./json_schema.ts";
 
+/**
+ * What zeno needs of a zod 4 schema, structurally (so the public API names no zod type): the
+ * output type zod carries in `_zod` and its `parse`. Every zod 4 schema is one.
+ */
+export interface ZodSchemaLike<T = unknown> {
+  /** zod's internals; only the output type is read. */
+  readonly _zod: { readonly output: T };
+  /** Validates a value and returns it typed. */
+  parse(value: unknown): T;
+}
+
 /** Options of `compileSchema`. */
 export interface CompileSchemaOptions extends SchemaGrammarOptions {
   /** Largest automaton (DFA states) before compiling fails. Default 200000. */
@@ -39,8 +50,11 @@ export interface CompiledSchema {
  * if (!matchesGrammar(grammar, '{"n": 3}')) throw new Error("expected a match");
  * ```
  */
-export function compileSchema(schema: JsonSchema | z.ZodType, options: CompileSchemaOptions = {}): CompiledSchema {
-  const jsonSchema = _isZod(schema) ? (z.toJSONSchema(schema) as JsonSchema) : schema;
+export function compileSchema(
+  schema: JsonSchema | ZodSchemaLike,
+  options: CompileSchemaOptions = {},
+): CompiledSchema {
+  const jsonSchema = _isZod(schema) ? (z.toJSONSchema(schema as unknown as z.ZodType) as JsonSchema) : schema;
   const { grammar, warnings } = schemaToGrammar(jsonSchema, options);
   return { grammar: compileGrammar(grammar, { maxStates: options.maxStates }), jsonSchema, warnings };
 }
@@ -57,10 +71,10 @@ export function compileGbnf(text: string): CompiledGrammar {
  * Parses a constrained output and validates it with the zod schema, typed as its output.
  * @throws SyntaxError for text that is not JSON; zod's error when the value does not validate
  */
-export function parseTyped<T extends z.ZodType>(text: string, schema: T): z.output<T> {
+export function parseTyped<T>(text: string, schema: ZodSchemaLike<T>): T {
   return schema.parse(JSON.parse(text));
 }
 
-function _isZod(schema: unknown): schema is z.ZodType {
+function _isZod(schema: unknown): schema is ZodSchemaLike {
   return typeof schema === "object" && schema !== null && "_zod" in schema;
 }

@@ -6,12 +6,11 @@
  * @module
  */
 
-import type { z } from "zod";
 import type { DecodingConstraint } from "../../core/plugin.ts";
 import { registerConstraintOption } from "../../core/plugin.ts";
 import type { Tokenizer } from "../../core/tokenizer/types.ts";
 import type { CompiledGrammar } from "./automaton.ts";
-import { compileGbnf, compileSchema, parseTyped } from "./compile.ts";
+import { compileGbnf, compileSchema, parseTyped, type ZodSchemaLike } from "./compile.ts";
 import { createGrammarConstraint } from "./constraint.ts";
 import type { JsonSchema } from "./json_schema.ts";
 
@@ -19,14 +18,14 @@ const schemaCache = new WeakMap<object, CompiledGrammar>();
 const gbnfCache = new Map<string, CompiledGrammar>();
 const GBNF_CACHE_ENTRIES = 32;
 
-function isZod(schema: unknown): schema is z.ZodType {
+function isZod(schema: unknown): schema is ZodSchemaLike {
   return typeof schema === "object" && schema !== null && "_zod" in schema;
 }
 
 function schemaGrammar(schema: object): CompiledGrammar {
   let grammar = schemaCache.get(schema);
   if (grammar === undefined) {
-    grammar = compileSchema(schema as JsonSchema | z.ZodType).grammar;
+    grammar = compileSchema(schema as JsonSchema).grammar;
     schemaCache.set(schema, grammar);
   }
   return grammar;
