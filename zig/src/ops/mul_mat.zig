@@ -4,11 +4,14 @@
 //! (Q8_0, Q8_1 or Q8_K; F32 for float weights, which need no conversion), then every output is
 //! one dot product of a weight row with an activation row. Threads split the weight rows, so
 //! each streams its own contiguous slice of the weights; within a slice, a block of rows is
-//! reused for every token while it is hot in cache.
+//! reused for every token while it is hot in cache. With several tokens and a legacy weight
+//! type, the block is computed in tiles of 4 rows × 4 tokens (quant/multi_dot.zig), each
+//! weight block unpacked once per tile instead of once per token; edges use the row kernel.
 
 const std = @import("std");
 const assert = std.debug.assert;
 const traits = @import("../quant/traits.zig");
+const multi_dot = @import("../quant/multi_dot.zig");
 
 /// Weight rows per block of the blocked kernel: small enough that a block of a 4096-wide
 /// 8-bit matrix (~70 KB) stays in L2 while every token of a prefill batch passes over it.
@@ -79,17 +82,45 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     const dot = t.dot.?;
     const w_row_bytes = t.rowBytes(o.k);
     const x_row_bytes = o.activations.len / o.n;
+    const tiled = o.n >= multi_dot.tile_tokens and multi_dot.supported(o.weight_type);
     var block_begin = row_begin;
     while (block_begin < row_end) : (block_begin += rows_per_block) {
         const block_end = @min(row_end, block_begin + rows_per_block);
-        for (0..o.n) |token| {
-            const x = o.activations[token * x_row_bytes ..][0..x_row_bytes];
-            const out = o.dst[token * o.rows ..][0..o.rows];
-            for (block_begin..block_end) |r| {
+        // Tiles cover whole groups of tokens and rows; the edges go through the row kernel.
+        const tokens_tiled = if (tiled) o.n - o.n % multi_dot.tile_tokens else 0;
+        const rows_tiled = if (tiled) (block_end - block_begin) / multi_dot.tile_rows else 0;
+        const rows_end = block_begin + rows_tiled * multi_dot.tile_rows;
+        var token: usize = 0;
+        while (token < tokens_tiled) : (token += multi_dot.tile_tokens) {
+            var r = block_begin;
+            while (r < rows_end) : (r += multi_dot.tile_rows) tileAt(o, r, token);
+        }
+        for (0..o.n) |edge_token| {
+            const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
+            const out = o.dst[edge_token * o.rows ..][0..o.rows];
+            const first = if (edge_token < tokens_tiled) rows_end else block_begin;
+            for (first..block_end) |r| {
                 out[r] = dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
             }
         }
     }
+}
+
+/// The tile of weight rows [row, row + tile_rows) and tokens [token, token + tile_tokens).
+fn tileAt(o: Operands, row: usize, token: usize) void {
+    const w_row_bytes = traits.traits(o.weight_type).rowBytes(o.k);
+    const x_row_bytes = o.activations.len / o.n;
+    var tile: multi_dot.Tile = .{
+        .rows = undefined,
+        .tokens = undefined,
+        .out = o.dst[token * o.rows + row ..].ptr,
+        .out_stride = o.rows,
+    };
+    for (&tile.rows, row..) |*slot, r| slot.* = o.weights[r * w_row_bytes ..][0..w_row_bytes];
+    for (&tile.tokens, token..) |*slot, t| {
+        slot.* = o.activations[t * x_row_bytes ..][0..x_row_bytes];
+    }
+    multi_dot.dotTile(o.weight_type, o.k, tile);
 }
 
 /// `mulMatRows` with scalar dots, row by row (the reference).
@@ -106,6 +137,10 @@ pub fn mulMatRowsGeneric(o: Operands, row_begin: usize, row_end: usize) void {
             o.dst[token * o.rows + r] = dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
         }
     }
+}
+
+test {
+    _ = multi_dot;
 }
 
 const testing = std.testing;
@@ -203,5 +238,7 @@ test "mulMatRows(): every weight type, SIMD equals scalar, close to the exact pr
         const k: usize = if (block == 256) 512 else if (block == 32) 96 else 83;
         try checkType(weight_type, k, 37, 1);
         try checkType(weight_type, k, 21, 5);
+        // Tiles of 4 × 4 with edges on both sides: 18 rows, 11 tokens.
+        try checkType(weight_type, k, 18, 11);
     }
 }

@@ -66,41 +66,105 @@ fn tileOf(comptime Kind: type, n: usize, tile: Tile) void {
         act_rows[t] = blocks.asBlocks(Kind.ActBlock, tile.tokens[t]);
         assert(act_rows[t].len == block_count);
     }
-    // acc[t][r]: 8 lanes of block sums scaled; min_acc[t] lane r: Σ m_w·s_x.
-    var acc: [tile_tokens][tile_rows]Lanes = @splat(@splat(@splat(0)));
-    var min_acc: [tile_tokens]@Vector(tile_rows, f32) = @splat(@splat(0));
-    for (0..block_count) |b| {
-        var weight_q: [tile_rows]@Vector(32, i8) = undefined;
-        var weight_halves: [8]u16 = @splat(0);
+    if (simd.use_avx2_madd) return tileAvx2(Kind, weight_rows, act_rows, tile);
+    tileVector(Kind, weight_rows, act_rows, tile);
+}
+
+/// The f16 scales of block `b` of every row and token: d in lanes 0..4, m / s in lanes 4..8.
+fn blockScales(
+    comptime Kind: type,
+    weight_rows: *const [tile_rows][]const Kind.Block,
+    act_rows: *const [tile_tokens][]const Kind.ActBlock,
+    b: usize,
+) struct { weights: [8]f32, acts: [8]f32 } {
+    var weight_halves: [8]u16 = @splat(0);
+    var act_halves: [8]u16 = @splat(0);
+    inline for (0..tile_rows) |r| {
+        weight_halves[r] = @bitCast(weight_rows[r][b].d);
+        if (Kind.has_min) weight_halves[4 + r] = @bitCast(weight_rows[r][b].m);
+    }
+    inline for (0..tile_tokens) |t| {
+        act_halves[t] = @bitCast(act_rows[t][b].d);
+        if (Kind.has_min) act_halves[4 + t] = @bitCast(act_rows[t][b].s);
+    }
+    return .{ .weights = fp.halvesToF32(8, weight_halves), .acts = fp.halvesToF32(8, act_halves) };
+}
+
+/// AVX2: per token, the four rows' 8-lane i32 sums are folded by `vphaddd` into one vector
+/// (lanes 0..4: rows' sums of values 0..16, lanes 4..8: of values 16..32), so a token needs
+/// one conversion, one FMA and one accumulator for all four rows.
+fn tileAvx2(
+    comptime Kind: type,
+    weight_rows: [tile_rows][]const Kind.Block,
+    act_rows: [tile_tokens][]const Kind.ActBlock,
+    tile: Tile,
+) void {
+    comptime assert(tile_rows == 4);
+    // Q4_1 / Q5_1 unpack to 0..15 / 0..31: `vpmaddubsw` takes them as unsigned directly.
+    const unsigned = Kind.has_min;
+    var acc: [tile_tokens]Lanes = @splat(@splat(0));
+    var min_acc: [tile_tokens]@Vector(4, f32) = @splat(@splat(0));
+    for (0..weight_rows[0].len) |b| {
+        var magnitudes: [tile_rows]@Vector(32, u8) = undefined;
+        var signs: [tile_rows]@Vector(32, i8) = undefined;
         inline for (0..tile_rows) |r| {
-            const wb = &weight_rows[r][b];
-            weight_q[r] = Kind.unpack(wb);
-            weight_halves[r] = @bitCast(wb.d);
-            if (Kind.has_min) weight_halves[4 + r] = @bitCast(wb.m);
+            const q: @Vector(32, i8) = Kind.unpack(&weight_rows[r][b]);
+            magnitudes[r] = if (unsigned) @bitCast(q) else @abs(q);
+            signs[r] = q;
         }
-        const weight_scales: [8]f32 = fp.halvesToF32(8, weight_halves);
-        var act_halves: [8]u16 = @splat(0);
+        const scales = blockScales(Kind, &weight_rows, &act_rows, b);
+        const w_d: @Vector(8, f32) = @shuffle(f32, scales.weights, undefined, [8]i32{
+            0, 1, 2, 3, 0, 1, 2, 3,
+        });
+        const w_m: @Vector(4, f32) = scales.weights[4..8].*;
         inline for (0..tile_tokens) |t| {
-            act_halves[t] = @bitCast(act_rows[t][b].d);
-            if (Kind.has_min) act_halves[4 + t] = @bitCast(act_rows[t][b].s);
+            const x: @Vector(32, i8) = act_rows[t][b].qs;
+            var sums: [tile_rows]@Vector(8, i32) = undefined;
+            inline for (0..tile_rows) |r| {
+                const signed_x = if (unsigned) x else signBytes(x, signs[r]);
+                sums[r] = maddWords(multiplyBytes(magnitudes[r], signed_x), @splat(1));
+            }
+            const folded = addPairs(addPairs(sums[0], sums[1]), addPairs(sums[2], sums[3]));
+            const scale = w_d * @as(Lanes, @splat(scales.acts[t]));
+            acc[t] = @mulAdd(Lanes, @floatFromInt(folded), scale, acc[t]);
+            if (Kind.has_min) {
+                min_acc[t] = @mulAdd(@Vector(4, f32), w_m, @splat(scales.acts[4 + t]), min_acc[t]);
+            }
         }
-        const act_scales: [8]f32 = fp.halvesToF32(8, act_halves);
-        const w_d: @Vector(tile_rows, f32) = weight_scales[0..tile_rows].*;
+    }
+    inline for (0..tile_tokens) |t| {
+        inline for (0..tile_rows) |r| {
+            tile.out[t * tile.out_stride + r] = acc[t][r] + acc[t][r + 4] + min_acc[t][r];
+        }
+    }
+}
+
+/// Other targets: one 8-lane accumulator per row and token.
+fn tileVector(
+    comptime Kind: type,
+    weight_rows: [tile_rows][]const Kind.Block,
+    act_rows: [tile_tokens][]const Kind.ActBlock,
+    tile: Tile,
+) void {
+    // 16 inlined block products, each building its shuffle masks at comptime on 128-bit targets.
+    @setEvalBranchQuota(20_000);
+    var acc: [tile_tokens][tile_rows]Lanes = @splat(@splat(@splat(0)));
+    var min_acc: [tile_tokens]@Vector(4, f32) = @splat(@splat(0));
+    for (0..weight_rows[0].len) |b| {
+        var weight_q: [tile_rows]@Vector(32, i8) = undefined;
+        inline for (0..tile_rows) |r| weight_q[r] = Kind.unpack(&weight_rows[r][b]);
+        const scales = blockScales(Kind, &weight_rows, &act_rows, b);
+        const w_d: @Vector(4, f32) = scales.weights[0..4].*;
+        const w_m: @Vector(4, f32) = scales.weights[4..8].*;
         inline for (0..tile_tokens) |t| {
             const x_q: @Vector(32, i8) = act_rows[t][b].qs;
-            const scales = w_d * @as(@Vector(tile_rows, f32), @splat(act_scales[t]));
+            const scale = w_d * @as(@Vector(4, f32), @splat(scales.acts[t]));
             inline for (0..tile_rows) |r| {
-                const sums: @Vector(8, f32) = @floatFromInt(simd.dotGroups4(32, weight_q[r], x_q));
-                acc[t][r] = @mulAdd(Lanes, sums, @splat(scales[r]), acc[t][r]);
+                const sums: Lanes = @floatFromInt(simd.dotGroups4(32, weight_q[r], x_q));
+                acc[t][r] = @mulAdd(Lanes, sums, @splat(scale[r]), acc[t][r]);
             }
             if (Kind.has_min) {
-                const w_m: @Vector(tile_rows, f32) = weight_scales[4..][0..tile_rows].*;
-                min_acc[t] = @mulAdd(
-                    @Vector(tile_rows, f32),
-                    w_m,
-                    @splat(act_scales[4 + t]),
-                    min_acc[t],
-                );
+                min_acc[t] = @mulAdd(@Vector(4, f32), w_m, @splat(scales.acts[4 + t]), min_acc[t]);
             }
         }
     }
@@ -109,6 +173,43 @@ fn tileOf(comptime Kind: type, n: usize, tile: Tile) void {
             tile.out[t * tile.out_stride + r] = @reduce(.Add, acc[t][r]) + min_acc[t][r];
         }
     }
+}
+
+/// `values` with the sign of `signs` (negated where negative, zero where zero): `vpsignb`.
+inline fn signBytes(values: @Vector(32, i8), signs: @Vector(32, i8)) @Vector(32, i8) {
+    return asm ("vpsignb %[signs], %[values], %[out]"
+        : [out] "=x" (-> @Vector(32, i8)),
+        : [values] "x" (values),
+          [signs] "x" (signs),
+    );
+}
+
+/// out[p] = u[2p]·s[2p] + u[2p+1]·s[2p+1], u unsigned, s signed (`vpmaddubsw`; our operands
+/// stay below i16 saturation: |u| ≤ 128, |s| ≤ 127).
+inline fn multiplyBytes(u: @Vector(32, u8), s: @Vector(32, i8)) @Vector(16, i16) {
+    return asm ("vpmaddubsw %[signed], %[unsigned], %[out]"
+        : [out] "=x" (-> @Vector(16, i16)),
+        : [unsigned] "x" (u),
+          [signed] "x" (s),
+    );
+}
+
+/// out[k] = a[2k]·b[2k] + a[2k+1]·b[2k+1] in i32 (`vpmaddwd`).
+inline fn maddWords(a: @Vector(16, i16), b: @Vector(16, i16)) @Vector(8, i32) {
+    return asm ("vpmaddwd %[b], %[a], %[out]"
+        : [out] "=x" (-> @Vector(8, i32)),
+        : [a] "x" (a),
+          [b] "x" (b),
+    );
+}
+
+/// `vphaddd`: per 128-bit half, [a0+a1, a2+a3, b0+b1, b2+b3].
+inline fn addPairs(a: @Vector(8, i32), b: @Vector(8, i32)) @Vector(8, i32) {
+    return asm ("vphaddd %[b], %[a], %[out]"
+        : [out] "=x" (-> @Vector(8, i32)),
+        : [a] "x" (a),
+          [b] "x" (b),
+    );
 }
 
 comptime {
