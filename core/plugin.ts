@@ -46,3 +46,19 @@ export function registerConstraintOption(option: string, factory: ConstraintFact
 export function constraintFactory(option: string): ConstraintFactory | undefined {
   return factories.get(option);
 }
+
+/**
+ * The value of a constrained output; an output the grammar cannot end with is an error that says
+ * how generation ended.
+ * @param constraint the request's constraint, after its last token
+ * @param text the generated text
+ * @param reason why generation ended ("length", "stop" …)
+ */
+export function parseConstrainedOutput(constraint: DecodingConstraint, text: string, reason: string): unknown {
+  if (!constraint.isDone() && !constraint.canEnd()) {
+    throw new RangeError(
+      `Cannot parse the constrained output: generation ended (${reason}) before the grammar was complete; raise the token limit or bound the schema's strings and arrays`,
+    );
+  }
+  return constraint.parse(text);
+}

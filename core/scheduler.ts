@@ -27,7 +27,7 @@ import { Generation, type GenerationResult } from "./generation.ts";
 import type { FinishReason } from "./generation.ts";
 import { MAX_SEQUENCES, seqBit } from "./kv_cache.ts";
 import { createSampler } from "./sampling/mod.ts";
-import type { DecodingConstraint } from "./plugin.ts";
+import { type DecodingConstraint, parseConstrainedOutput } from "./plugin.ts";
 import type { Sampler, SamplerOptions } from "./sampling/types.ts";
 import { StopStringMatcher } from "./stop_strings.ts";
 import type { StreamDecoder, Tokenizer } from "./tokenizer/types.ts";
@@ -416,7 +416,7 @@ export class Scheduler {
     const constraint = job.request.constraint;
     if (constraint !== undefined) {
       try {
-        value = _parseConstrained(constraint, job.text, reason);
+        value = parseConstrainedOutput(constraint, job.text, reason);
       } catch (error) {
         return this.#fail(job, error);
       }
@@ -524,11 +524,3 @@ function _withConstraint(options: SamplerOptions, constraint?: DecodingConstrain
   return { ...options, processors: [...(options.processors ?? []), constraint.processor] };
 }
 
-function _parseConstrained(constraint: DecodingConstraint, text: string, reason: FinishReason): unknown {
-  if (!constraint.isDone() && !constraint.canEnd()) {
-    throw new RangeError(
-      `Cannot parse the constrained output: generation ended (${reason}) before the grammar was complete; raise max_tokens`,
-    );
-  }
-  return constraint.parse(text);
-}

@@ -11,7 +11,7 @@ import type { Engine } from "./engine.ts";
 import { Generation, type GenerationResult } from "./generation.ts";
 import type { FinishReason } from "./generation.ts";
 import { seqBit } from "./kv_cache.ts";
-import { constraintFactory, type DecodingConstraint } from "./plugin.ts";
+import { constraintFactory, type DecodingConstraint, parseConstrainedOutput } from "./plugin.ts";
 import { chatPromptTokens } from "./prompt_tokens.ts";
 import { createSampler, DEFAULT_SAMPLER_OPTIONS } from "./sampling/mod.ts";
 import type { Sampler, SamplerOptions } from "./sampling/types.ts";
@@ -218,7 +218,7 @@ export class LanguageModelSession {
       finishReason: reason,
       promptTokens: prompt.length,
       promptTokensEvaluated: evaluated.count,
-      ...(constraint === undefined ? {} : { value: parseConstrained(constraint, text, reason, generated.length) }),
+      ...(constraint === undefined ? {} : { value: parseConstrainedOutput(constraint, text, reason) }),
     };
   }
 
@@ -296,17 +296,3 @@ function samplerOptions(options: GenerateOptions): SamplerOptions {
   ) as SamplerOptions;
 }
 
-/** The constrained output's value; an incomplete output is an error that says how it ended. */
-function parseConstrained(
-  constraint: DecodingConstraint,
-  text: string,
-  reason: FinishReason,
-  tokenCount: number,
-): unknown {
-  if (!constraint.isDone() && !constraint.canEnd()) {
-    throw new RangeError(
-      `Cannot parse the constrained output: generation ended (${reason}) after ${tokenCount} tokens before the grammar was complete; raise maxTokens or bound the schema's strings and arrays`,
-    );
-  }
-  return constraint.parse(text);
-}
