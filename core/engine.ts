@@ -12,8 +12,8 @@ import type { Backend, BackendBuffer } from "./backend.ts";
 import { ModelError } from "./errors.ts";
 import { ggmlByteLength, ggmlTypeName } from "./gguf/ggml_types.ts";
 import type { GgmlType } from "./gguf/types.ts";
-import type { Graph, GraphTensor } from "./graph.ts";
-import { GraphBuilder, I32, OP_NAMES } from "./graph.ts";
+import type { Graph, GraphNode, GraphTensor } from "./graph.ts";
+import { GraphBuilder, I32, Op, OP_NAMES } from "./graph.ts";
 import { KvCache, seqBit } from "./kv_cache.ts";
 import type { ForwardInputs, HParams, ModelWeights } from "./models/mod.ts";
 import { buildForward } from "./models/mod.ts";
@@ -44,6 +44,23 @@ export interface Batch {
 
 const INPUT_ARRAYS = 5; // tokens, positions, seq masks, slots, output rows
 
+/** Graphs kept per batch shape: decode, prefill chunks, a verify batch or two. */
+const GRAPH_CACHE_SIZE = 8;
+/** ATTENTION's iparam holding the cells to scan, the one part of a graph that changes. */
+const SCAN_PARAM = 4;
+
+/**
+ * A forward graph for one batch shape (tokens, output rows). Everything in it depends only
+ * on that shape (arena offsets, input views, weights) except the attention nodes' scan count,
+ * which is rewritten in place before each use.
+ */
+interface ShapedGraph {
+  readonly graph: Graph;
+  readonly logitsTensor: GraphTensor;
+  /** The ATTENTION nodes' own iparams arrays. */
+  readonly scanParams: number[][];
+}
+
 /** Evaluates batches of one model on one backend. */
 export class Engine {
   /** The KV cache of this engine's sequences. */
@@ -59,6 +76,12 @@ export class Engine {
   /** Backend memory for a batch's token ids, positions and masks. */
   readonly inputs: BackendBuffer;
   #disposed = false;
+  /** Built graphs by `_shapeKey`, oldest first. */
+  readonly #graphs = new Map<number, ShapedGraph>();
+  /** Input arrays staged before one upload: tokens, positions, masks, then output rows. */
+  readonly #staging: Int32Array;
+  /** The arena's host view; null when the backend's memory is not host memory. */
+  #hostArena: Uint8Array | null | undefined;
 
   /**
    * Creates an engine (own KV cache) over a model's weights.
@@ -86,6 +109,7 @@ export class Engine {
     });
     const inputBytes = (INPUT_ARRAYS * this.batchSize + 2 * this.contextSize) * 4;
     this.inputs = backend.allocate(inputBytes, "inputs");
+    this.#staging = new Int32Array(INPUT_ARRAYS * this.batchSize);
     this.#checkSupported();
     this.arena = backend.allocate(this.#measureArena(), "arena");
   }
@@ -135,7 +159,9 @@ export class Engine {
     const n = batch.tokens.length;
     if (n === 0) throw new RangeError("Cannot evaluate an empty batch");
     if (batch.positions.length !== n) {
-      throw new TypeError(`Cannot evaluate a batch of ${n} tokens with ${batch.positions.length} positions`);
+      throw new TypeError(
+        `Cannot evaluate a batch of ${n} tokens with ${batch.positions.length} positions`,
+      );
     }
     const outputs = batch.outputs ?? [n - 1];
     const chunks: Chunk[] = [];
@@ -151,46 +177,93 @@ export class Engine {
         }
       }
       if (rows.length > this.maxOutputs) {
-        throw new RangeError(`Cannot return ${rows.length} rows of logits in one batch: the engine allows ${this.maxOutputs}`);
+        throw new RangeError(
+          `Cannot return ${rows.length} rows of logits in one batch: the engine allows ${this.maxOutputs}`,
+        );
       }
       outputIndex += rows.length;
       chunks.push({ batch, start, end, rows, targets });
     }
     if (outputIndex !== outputs.length) {
-      throw new RangeError(`Cannot return logits of rows [${Array.from(outputs)}]: the batch has ${n} rows`);
+      throw new RangeError(
+        `Cannot return logits of rows [${Array.from(outputs)}]: the batch has ${n} rows`,
+      );
     }
     return { chunks, logits: new Float32Array(outputs.length * this.hp.nVocab) };
   }
 
   #prepare(chunk: Chunk): { graph: Graph; logitsTensor: GraphTensor; slots: Int32Array } {
     const n = chunk.end - chunk.start;
-    const tokens = Int32Array.from({ length: n }, (_, i) => chunk.batch.tokens[chunk.start + i]);
-    const positions = Int32Array.from({ length: n }, (_, i) => chunk.batch.positions[chunk.start + i]);
-    const masks = chunk.batch.seqMasks;
-    const seqMasks = Int32Array.from({ length: n }, (_, i) => masks === undefined ? seqBit(0) : masks[chunk.start + i]);
-    this.#checkTokens(tokens);
+    const size = this.batchSize;
+    const tokens = this.#staging.subarray(0, n);
+    const positions = this.#staging.subarray(size, size + n);
+    const seqMasks = this.#staging.subarray(2 * size, 2 * size + n);
+    const { batch, start } = chunk;
+    for (let i = 0; i < n; i++) {
+      tokens[i] = batch.tokens[start + i];
+      positions[i] = batch.positions[start + i];
+      seqMasks[i] = batch.seqMasks === undefined ? seqBit(0) : batch.seqMasks[start + i];
+    }
+    this.#checkTokens(batch.tokens, start, n);
     const slots = this.kv.findSlots(n);
     this.kv.commit(slots, positions, seqMasks);
-    const outputRows = Int32Array.from(chunk.rows.length > 0 ? chunk.rows : [n - 1]);
+    const nOutputs = Math.max(1, chunk.rows.length);
+    const outputRows = this.#staging.subarray(3 * size, 3 * size + nOutputs);
+    if (chunk.rows.length > 0) outputRows.set(chunk.rows);
+    else outputRows[0] = n - 1;
     this.#upload([tokens, positions, seqMasks, slots, outputRows]);
-    const g = new GraphBuilder(this.arena, rowBytes);
-    const inp = this.#inputs(g, n, outputRows.length, this.kv.usedEnd);
-    const logitsTensor = buildForward(g, this.hp, this.weights, inp);
-    return { graph: g.build(), logitsTensor, slots };
+    const shaped = this.#graphFor(n, nOutputs);
+    for (const params of shaped.scanParams) params[SCAN_PARAM] = this.kv.usedEnd;
+    return { graph: shaped.graph, logitsTensor: shaped.logitsTensor, slots };
   }
 
-  #checkTokens(tokens: Int32Array): void {
-    for (const token of tokens) {
+  /** The graph of a batch shape, built on first use (its scan count is set by the caller). */
+  #graphFor(n: number, nOutputs: number): ShapedGraph {
+    const key = n * (this.maxOutputs + 1) + nOutputs;
+    const cached = this.#graphs.get(key);
+    if (cached !== undefined) return cached;
+    const g = new GraphBuilder(this.arena, rowBytes);
+    const logitsTensor = buildForward(
+      g,
+      this.hp,
+      this.weights,
+      this.#inputs(g, n, nOutputs, this.kv.usedEnd),
+    );
+    const scanParams: number[][] = [];
+    // Attention nodes get iparams arrays of their own, so rewriting one touches nothing else.
+    const nodes = g.nodes.map((node): GraphNode => {
+      if (node.op !== Op.ATTENTION) return node;
+      const iparams = [...node.iparams];
+      scanParams.push(iparams);
+      return { ...node, iparams };
+    });
+    const shaped = { graph: { tensors: g.tensors, nodes }, logitsTensor, scanParams };
+    if (this.#graphs.size >= GRAPH_CACHE_SIZE) {
+      this.#graphs.delete(this.#graphs.keys().next().value!);
+    }
+    this.#graphs.set(key, shaped);
+    return shaped;
+  }
+
+  #checkTokens(tokens: ArrayLike<number>, start: number, n: number): void {
+    for (let i = start; i < start + n; i++) {
+      const token = tokens[i];
       if (!Number.isInteger(token) || token < 0 || token >= this.hp.nVocab) {
-        throw new RangeError(`Cannot evaluate token ${token}: the vocabulary has ${this.hp.nVocab} tokens`);
+        throw new RangeError(
+          `Cannot evaluate token ${token}: the vocabulary has ${this.hp.nVocab} tokens`,
+        );
       }
     }
   }
 
   #upload(arrays: Int32Array[]): void {
     const write = (offset: number, data: Int32Array) =>
-      this.backend.write(this.inputs, offset * 4, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    arrays.forEach((data, i) => write(i * this.batchSize, data));
+      this.backend.write(
+        this.inputs,
+        offset * 4,
+        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      );
+    for (let i = 0; i < arrays.length; i++) write(i * this.batchSize, arrays[i]);
     const cellBase = INPUT_ARRAYS * this.batchSize;
     const used = this.kv.usedEnd;
     write(cellBase, this.kv.cellPositions.subarray(0, used));
@@ -202,7 +275,13 @@ export class Engine {
       g.external(name, I32, [length], this.inputs, index * this.batchSize * 4);
     const cellBase = INPUT_ARRAYS * this.batchSize * 4;
     const cellsAt = (name: string, index: number) =>
-      g.external(name, I32, [this.contextSize], this.inputs, cellBase + index * this.contextSize * 4);
+      g.external(
+        name,
+        I32,
+        [this.contextSize],
+        this.inputs,
+        cellBase + index * this.contextSize * 4,
+      );
     const kWidth = this.hp.nKvHead * this.hp.headDim;
     const vWidth = this.hp.nKvHead * this.hp.headDimV;
     return {
@@ -216,17 +295,42 @@ export class Engine {
       cellPositions: cellsAt("kv_cell_pos", 0),
       cellSeqMasks: cellsAt("kv_cell_seq", 1),
       nCellsScan,
-      kCache: this.kv.k.map((b, i) => g.external(`cache_k_l${i}`, this.kv.type, [kWidth, this.contextSize], b, 0)),
-      vCache: this.kv.v.map((b, i) => g.external(`cache_v_l${i}`, this.kv.type, [vWidth, this.contextSize], b, 0)),
+      kCache: this.kv.k.map((b, i) =>
+        g.external(`cache_k_l${i}`, this.kv.type, [kWidth, this.contextSize], b, 0)
+      ),
+      vCache: this.kv.v.map((b, i) =>
+        g.external(`cache_v_l${i}`, this.kv.type, [vWidth, this.contextSize], b, 0)
+      ),
     };
   }
 
   #collect(logitsTensor: GraphTensor, chunk: Chunk, into: Float32Array): void {
     if (chunk.rows.length === 0) return;
     const vocab = this.hp.nVocab;
-    const bytes = this.backend.read(logitsTensor.buffer, logitsTensor.offset, chunk.rows.length * vocab * 4);
-    const rows = new Float32Array(bytes.buffer, bytes.byteOffset, chunk.rows.length * vocab);
-    chunk.targets.forEach((target, i) => into.set(rows.subarray(i * vocab, (i + 1) * vocab), target * vocab));
+    const rows = this.#logitsRows(logitsTensor, chunk.rows.length * vocab);
+    chunk.targets.forEach((target, i) =>
+      into.set(rows.subarray(i * vocab, (i + 1) * vocab), target * vocab)
+    );
+  }
+
+  /**
+   * The first `count` logits: a view of the arena when the backend's memory is host memory
+   * (one copy, into the result, instead of two), else a copy read from the device.
+   */
+  #logitsRows(logitsTensor: GraphTensor, count: number): Float32Array {
+    if (this.#hostArena === undefined) {
+      try {
+        this.#hostArena = this.arena.host();
+      } catch {
+        this.#hostArena = null;
+      }
+    }
+    const host = this.#hostArena;
+    if (host !== null && logitsTensor.buffer === this.arena && logitsTensor.offset % 4 === 0) {
+      return new Float32Array(host.buffer, host.byteOffset + logitsTensor.offset, count);
+    }
+    const bytes = this.backend.read(logitsTensor.buffer, logitsTensor.offset, count * 4);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, count);
   }
 
   #rollback(slots: Int32Array): void {
@@ -239,7 +343,12 @@ export class Engine {
   /** Builds the largest graph without an arena to learn how many bytes it needs. */
   #measureArena(): number {
     const g = new GraphBuilder(this.inputs, rowBytes, { measure: true });
-    buildForward(g, this.hp, this.weights, this.#inputs(g, this.batchSize, this.maxOutputs, this.contextSize));
+    buildForward(
+      g,
+      this.hp,
+      this.weights,
+      this.#inputs(g, this.batchSize, this.maxOutputs, this.contextSize),
+    );
     return g.highWaterBytes;
   }
 
@@ -254,7 +363,9 @@ export class Engine {
       throw new ModelError(
         `Cannot load model "${this.weights.fileName}": tensor "${tensor.name}" has type ${
           ggmlTypeName(tensor.type)
-        }, which backend "${this.backend.device.name}" cannot run in ${OP_NAMES[node.op]} (${verdict})`,
+        }, which backend "${this.backend.device.name}" cannot run in ${
+          OP_NAMES[node.op]
+        } (${verdict})`,
       );
     }
   }

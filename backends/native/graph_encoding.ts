@@ -12,11 +12,16 @@
  * decode step allocates only two small maps. Buffer addresses come from the backend, which
  * made them once per buffer.
  *
+ * The graph encoded last is remembered: given the same `Graph` object again (the engine keeps
+ * one per batch shape), only the node parameters are rewritten, the one part an engine
+ * changes between steps (the attention's scan count); tensors and node structure are taken
+ * as unchanged, as the graph IR is immutable apart from that.
+ *
  * @module
  */
 
 import type { BackendBuffer } from "../../core/backend.ts";
-import type { Graph, GraphTensor } from "../../core/graph.ts";
+import type { Graph, GraphNode, GraphTensor } from "../../core/graph.ts";
 import { MAX_FPARAMS, MAX_IPARAMS, MAX_SRC, OP_NAMES } from "../../core/graph.ts";
 
 /** Bytes of one buffer entry. */
@@ -67,6 +72,9 @@ export class GraphEncoder {
   #lastBuffer: BackendBuffer | undefined;
   #lastIndex: Map<BackendBuffer, number> | undefined;
   #lastSlot = 0;
+  /** The graph of the last `encode` and its result, for the parameters-only path. */
+  #lastGraph: Graph | undefined;
+  #lastEncoded: EncodedGraph | undefined;
 
   /**
    * Fills the tables from `graph`.
@@ -77,6 +85,22 @@ export class GraphEncoder {
    *   dimensions, or a parameter is not representable
    */
   encode(graph: Graph, addressOf: AddressOf): EncodedGraph {
+    const last = this.#lastEncoded;
+    if (
+      graph === this.#lastGraph && last !== undefined && last.nNodes === graph.nodes.length &&
+      last.tensorList.length === graph.tensors.length
+    ) {
+      this.#writeParams(graph.nodes);
+      return last;
+    }
+    this.#lastGraph = undefined;
+    const encoded = this.#encodeAll(graph, addressOf);
+    this.#lastGraph = graph;
+    this.#lastEncoded = encoded;
+    return encoded;
+  }
+
+  #encodeAll(graph: Graph, addressOf: AddressOf): EncodedGraph {
     const tensorList: GraphTensor[] = [];
     const bufferIndex = new Map<BackendBuffer, number>();
     // Graph builders number tensors by position (`tensors[t.id] === t`); anything else (a
@@ -107,7 +131,6 @@ export class GraphEncoder {
     const nodes = graph.nodes;
     this.#reserveNodes(nodes.length);
     const words = this.#nodeWords;
-    const floats = this.#nodeFloats;
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i];
       const at = i * NODE_WORDS;
@@ -117,6 +140,26 @@ export class GraphEncoder {
       for (let s = 0; s < MAX_SRC; s++) {
         words[at + NODE_SRC_WORD + s] = s < src.length ? indexOf(src[s]) : -1;
       }
+    }
+    this.#writeParams(nodes);
+    return {
+      buffers: this.#buffers,
+      nBuffers: bufferIndex.size,
+      tensors: this.#tensorWords,
+      nTensors: tensorList.length,
+      nodes: words,
+      nNodes: nodes.length,
+      tensorList,
+    };
+  }
+
+  /** The integer and float parameters of every node. */
+  #writeParams(nodes: readonly GraphNode[]): void {
+    const words = this.#nodeWords;
+    const floats = this.#nodeFloats;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i];
+      const at = i * NODE_WORDS;
       const ip = node.iparams;
       const fp = node.fparams;
       _checkParams(ip.length, fp.length, OP_NAMES[node.op], node.dst.name);
@@ -133,15 +176,6 @@ export class GraphEncoder {
         floats[at + NODE_FP_WORD + p] = p < fp.length ? fp[p] : 0;
       }
     }
-    return {
-      buffers: this.#buffers,
-      nBuffers: bufferIndex.size,
-      tensors: this.#tensorWords,
-      nTensors: tensorList.length,
-      nodes: words,
-      nNodes: nodes.length,
-      tensorList,
-    };
   }
 
   #bufferSlot(

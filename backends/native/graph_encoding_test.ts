@@ -71,3 +71,45 @@ Deno.test("GraphEncoder.encode() grows its tables and refuses foreign buffers", 
     /Cannot encode tensor "x0": its buffer "arena" does not belong to this backend/,
   );
 });
+
+Deno.test("GraphEncoder.encode() of the same graph again rewrites only node parameters", () => {
+  const arena = fakeBuffer("arena", 4096);
+  const g = new GraphBuilder(arena, ggmlByteLength);
+  const x = g.activation("x", F32, [8, 2]);
+  const pos = g.activation("pos", I32, [2]);
+  const iparams = [0, 8];
+  g.node(Op.ROPE, x, [x, pos], iparams, [10000, 1]);
+  const graph = g.build();
+  let lookups = 0;
+  const addressOf = () => (lookups++, { address: 0x1000n, readOnly: false });
+  const encoder = new GraphEncoder();
+  const first = encoder.encode(graph, addressOf);
+  strictEqual(lookups, 1);
+  deepStrictEqual([...first.nodes.subarray(10, 12)], [0, 8]);
+  iparams[1] = 6;
+  const second = encoder.encode(graph, addressOf);
+  strictEqual(second, first);
+  strictEqual(lookups, 1);
+  deepStrictEqual([...second.nodes.subarray(0, 12)], [
+    Op.ROPE,
+    0,
+    0,
+    1,
+    -1,
+    -1,
+    -1,
+    -1,
+    -1,
+    -1,
+    0,
+    6,
+  ]);
+  // Another graph is encoded in full, and the first one after it again.
+  const other = new GraphBuilder(arena, ggmlByteLength);
+  other.node(Op.SCALE, other.activation("y", F32, [4]), [x], [], [2]);
+  strictEqual(encoder.encode(other.build(), addressOf).nTensors, 2);
+  strictEqual(encoder.encode(graph, addressOf).nTensors, 2);
+  strictEqual(lookups, 3);
+  iparams[1] = 1.5;
+  throws(() => encoder.encode(graph, addressOf), /integer parameter 1 is 1.5/);
+});
