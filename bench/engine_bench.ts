@@ -7,6 +7,7 @@
  * ```sh
  * deno run -A bench/engine_bench.ts                      # both models, 1 and 2 threads
  * deno run -A bench/engine_bench.ts --reps 7 --threads 2 --models gemma3-270m
+ * deno run -A bench/engine_bench.ts --decode-after 1024 --prompt 512  # decode at 1k context
  * deno run -A bench/engine_bench.ts --lib before=/tmp/old/zig-out/lib --lib after=zig/zig-out/lib
  * ```
  *
@@ -36,6 +37,8 @@ export interface EngineBenchOptions {
   readonly promptTokens: number;
   /** Tokens decoded per repetition. */
   readonly decodeTokens: number;
+  /** Tokens in the cache before decoding starts (a prefill not timed); 0: an empty cache. */
+  readonly decodeAfter: number;
   /** Native library directories by label; empty: the default library. */
   readonly libraries: ReadonlyMap<string, string | undefined>;
 }
@@ -98,7 +101,8 @@ async function _open(
 ): Promise<Subject> {
   const backend = createNativeBackend({ threads, library: libDir ? { libDir } : undefined });
   const model = await loadModel(testModelPath(alias), { backend });
-  const contextSize = options.promptTokens + options.decodeTokens + 16;
+  const contextSize = Math.max(options.promptTokens, options.decodeAfter) +
+    options.decodeTokens + 16;
   const engine = model.createEngine({
     contextSize,
     batchSize: options.promptTokens,
@@ -137,13 +141,13 @@ function _measure(subjects: Subject[], options: EngineBenchOptions): void {
   // Warm-up: first touch of the mapped weights, pool start, JIT.
   for (const s of subjects) {
     _prefill(s.engine, prompt(s));
-    _decode(s, options.decodeTokens);
+    _decode(s, options.decodeTokens, options.decodeAfter);
   }
   for (let rep = 0; rep < options.reps; rep++) {
     for (const s of subjects) {
       const ms = _prefill(s.engine, prompt(s));
       s.row.prefillRunsTps.push(options.promptTokens / (ms / 1000));
-      const decodeMs = _decode(s, options.decodeTokens);
+      const decodeMs = _decode(s, options.decodeTokens, options.decodeAfter);
       s.row.decodeRunsMs.push(decodeMs / options.decodeTokens);
     }
   }
@@ -162,13 +166,17 @@ function _prefill(engine: Engine, tokens: readonly number[]): number {
   return performance.now() - started;
 }
 
-/** `count` greedy tokens one by one from an empty cache; returns ms. */
-function _decode(subject: Subject, count: number): number {
+/** `count` greedy tokens one by one after `after` cached tokens; returns ms. */
+function _decode(subject: Subject, count: number, after: number): number {
   const engine = subject.engine;
   engine.kv.clear();
+  if (after > 0) {
+    const context = benchPrompt(after, engine.hp.nVocab, 1);
+    engine.evalSync({ tokens: context, positions: context.map((_, i) => i) });
+  }
   let token = 1;
   const started = performance.now();
-  for (let i = 0; i < count; i++) {
+  for (let i = after; i < after + count; i++) {
     subject.computeMs = 0;
     const stepStarted = performance.now();
     const logits = engine.evalSync({ tokens: [token], positions: [i] });
@@ -225,6 +233,7 @@ async function main(args: string[]): Promise<void> {
       reps: { type: "string", default: "5" },
       prompt: { type: "string", default: "128" },
       decode: { type: "string", default: "32" },
+      "decode-after": { type: "string", default: "0" },
       lib: { type: "string", multiple: true, default: [] },
       json: { type: "boolean", default: false },
     },
@@ -243,6 +252,7 @@ async function main(args: string[]): Promise<void> {
     reps: Number(values.reps),
     promptTokens: Number(values.prompt),
     decodeTokens: Number(values.decode),
+    decodeAfter: Number(values["decode-after"]),
     libraries: _parseLibraries(values.lib),
   };
   const rows = await benchEngines(options);

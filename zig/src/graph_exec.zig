@@ -716,9 +716,27 @@ const AttentionShape = struct {
         };
     }
 
-    /// Per-thread scratch: scores of every cell and one rounded query.
+    /// Query heads per KV head.
+    fn group(s: AttentionShape) usize {
+        return s.heads / s.kv_heads;
+    }
+
+    /// Per-thread scratch: for each head of a group, scores of every cell and a rounded query.
     fn threadBytes(s: AttentionShape) usize {
-        return (s.cells + s.head_dim) * @sizeOf(f32) + 64;
+        return s.group() * (s.cells + s.head_dim) * @sizeOf(f32) + 64;
+    }
+
+    /// Parts a group of heads is split into: 1 (each cache row read once per token), more
+    /// only when tokens × KV heads are fewer than the threads, so every thread has work.
+    fn groupSplits(s: AttentionShape, threads: usize) usize {
+        const groups = s.tokens * s.kv_heads;
+        if (groups >= threads) return 1;
+        return @min(s.group(), (threads + groups - 1) / groups);
+    }
+
+    /// Work units: (token, KV head, part of the group).
+    fn units(s: AttentionShape, threads: usize) usize {
+        return s.tokens * s.kv_heads * s.groupSplits(threads);
     }
 };
 
@@ -865,7 +883,7 @@ fn stepsOf(nt: NodeTensors, node: *const NodeEntry, chunks_max: usize, threads: 
     }
     const units: usize = switch (op) {
         .mul_mat => rowBlocks(nt.src[0].?.rowCount()),
-        .attention => AttentionShape.of(nt, node).?.tokens * AttentionShape.of(nt, node).?.heads,
+        .attention => AttentionShape.of(nt, node).?.units(threads),
         .get_rows, .set_rows => nt.src[1].?.count(),
         .rms_norm, .add, .mul, .rope => nt.dst.rowCount(),
         .scale, .softcap, .swiglu, .geglu => nt.dst.count() / 256,
@@ -1140,17 +1158,18 @@ fn attentionTyped(
     const dst = nt.dst.f32s();
     const scratch_bytes = share.exec.threadScratch(share.worker);
     const scratch_values: [*]f32 = @ptrCast(scratch_bytes.ptr);
-    const scratch: ops.attention.Scratch = .{
-        .scores = scratch_values[0..shape.cells],
-        .query = scratch_values[shape.cells..][0..shape.head_dim],
-    };
-    const group = shape.heads / shape.kv_heads;
+    const group = shape.group();
+    const splits = shape.groupSplits(share.exec.threadCount());
     const params: ops.attention.Params = .{ .scale = node.fp[0], .softcap = node.fp[1] };
-    const part = share.range(shape.tokens * shape.heads);
+    const part = share.range(shape.units(share.exec.threadCount()));
     for (part.begin..part.end) |task| {
-        const token = task / shape.heads;
-        const head = task % shape.heads;
-        const kv_head = head / group;
+        // task = (token · kv_heads + kv_head) · splits + split
+        const token = task / (shape.kv_heads * splits);
+        const kv_head = (task / splits) % shape.kv_heads;
+        const heads = pool_module.split(group, @intCast(task % splits), @intCast(splits));
+        const head_count = heads.end - heads.begin;
+        if (head_count == 0) continue;
+        const first_head = token * shape.heads + kv_head * group + heads.begin;
         const keys: ops.attention.CacheRows(K) = .{
             .base = cacheValues(K, nt.src[1].?) + kv_head * shape.head_dim,
             .stride = nt.src[1].?.rowLength(),
@@ -1168,9 +1187,24 @@ fn attentionTyped(
             .cell_masks = cell_masks,
             .window = shape.window,
         };
-        const out = dst[task * shape.head_dim_v ..][0..shape.head_dim_v];
-        const query = q[task * shape.head_dim ..][0..shape.head_dim];
-        ops.attention.attendHead(K, Val, out, query, keys, values, visibility, params, scratch);
+        const scratch: ops.attention.Scratch = .{
+            .scores = scratch_values[0 .. head_count * shape.cells],
+            .query = scratch_values[group * shape.cells ..][0 .. head_count * shape.head_dim],
+        };
+        const out = dst[first_head * shape.head_dim_v ..][0 .. head_count * shape.head_dim_v];
+        const query = q[first_head * shape.head_dim ..][0 .. head_count * shape.head_dim];
+        ops.attention.attendGroup(
+            K,
+            Val,
+            head_count,
+            out,
+            query,
+            keys,
+            values,
+            visibility,
+            params,
+            scratch,
+        );
     }
 }
 

@@ -8,6 +8,10 @@
 //! To stay close to llama.cpp's non-flash path, which multiplies in the cache's type: with an
 //! F16 cache, q is rounded to f16 before the q·k dot, and the normalized probabilities are
 //! rounded to f16 before the value sum. Products accumulate in f32 either way.
+//!
+//! `attendGroup` runs the query heads that share a KV head together, reading each cache row
+//! once for the group (decode reads the whole cache per token, so this divides its cache
+//! traffic by the group size).
 
 const std = @import("std");
 const assert = std.debug.assert;
@@ -129,6 +133,52 @@ pub fn attendHead(
     if (!softmax(scratch.scores, visibility, Val == f16)) return;
     for (scratch.scores, 0..) |p, c| {
         if (p != 0) axpySimd(Val, out, p, values.row(c));
+    }
+}
+
+/// Attention of `heads` query heads that share one KV head (grouped-query attention): each key
+/// and value row is read once for all of them instead of once per head. `q` and `out` hold
+/// the heads one after another ([heads][keys.len], [heads][values.len]); `scratch` holds
+/// `heads` rows of scores and of rounded queries. Per head the arithmetic is `attendHead`'s,
+/// in the same order, so the results are equal bit for bit.
+pub fn attendGroup(
+    comptime K: type,
+    comptime Val: type,
+    heads: usize,
+    out: []f32,
+    q: []const f32,
+    keys: CacheRows(K),
+    values: CacheRows(Val),
+    visibility: Visibility,
+    params: Params,
+    scratch: Scratch,
+) void {
+    const cells = visibility.cell_positions.len;
+    assert(heads > 0);
+    assert(q.len == heads * keys.len and out.len == heads * values.len);
+    assert(scratch.scores.len == heads * cells and scratch.query.len == heads * keys.len);
+    prepareQuery(K, scratch.query, q);
+    for (0..cells) |c| {
+        const visible = visibility.sees(c);
+        const row = keys.row(c);
+        for (0..heads) |h| {
+            const query = scratch.query[h * keys.len ..][0..keys.len];
+            const score = if (visible) capAndScale(dotSimd(K, query, row), params) else 0;
+            scratch.scores[h * cells + c] = score;
+        }
+    }
+    @memset(out, 0);
+    // Every head sees the same cells: either all have a visible cell or none has.
+    for (0..heads) |h| {
+        const scores = scratch.scores[h * cells ..][0..cells];
+        if (!softmax(scores, visibility, Val == f16)) return;
+    }
+    for (0..cells) |c| {
+        const row = values.row(c);
+        for (0..heads) |h| {
+            const p = scratch.scores[h * cells + c];
+            if (p != 0) axpySimd(Val, out[h * values.len ..][0..values.len], p, row);
+        }
     }
 }
 
@@ -272,6 +322,52 @@ test "attendHead(): SIMD matches generic for F16/F32 caches, odd sizes, windows,
         try checkAgainstGeneric(f16, head_dim, 37, 0, 0);
         try checkAgainstGeneric(f32, head_dim, 37, 0, 0);
         try checkAgainstGeneric(f16, head_dim, 100, 5, 50);
+    }
+}
+
+test "attendGroup() equals attendHead() per head, bit for bit" {
+    const allocator = testing.allocator;
+    const head_dim = 72;
+    const cells = 41;
+    const heads = 3;
+    const keys = try testCache(f16, allocator, cells * head_dim, 4);
+    defer allocator.free(keys);
+    const values = try testCache(f32, allocator, cells * head_dim, 5);
+    defer allocator.free(values);
+    var positions: [cells]i32 = undefined;
+    var masks: [cells]i32 = undefined;
+    for (&positions, &masks, 0..) |*p, *m, c| {
+        p.* = @intCast(c);
+        m.* = if (c % 4 == 3) 0b10 else 0b01;
+    }
+    var q: [heads * head_dim]f32 = undefined;
+    var prng = std.Random.DefaultPrng.init(9);
+    for (&q) |*v| v.* = prng.random().floatNorm(f32);
+    const k_rows: CacheRows(f16) = .{ .base = keys.ptr, .stride = head_dim, .len = head_dim };
+    const v_rows: CacheRows(f32) = .{ .base = values.ptr, .stride = head_dim, .len = head_dim };
+    const params: Params = .{ .scale = 0.125, .softcap = 30 };
+    for ([_]i32{ 0, 7 }) |window| {
+        const vis: Visibility = .{
+            .token_position = cells - 3,
+            .token_mask = 0b01,
+            .cell_positions = &positions,
+            .cell_masks = &masks,
+            .window = window,
+        };
+        var group_scores: [heads * cells]f32 = undefined;
+        var group_query: [heads * head_dim]f32 = undefined;
+        var grouped: [heads * head_dim]f32 = undefined;
+        const group_scratch: Scratch = .{ .scores = &group_scores, .query = &group_query };
+        attendGroup(f16, f32, heads, &grouped, &q, k_rows, v_rows, vis, params, group_scratch);
+        for (0..heads) |h| {
+            var scores: [cells]f32 = undefined;
+            var query: [head_dim]f32 = undefined;
+            var single: [head_dim]f32 = undefined;
+            const scratch: Scratch = .{ .scores = &scores, .query = &query };
+            const q_head = q[h * head_dim ..][0..head_dim];
+            attendHead(f16, f32, &single, q_head, k_rows, v_rows, vis, params, scratch);
+            try testing.expectEqualSlices(f32, &single, grouped[h * head_dim ..][0..head_dim]);
+        }
     }
 }
 
