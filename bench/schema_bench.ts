@@ -72,9 +72,16 @@ for (const alias of ["smollm2-135m-instruct", "gemma3-270m"] as const) {
   }
 }
 
-console.log("| vocab | schema | compile ms | states | steps | p50 µs | p99 µs | cold p99 µs | warm p50 µs | warm p99 µs |");
+console.log(
+  "| vocab | schema | compile ms | states | steps | p50 µs | p99 µs | cold p99 µs | warm p50 µs | warm p99 µs |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
-  console.log(`| ${r.vocab} | ${r.schema} | ${r.compileMs} | ${r.states} | ${r.steps} | ${r.p50Us} | ${r.p99Us} | ${r.coldP99Us} | ${r.warmP50Us} | ${r.warmP99Us} |`);
+  console.log(
+    `| ${r.vocab} | ${r.schema} | ${r.compileMs} | ${r.states} | ${r.steps} | ${r.p50Us} | ${r.p99Us} | ${r.coldP99Us} | ${r.warmP50Us} | ${r.warmP99Us} |`,
+  );
 }
-writeFileSync(new URL("./results/schema.json", import.meta.url), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + "\n");
+writeFileSync(
+  new URL("./results/schema.json", import.meta.url),
+  JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + "\n",
+);
