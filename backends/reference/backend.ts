@@ -13,26 +13,10 @@ import { elementCount, Op, OP_NAMES, ROPE_MODE_NEOX, ROPE_MODE_NORMAL } from "..
 import { attention } from "./attention.ts";
 import { f16ToF32, f32ToF16 } from "./half.ts";
 import { getRows, matmul } from "./matmul.ts";
+import { REFERENCE_TYPES } from "./quant.ts";
 import { add, geglu, mul, rmsNorm, scale, swiglu, tanhSoftcap } from "./ops.ts";
 import { rope } from "./rope.ts";
 import { activationType } from "./vec_dot.ts";
-
-/** Weight types the reference dequantizes and multiplies. */
-const WEIGHT_TYPES: ReadonlySet<GgmlType> = new Set([
-  GgmlType.F32,
-  GgmlType.F16,
-  GgmlType.BF16,
-  GgmlType.Q4_0,
-  GgmlType.Q4_1,
-  GgmlType.Q5_0,
-  GgmlType.Q5_1,
-  GgmlType.Q8_0,
-  GgmlType.Q2_K,
-  GgmlType.Q3_K,
-  GgmlType.Q4_K,
-  GgmlType.Q5_K,
-  GgmlType.Q6_K,
-]);
 
 const CACHE_TYPES: ReadonlySet<GgmlType> = new Set([GgmlType.F32, GgmlType.F16]);
 
@@ -79,8 +63,9 @@ export function createReferenceBackend(): Backend {
 function supportsOp(op: Op, types: readonly GgmlType[]): true | string {
   switch (op) {
     case Op.GET_ROWS:
+      return REFERENCE_TYPES.has(types[0]) ? true : `no ${GgmlType[types[0]] ?? types[0]} dequantizer`;
     case Op.MUL_MAT:
-      return WEIGHT_TYPES.has(types[0]) ? true : `no ${GgmlType[types[0]] ?? types[0]} kernel`;
+      return hasDotProduct(types[0]) ? true : `no ${GgmlType[types[0]] ?? types[0]} dot product`;
     case Op.SET_ROWS:
       return true;
     case Op.ATTENTION:
@@ -245,5 +230,11 @@ function runAttention(node: GraphNode): void {
   }
 }
 
-/** The activation type MUL_MAT quantizes inputs to for a weight type (re-exported for tests). */
-export { activationType };
+function hasDotProduct(type: GgmlType): boolean {
+  try {
+    activationType(type);
+    return true;
+  } catch {
+    return false;
+  }
+}
