@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { LogitsProcessor, SamplerState } from "./sampling/types.ts";
+import type { LogitsProcessor, SamplerOptions, SamplerState } from "./sampling/types.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
 
 export type { LogitsProcessor, SamplerState };
@@ -61,4 +61,13 @@ export function parseConstrainedOutput(constraint: DecodingConstraint, text: str
     );
   }
   return constraint.parse(text);
+}
+
+/**
+ * Sampler options with the constraint's mask appended to their processors (unchanged when
+ * there is no constraint).
+ */
+export function withConstraint(options: SamplerOptions, constraint?: DecodingConstraint): SamplerOptions {
+  if (constraint === undefined) return options;
+  return { ...options, processors: [...(options.processors ?? []), constraint.processor] };
 }

@@ -27,7 +27,7 @@ import { Generation, type GenerationResult } from "./generation.ts";
 import type { FinishReason } from "./generation.ts";
 import { MAX_SEQUENCES, seqBit } from "./kv_cache.ts";
 import { createSampler } from "./sampling/mod.ts";
-import { type DecodingConstraint, parseConstrainedOutput } from "./plugin.ts";
+import { type DecodingConstraint, parseConstrainedOutput, withConstraint } from "./plugin.ts";
 import type { Sampler, SamplerOptions } from "./sampling/types.ts";
 import { StopStringMatcher } from "./stop_strings.ts";
 import type { StreamDecoder, Tokenizer } from "./tokenizer/types.ts";
@@ -220,7 +220,7 @@ export class Scheduler {
       request,
       prompt,
       maxTokens,
-      sampler: createSampler(_withConstraint(request.sampler ?? {}, request.constraint)),
+      sampler: createSampler(withConstraint(request.sampler ?? {}, request.constraint)),
       stops: new StopStringMatcher(request.stop ?? []),
       detok: this.#tokenizer.createStreamDecoder(),
       seq: -1,
@@ -518,9 +518,3 @@ function _createYielder(): { yield(): Promise<void>; close(): void } {
     },
   };
 }
-
-function _withConstraint(options: SamplerOptions, constraint?: DecodingConstraint): SamplerOptions {
-  if (constraint === undefined) return options;
-  return { ...options, processors: [...(options.processors ?? []), constraint.processor] };
-}
-

@@ -11,7 +11,7 @@ import type { Engine } from "./engine.ts";
 import { Generation, type GenerationResult } from "./generation.ts";
 import type { FinishReason } from "./generation.ts";
 import { seqBit } from "./kv_cache.ts";
-import { constraintFactory, type DecodingConstraint, parseConstrainedOutput } from "./plugin.ts";
+import { constraintFactory, type DecodingConstraint, parseConstrainedOutput, withConstraint } from "./plugin.ts";
 import { chatPromptTokens } from "./prompt_tokens.ts";
 import { createSampler, DEFAULT_SAMPLER_OPTIONS } from "./sampling/mod.ts";
 import type { Sampler, SamplerOptions } from "./sampling/types.ts";
@@ -170,9 +170,7 @@ export class LanguageModelSession {
     if (prompt.length + 1 > engine.contextSize) {
       throw new RangeError(`Cannot evaluate a prompt of ${prompt.length} tokens: the context holds ${engine.contextSize}`);
     }
-    const sampling = samplerOptions(options);
-    if (constraint !== undefined) sampling.processors = [...(sampling.processors ?? []), constraint.processor];
-    const sampler = createSampler(sampling);
+    const sampler = createSampler(withConstraint(samplerOptions(options), constraint));
     const evaluated = await this.#prefill(prompt);
     let logits = evaluated.logits;
     const stops = new StopStringMatcher(options.stop ?? []);
