@@ -5,6 +5,7 @@
 //! index.
 
 const std = @import("std");
+const ggml_math = @import("ggml_math.zig");
 const assert = std.debug.assert;
 const simd = @import("../quant/simd.zig");
 
@@ -67,22 +68,28 @@ pub inline fn silu(x: f32) f32 {
     return x / (1.0 + @exp(-x));
 }
 
-/// dst = silu(x) * g (SwiGLU).
+/// dst = silu(x) * g (SwiGLU), as ggml's `ggml_vec_swiglu_f32`: 16 lanes at a time through
+/// its vector exponential (ggml_math.zig), the tail with the scalar formula.
 pub fn swiglu(dst: []f32, x: []const f32, g: []const f32) void {
     assert(dst.len == x.len and dst.len == g.len);
-    const one: V = @splat(1.0);
+    const n = ggml_math.lanes;
     var i: usize = 0;
-    while (i + lanes <= dst.len) : (i += lanes) {
-        const xv = load(x, i);
-        store(dst, i, xv / (one + @exp(-xv)) * load(g, i));
+    while (i + n <= dst.len) : (i += n) {
+        const xv: ggml_math.V16 = x[i..][0..n].*;
+        const gv: ggml_math.V16 = g[i..][0..n].*;
+        dst[i..][0..n].* = ggml_math.siluVec(xv) * gv;
     }
     while (i < dst.len) : (i += 1) dst[i] = silu(x[i]) * g[i];
 }
 
-/// dst = silu(x) * g, one element at a time.
+/// dst = silu(x) * g, one element at a time (lanes of the vector exponential, then the tail).
 pub fn swigluGeneric(dst: []f32, x: []const f32, g: []const f32) void {
     assert(dst.len == x.len and dst.len == g.len);
-    for (dst, x, g) |*y, xv, gv| y.* = silu(xv) * gv;
+    const vector_end = dst.len - dst.len % ggml_math.lanes;
+    for (dst[0..vector_end], x[0..vector_end], g[0..vector_end]) |*y, xv, gv| {
+        y.* = xv / (1.0 + ggml_math.expScalar(0 - xv)) * gv;
+    }
+    for (dst[vector_end..], x[vector_end..], g[vector_end..]) |*y, xv, gv| y.* = silu(xv) * gv;
 }
 
 const gelu_coef_a: f32 = 0.044715;

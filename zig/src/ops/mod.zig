@@ -4,6 +4,7 @@
 
 pub const attention = @import("attention.zig");
 pub const elementwise = @import("elementwise.zig");
+pub const ggml_math = @import("ggml_math.zig");
 pub const mul_mat = @import("mul_mat.zig");
 pub const norm = @import("norm.zig");
 pub const rope = @import("rope.zig");
@@ -12,6 +13,7 @@ pub const rows = @import("rows.zig");
 test {
     _ = attention;
     _ = elementwise;
+    _ = ggml_math;
     _ = mul_mat;
     _ = norm;
     _ = rope;

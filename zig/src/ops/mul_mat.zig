@@ -40,7 +40,7 @@ pub fn quantizeRows(
     const row_bytes = vec.rowBytes(k);
     assert(out.len >= row_end * row_bytes);
     for (row_begin..row_end) |r| {
-        vec.quantize_row(x[r * k ..][0..k], out[r * row_bytes ..][0..row_bytes]);
+        vec.quantize_activation_row(x[r * k ..][0..k], out[r * row_bytes ..][0..row_bytes]);
     }
 }
 
@@ -82,7 +82,7 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     const dot = t.dot.?;
     const w_row_bytes = t.rowBytes(o.k);
     const x_row_bytes = o.activations.len / o.n;
-    const tiled = o.n >= multi_dot.tile_tokens and multi_dot.supported(o.weight_type);
+    const tiled = false and o.n >= multi_dot.tile_tokens and multi_dot.supported(o.weight_type);
     var block_begin = row_begin;
     while (block_begin < row_end) : (block_begin += rows_per_block) {
         const block_end = @min(row_end, block_begin + rows_per_block);

@@ -1,5 +1,5 @@
 //! RMS_NORM: y = x / sqrt(mean(x²) + eps) · w, per row. The mean of squares is summed in f64
-//! (ggml sums in `ggml_float`, a double), so rows of a few thousand values lose nothing.
+//! in element order (ggml sums f32 squares in `ggml_float`, a double, one by one).
 
 const std = @import("std");
 const assert = std.debug.assert;
@@ -7,24 +7,17 @@ const simd = @import("../quant/simd.zig");
 
 const lanes = simd.f32_lanes;
 const V = @Vector(lanes, f32);
-const V64 = @Vector(lanes, f64);
 
 /// One row: dst = src / rms(src) · weight (weight null = 1). `dst` may be `src`.
+/// The squares are rounded to f32 and summed one by one in f64, as ggml's loop does, so the
+/// scale is bit-identical to llama.cpp's; the scaling itself is vectorized.
 pub fn rmsNormRow(dst: []f32, src: []const f32, weight: ?[]const f32, eps: f32) void {
     assert(dst.len == src.len);
     assert(src.len > 0);
     if (weight) |w| assert(w.len == src.len);
-    var acc: V64 = @splat(0);
-    var i: usize = 0;
-    while (i + lanes <= src.len) : (i += lanes) {
-        const v: V64 = @floatCast(@as(V, src[i..][0..lanes].*));
-        acc += v * v;
-    }
-    var sum: f64 = @reduce(.Add, acc);
-    while (i < src.len) : (i += 1) sum += @as(f64, src[i]) * src[i];
-    const factor = inverseRms(sum, src.len, eps);
+    const factor = inverseRms(sumSquares(src), src.len, eps);
     const f: V = @splat(factor);
-    i = 0;
+    var i: usize = 0;
     if (weight) |w| {
         while (i + lanes <= src.len) : (i += lanes) {
             const v: V = src[i..][0..lanes].*;
@@ -41,12 +34,19 @@ pub fn rmsNormRow(dst: []f32, src: []const f32, weight: ?[]const f32, eps: f32) 
     }
 }
 
+/// Σ x² with each square rounded to f32 and accumulated in order in f64 (ggml's order).
+fn sumSquares(src: []const f32) f64 {
+    var sum: f64 = 0;
+    for (src) |v| sum += @as(f64, v * v);
+    return sum;
+}
+
 /// One row, one element at a time (reference of `rmsNormRow`).
 pub fn rmsNormRowGeneric(dst: []f32, src: []const f32, weight: ?[]const f32, eps: f32) void {
     assert(dst.len == src.len);
     assert(src.len > 0);
     var sum: f64 = 0;
-    for (src) |v| sum += @as(f64, v) * v;
+    for (src) |v| sum += @as(f64, v * v);
     const factor = inverseRms(sum, src.len, eps);
     for (dst, src, 0..) |*y, x, i| {
         const w: f32 = if (weight) |ws| ws[i] else 1.0;

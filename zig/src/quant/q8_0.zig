@@ -22,8 +22,8 @@ pub fn dequantizeRow(src: []const u8, dst: []f32) void {
     }
 }
 
-/// ggml's reference rounding: d = amax/127, q = roundf(x·(1/d)) (ties away from zero).
-/// Activations must round exactly like this to reproduce llama.cpp's greedy tokens.
+/// ggml's reference rounding: d = amax/127, q = roundf(x·(1/d)) (ties away from zero). This is
+/// how llama-quantize writes Q8_0 weights; activations use `quantizeRowActivation`.
 pub fn quantizeRow(src: []const f32, dst: []u8) void {
     const row = blocks.asBlocksMut(Block, dst);
     assert(row.len == blocks.blockCount(src.len, qk));
@@ -37,6 +37,28 @@ fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
     const id: f32 = if (d != 0) 1.0 / d else 0;
     block.d = fp.f32ToHalf(d);
     for (x, &block.qs) |v, *q| q.* = @intCast(fp.roundAway(v * id));
+}
+
+/// Activations before a dot product, as llama.cpp's x86 CPU backend quantizes them
+/// (`quantize_row_q8_0` with AVX2): id = 127/amax (not 1/d), q rounded to nearest even.
+/// The two rules give different integers for some inputs, and any difference grows into
+/// different logits, so this must be the exact rule (see ops/ggml_math.zig).
+pub fn quantizeRowActivation(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| {
+        const x = src[i * qk ..][0..qk];
+        const scales = activationScales(x);
+        block.d = fp.f32ToHalf(scales.d);
+        for (x, &block.qs) |v, *q| q.* = @intCast(fp.nearestInt(v * scales.id));
+    }
+}
+
+/// d = amax/127 and the multiplier id = 127/amax (0 for an all-zero block).
+pub fn activationScales(x: *const [qk]f32) struct { d: f32, id: f32 } {
+    var amax: f32 = 0;
+    for (x) |v| amax = @max(amax, @abs(v));
+    return .{ .d = amax / 127.0, .id = if (amax != 0) 127.0 / amax else 0 };
 }
 
 /// The block's integers as used by the dot product.

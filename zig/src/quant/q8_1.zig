@@ -5,6 +5,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const q8_0 = @import("q8_0.zig");
 
 pub const Block = blocks.BlockQ8_1;
 const qk = blocks.qk_legacy;
@@ -24,6 +25,25 @@ pub fn quantizeRow(src: []const f32, dst: []u8) void {
     const row = blocks.asBlocksMut(Block, dst);
     assert(row.len == blocks.blockCount(src.len, qk));
     for (row, 0..) |*block, i| quantizeBlock(src[i * qk ..][0..qk], block);
+}
+
+/// Activations of the Q4_1/Q5_1 dot products, as llama.cpp's x86 CPU backend quantizes them
+/// (see `q8_0.quantizeRowActivation`); s = d·Σq.
+pub fn quantizeRowActivation(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| {
+        const x = src[i * qk ..][0..qk];
+        const scales = q8_0.activationScales(x);
+        var sum: i32 = 0;
+        for (x, &block.qs) |v, *q| {
+            const rounded = fp.nearestInt(v * scales.id);
+            q.* = @intCast(rounded);
+            sum += rounded;
+        }
+        block.d = fp.f32ToHalf(scales.d);
+        block.s = fp.f32ToHalf(scales.d * @as(f32, @floatFromInt(sum)));
+    }
 }
 
 fn quantizeBlock(x: *const [qk]f32, block: *Block) void {

@@ -54,6 +54,9 @@ pub const Traits = struct {
     vec_dot_type: QuantType,
     dequantize_row: DequantizeRowFn,
     quantize_row: QuantizeRowFn,
+    /// How activations are quantized to this type before a dot product (llama.cpp's CPU
+    /// rule; differs from `quantize_row` for Q8_0 and Q8_1, which follow llama-quantize).
+    quantize_activation_row: QuantizeRowFn,
     /// SIMD dot product; null for the activation-only types.
     dot: ?DotFn,
     /// Scalar reference of `dot`.
@@ -91,6 +94,7 @@ fn floatTraits(comptime format: float.Format, name: []const u8) Traits {
         .vec_dot_type = .f32,
         .dequantize_row = kernels.dequantizeRow,
         .quantize_row = kernels.quantizeRow,
+        .quantize_activation_row = kernels.quantizeRow,
         .dot = kernels.dot,
         .dot_generic = kernels.dotGeneric,
     };
@@ -105,6 +109,10 @@ fn quantTraits(comptime Kernels: type, name: []const u8, comptime vec_dot_type: 
         .vec_dot_type = vec_dot_type,
         .dequantize_row = Kernels.dequantizeRow,
         .quantize_row = Kernels.quantizeRow,
+        .quantize_activation_row = if (@hasDecl(Kernels, "quantizeRowActivation"))
+            Kernels.quantizeRowActivation
+        else
+            Kernels.quantizeRow,
         .dot = if (has_dot) Kernels.dot else null,
         .dot_generic = if (has_dot) Kernels.dotGeneric else null,
     };
