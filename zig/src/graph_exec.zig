@@ -721,9 +721,11 @@ const AttentionShape = struct {
         return s.heads / s.kv_heads;
     }
 
-    /// Per-thread scratch: for each head of a group, scores of every cell and a rounded query.
+    /// Per-thread scratch: for each head of a group, scores of every cell and a rounded query;
+    /// then the value accumulators of one head.
     fn threadBytes(s: AttentionShape) usize {
-        return s.group() * (s.cells + s.head_dim) * @sizeOf(f32) + 64;
+        const values = ops.attention.scratchValues(s.head_dim_v);
+        return (s.group() * (s.cells + s.head_dim) + values) * @sizeOf(f32) + 64;
     }
 
     /// Parts a group of heads is split into: 1 (each cache row read once per token), more
@@ -1160,7 +1162,16 @@ fn attentionTyped(
     const scratch_values: [*]f32 = @ptrCast(scratch_bytes.ptr);
     const group = shape.group();
     const splits = shape.groupSplits(share.exec.threadCount());
-    const params: ops.attention.Params = .{ .scale = node.fp[0], .softcap = node.fp[1] };
+    const order = ops.attention.SumOrder;
+    const params: ops.attention.Params = .{
+        .scale = node.fp[0],
+        .softcap = node.fp[1],
+        // llama.cpp: q·k goes through tinyBLAS only with an F16 cache (an F32 one multiplies
+        // the permuted q in place); Σ p·v runs over its cell count padded to 256.
+        .score_order = if (K == f16) order.of(shape.tokens, shape.head_dim) else .single,
+        .value_order = order.of(shape.tokens, 256),
+    };
+    const value_count = ops.attention.scratchValues(shape.head_dim_v);
     const part = share.range(shape.units(share.exec.threadCount()));
     for (part.begin..part.end) |task| {
         // task = (token · kv_heads + kv_head) · splits + split
@@ -1190,6 +1201,7 @@ fn attentionTyped(
         const scratch: ops.attention.Scratch = .{
             .scores = scratch_values[0 .. head_count * shape.cells],
             .query = scratch_values[group * shape.cells ..][0 .. head_count * shape.head_dim],
+            .values = scratch_values[group * (shape.cells + shape.head_dim) ..][0..value_count],
         };
         const out = dst[first_head * shape.head_dim_v ..][0 .. head_count * shape.head_dim_v];
         const query = q[first_head * shape.head_dim ..][0 .. head_count * shape.head_dim];

@@ -27,22 +27,36 @@ pub fn ropeRow(
     assert(dst.len == src.len);
     assert(n_rot % 2 == 0 and n_rot <= src.len);
     assert(mode == mode_normal or mode == mode_neox);
-    const theta_scale = std.math.pow(f32, freq_base, -2.0 / @as(f32, @floatFromInt(n_rot)));
+    const theta_scale = powF32(freq_base, -2.0 / @as(f32, @floatFromInt(n_rot)));
     const half = n_rot / 2;
     var theta_base: f32 = @floatFromInt(position);
     for (0..half) |i| {
         const theta = theta_base * freq_scale;
-        const cos_theta = @cos(theta);
-        const sin_theta = @sin(theta);
+        const cos_theta = cosF32(theta);
+        const sin_theta = sinF32(theta);
         theta_base *= theta_scale;
         const first = if (mode == mode_neox) i else 2 * i;
         const second = if (mode == mode_neox) i + half else 2 * i + 1;
         const x0 = src[first];
         const x1 = src[second];
-        dst[first] = x0 * cos_theta - x1 * sin_theta;
-        dst[second] = x0 * sin_theta + x1 * cos_theta;
+        dst[first] = @mulAdd(f32, x0, cos_theta, -(x1 * sin_theta));
+        dst[second] = @mulAdd(f32, x0, sin_theta, x1 * cos_theta);
     }
     if (dst.ptr != src.ptr) @memcpy(dst[n_rot..], src[n_rot..]);
+}
+
+/// powf, cosf and sinf as glibc computes them: in f64, rounded once to f32 (glibc's f32
+/// functions are correctly rounded for these arguments; Zig's own f32 versions are not always).
+fn powF32(base: f32, exponent: f32) f32 {
+    return @floatCast(std.math.pow(f64, base, exponent));
+}
+
+fn cosF32(x: f32) f32 {
+    return @floatCast(@cos(@as(f64, x)));
+}
+
+fn sinF32(x: f32) f32 {
+    return @floatCast(@sin(@as(f64, x)));
 }
 
 /// Reference: each angle from the closed form pos · base^(-2i/n_rot) · freq_scale in f64.
