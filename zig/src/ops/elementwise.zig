@@ -97,7 +97,11 @@ const sqrt_2_over_pi: f32 = 0.79788456080286535587989211986876;
 
 /// GELU with the tanh approximation, in f32.
 pub inline fn geluTanh(x: f32) f32 {
-    return 0.5 * x * (1.0 + std.math.tanh(sqrt_2_over_pi * x * (1.0 + gelu_coef_a * x * x)));
+    // As GCC compiles ggml_gelu_f32: the inner 1 + a·x·x is one fused multiply-add; tanhf is
+    // glibc's, which this matches by computing in f64 and rounding once.
+    const inner = sqrt_2_over_pi * x * @mulAdd(f32, gelu_coef_a * x, x, 1.0);
+    const t: f32 = @floatCast(std.math.tanh(@as(f64, inner)));
+    return 0.5 * x * (1.0 + t);
 }
 
 /// GELU as ggml's CPU backend computes it: inputs in (-10, 10) are rounded to f16, GELU'd in

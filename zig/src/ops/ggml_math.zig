@@ -15,20 +15,14 @@
 
 const std = @import("std");
 const assert = std.debug.assert;
+const simd = @import("../quant/simd.zig");
 
 /// Lanes of ggml's AVX-512 float vectors.
 pub const lanes = 16;
 pub const V16 = @Vector(lanes, f32);
 
-/// Sum of a vector's lanes by halving: v[i] + v[i + n/2], then again, down to one lane.
-pub inline fn treeSum(comptime n: usize, v: @Vector(n, f32)) f32 {
-    comptime assert(std.math.isPowerOfTwo(n));
-    if (n == 1) return v[0];
-    const half = n / 2;
-    const low: [half]f32 = @as([n]f32, v)[0..half].*;
-    const high: [half]f32 = @as([n]f32, v)[half..n].*;
-    return treeSum(half, @as(@Vector(half, f32), low) + @as(@Vector(half, f32), high));
-}
+/// Sum of a vector's lanes by halving (quant/simd.zig).
+pub const treeSum = simd.treeSum;
 
 /// e^x per lane, ggml's `ggml_v_expf` (AVX-512): n = round(x·log2 e), a degree-5 polynomial
 /// in the remainder b = x - n·ln 2 (ln 2 in two parts), scaled by 2^n; |n| > 192 saturates to

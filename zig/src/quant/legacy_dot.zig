@@ -34,19 +34,12 @@ pub fn dot(comptime Kind: type, n: usize, w: []const u8, x: []const u8) f32 {
         const sums_f32: Lanes8 = @floatFromInt(sums);
         acc = @mulAdd(Lanes8, @splat(scale), sums_f32, acc);
     }
-    return halvingSum(acc) + min_sum;
+    return simd.treeSum(8, acc) + min_sum;
 }
 
 /// min_sum + m_w·s_x as llama.cpp's build computes `summs += m*s`: one fused multiply-add.
 inline fn minTerm(min_sum: f32, m: f16, s: f16) f32 {
     return @mulAdd(f32, fp.halfToF32(m), fp.halfToF32(s), min_sum);
-}
-
-/// hsum_float_8: (a0+a4 + a2+a6) + (a1+a5 + a3+a7).
-inline fn halvingSum(v: Lanes8) f32 {
-    const a: [8]f32 = v;
-    const h = [4]f32{ a[0] + a[4], a[1] + a[5], a[2] + a[6], a[3] + a[7] };
-    return (h[0] + h[2]) + (h[1] + h[3]);
 }
 
 /// The scalar reference: the same steps as `dot`, one lane at a time.
@@ -67,5 +60,5 @@ pub fn dotGeneric(comptime Kind: type, n: usize, w: []const u8, x: []const u8) f
             lane.* = @mulAdd(f32, scale, @floatFromInt(sum), lane.*);
         }
     }
-    return halvingSum(acc) + min_sum;
+    return simd.treeSum(8, acc) + min_sum;
 }

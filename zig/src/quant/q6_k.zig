@@ -117,14 +117,13 @@ pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
     return fp.halfToF32(wb.d) * xb.d * @as(f32, @floatFromInt(isum));
 }
 
-/// One block, SIMD: 64 values per step, group sums scaled by their sub-block's scale.
-pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
+/// The 8 i32 lanes llama.cpp's x86 kernel accumulates for one block: lane l sums the values
+/// 4l..4l+3 of every 32-value chunk (unsigned levels 0..63 times activations, times the
+/// sub-block scale), minus 32·(bsums·scales) of sub-blocks 2l and 2l+1.
+fn blockLanes(wb: *const Block, xb: *const ActBlock) @Vector(8, i32) {
     const nibble: @Vector(32, u8) = @splat(0x0F);
     const two_bits: @Vector(32, u8) = @splat(3);
-    const bias: @Vector(64, i8) = @splat(32);
-    const scales: @Vector(16, i8) = wb.scales;
-    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 16, 8, @as(@Vector(16, i16), scales));
-    var acc: @Vector(16, i32) = @splat(0);
+    var lanes: @Vector(8, i32) = @splat(0);
     inline for (0..2) |h| {
         const ql0: @Vector(32, u8) = wb.ql[64 * h ..][0..32].*;
         const ql1: @Vector(32, u8) = wb.ql[64 * h + 32 ..][0..32].*;
@@ -135,21 +134,40 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
             (ql0 >> @splat(4)) | (((qh >> @splat(4)) & two_bits) << @splat(4)),
             (ql1 >> @splat(4)) | ((qh >> @splat(6)) << @splat(4)),
         };
-        inline for (0..2) |c| {
-            const chunk = 2 * h + c;
-            const both = simd.concat(u8, 32, parts[2 * c], parts[2 * c + 1]);
-            const joined: @Vector(64, i8) = @bitCast(both);
-            const act: @Vector(64, i8) = xb.qs[64 * chunk ..][0..64].*;
-            const scale: @Vector(32, i16) = scale_lanes[32 * chunk ..][0..32].*;
-            acc += simd.dotGroups4Scaled(64, joined - bias, act, scale);
+        inline for (parts, 0..) |part, k| {
+            const act: @Vector(32, i8) = xb.qs[128 * h + 32 * k ..][0..32].*;
+            const sums = simd.dotGroups4(32, @as(@Vector(32, i8), @bitCast(part)), act);
+            const low: i32 = wb.scales[8 * h + 2 * k];
+            const high: i32 = wb.scales[8 * h + 2 * k + 1];
+            lanes += sums * @Vector(8, i32){ low, low, low, low, high, high, high, high };
         }
     }
-    return fp.halfToF32(wb.d) * xb.d * @as(f32, @floatFromInt(@reduce(.Add, acc)));
+    var offsets: [8]i32 = undefined;
+    for (&offsets, 0..) |*offset, l| {
+        offset.* = 32 * (@as(i32, xb.bsums[2 * l]) * wb.scales[2 * l] +
+            @as(i32, xb.bsums[2 * l + 1]) * wb.scales[2 * l + 1]);
+    }
+    return lanes - @as(@Vector(8, i32), offsets);
+}
+
+/// Σ over blocks in llama.cpp's order: acc = fma(d_x·d_w, lanes, acc), then halves.
+fn rowDotLanes(n: usize, w: []const u8, x: []const u8) f32 {
+    const weight_blocks = blocks.asBlocks(Block, w);
+    const act_blocks = blocks.asBlocks(ActBlock, x);
+    assert(weight_blocks.len == blocks.blockCount(n, qk));
+    assert(act_blocks.len == weight_blocks.len);
+    var acc: @Vector(8, f32) = @splat(0);
+    for (weight_blocks, act_blocks) |*wb, *xb| {
+        const d = xb.d * fp.halfToF32(wb.d);
+        const lanes: @Vector(8, f32) = @floatFromInt(blockLanes(wb, xb));
+        acc = @mulAdd(@Vector(8, f32), @splat(d), lanes, acc);
+    }
+    return simd.treeSum(8, acc);
 }
 
 /// Dot product with a Q8_K activation row (SIMD).
 pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
-    return k_dot.rowDot(Block, blockDotSimd, n, w, x);
+    return rowDotLanes(n, w, x);
 }
 
 /// Dot product with a Q8_K activation row (scalar reference).

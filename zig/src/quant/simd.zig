@@ -23,6 +23,18 @@ pub const f32_lanes: usize = vector_bytes / 4;
 /// 128-bit targets), so two independent f32 accumulators hide the FMA latency.
 pub const legacy_blocks_per_step: usize = 2 * (if (vector_bytes >= 32) vector_bytes / 32 else 1);
 
+/// Sum of a vector's lanes by halving: v[i] + v[i + n/2], then again, down to one lane. This
+/// is the order of x86's `_mm512_reduce_add_ps` and ggml's `hsum_float_8`, which llama.cpp's
+/// kernels end with.
+pub inline fn treeSum(comptime n: usize, v: @Vector(n, f32)) f32 {
+    comptime assert(std.math.isPowerOfTwo(n));
+    if (n == 1) return v[0];
+    const half = n / 2;
+    const low: [half]f32 = @as([n]f32, v)[0..half].*;
+    const high: [half]f32 = @as([n]f32, v)[half..n].*;
+    return treeSum(half, @as(@Vector(half, f32), low) + @as(@Vector(half, f32), high));
+}
+
 fn strideMask(
     comptime len: usize,
     comptime stride: usize,
