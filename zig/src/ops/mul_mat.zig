@@ -99,11 +99,20 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
             const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
             const out = o.dst[edge_token * o.rows ..][0..o.rows];
             const first = if (edge_token < tokens_tiled) rows_end else block_begin;
+            const token_dot = dotFor(t, o, edge_token) orelse dot;
             for (first..block_end) |r| {
-                out[r] = dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
+                out[r] = token_dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
             }
         }
     }
+}
+
+/// llama.cpp multiplies Q4_K weights whose row count is a multiple of 8 through repacked
+/// kernels: tokens in whole groups of four in one order, the rest in another (traits).
+fn dotFor(t: *const traits.Traits, o: Operands, token: usize) ?traits.DotFn {
+    const batched = t.dot_batched orelse return null;
+    if (o.rows % 8 != 0) return null;
+    return if (token < o.n - o.n % 4) batched else null;
 }
 
 /// The tile of weight rows [row, row + tile_rows) and tokens [token, token + tile_tokens).

@@ -171,9 +171,68 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
     return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
 }
 
-/// Dot product with a Q8_K activation row (SIMD).
+/// Integer sums of one block per 64-value chunk c (sub-blocks 2c and 2c+1): Σ sc·Σ q·q_x and
+/// Σ m·Σ q_x, the partial sums llama.cpp's repacked Q4_K kernels convert to f32.
+fn chunkSums(wb: *const Block, xb: *const ActBlock) struct { scaled: [4]i32, mins: [4]i32 } {
+    const unpacked = k_scales.unpackScaleMin(&wb.scales);
+    var scaled: [4]i32 = undefined;
+    var mins: [4]i32 = undefined;
+    inline for (0..4) |c| {
+        const packed_q: @Vector(32, u8) = wb.qs[32 * c ..][0..32].*;
+        const low: @Vector(32, i8) = @bitCast(packed_q & @as(@Vector(32, u8), @splat(0x0F)));
+        const high: @Vector(32, i8) = @bitCast(packed_q >> @splat(4));
+        const act_low: @Vector(32, i8) = xb.qs[64 * c ..][0..32].*;
+        const act_high: @Vector(32, i8) = xb.qs[64 * c + 32 ..][0..32].*;
+        const sum_low = @reduce(.Add, simd.dotGroups4(32, low, act_low));
+        const sum_high = @reduce(.Add, simd.dotGroups4(32, high, act_high));
+        scaled[c] = @as(i32, unpacked.scale[2 * c]) * sum_low +
+            @as(i32, unpacked.scale[2 * c + 1]) * sum_high;
+        const bsum_low = @as(i32, xb.bsums[4 * c]) + xb.bsums[4 * c + 1];
+        const bsum_high = @as(i32, xb.bsums[4 * c + 2]) + xb.bsums[4 * c + 3];
+        mins[c] = @as(i32, unpacked.min[2 * c]) * bsum_low +
+            @as(i32, unpacked.min[2 * c + 1]) * bsum_high;
+    }
+    return .{ .scaled = scaled, .mins = mins };
+}
+
+/// llama.cpp's repacked Q4_K kernels (x86, rows a multiple of 8): the scaled and the minimum
+/// sums accumulate apart, each by fused multiply-add with d_w·d_x (dmin_w·d_x), and are
+/// subtracted last. One token (`gemv`) converts a whole block's integer sum at once; groups
+/// of four tokens (`gemm`) convert each 64-value chunk's.
+fn rowDotRepacked(comptime per_chunk: bool, n: usize, w: []const u8, x: []const u8) f32 {
+    const weight_blocks = blocks.asBlocks(Block, w);
+    const act_blocks = blocks.asBlocks(ActBlock, x);
+    assert(weight_blocks.len == blocks.blockCount(n, qk));
+    assert(act_blocks.len == weight_blocks.len);
+    var acc: f32 = 0;
+    var acc_min: f32 = 0;
+    for (weight_blocks, act_blocks) |*wb, *xb| {
+        const d = fp.halfToF32(wb.d) * xb.d;
+        const dmin = fp.halfToF32(wb.dmin) * xb.d;
+        const sums = chunkSums(wb, xb);
+        if (per_chunk) {
+            for (sums.scaled, sums.mins) |scaled, mins| {
+                acc = @mulAdd(f32, @floatFromInt(scaled), d, acc);
+                acc_min = @mulAdd(f32, @floatFromInt(mins), dmin, acc_min);
+            }
+        } else {
+            const scaled: i32 = sums.scaled[0] + sums.scaled[1] + sums.scaled[2] + sums.scaled[3];
+            const mins: i32 = sums.mins[0] + sums.mins[1] + sums.mins[2] + sums.mins[3];
+            acc = @mulAdd(f32, @floatFromInt(scaled), d, acc);
+            acc_min = @mulAdd(f32, @floatFromInt(mins), dmin, acc_min);
+        }
+    }
+    return acc - acc_min;
+}
+
+/// Dot product with a Q8_K activation row (SIMD): the order of llama.cpp's one-token kernel.
 pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
-    return k_dot.rowDot(Block, blockDotSimd, n, w, x);
+    return rowDotRepacked(false, n, w, x);
+}
+
+/// The order of llama.cpp's kernel for tokens in groups of four.
+pub fn dotBatched(n: usize, w: []const u8, x: []const u8) f32 {
+    return rowDotRepacked(true, n, w, x);
 }
 
 /// Dot product with a Q8_K activation row (scalar reference).

@@ -61,6 +61,9 @@ pub const Traits = struct {
     dot: ?DotFn,
     /// Scalar reference of `dot`.
     dot_generic: ?DotFn,
+    /// `dot` in the order llama.cpp uses for tokens it multiplies in groups of four (null:
+    /// the same as `dot`). Only Q4_K differs, through its repacked kernels.
+    dot_batched: ?DotFn = null,
 
     /// Bytes of a row of `n` values; asserts n is a multiple of the block size.
     pub fn rowBytes(self: *const Traits, n: usize) usize {
@@ -115,6 +118,7 @@ fn quantTraits(comptime Kernels: type, name: []const u8, comptime vec_dot_type: 
             Kernels.quantizeRow,
         .dot = if (has_dot) Kernels.dot else null,
         .dot_generic = if (has_dot) Kernels.dotGeneric else null,
+        .dot_batched = if (@hasDecl(Kernels, "dotBatched")) Kernels.dotBatched else null,
     };
 }
 
