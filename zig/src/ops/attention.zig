@@ -235,7 +235,12 @@ pub fn attendHead(
     params: Params,
     scratch: Scratch,
 ) void {
-    attendGroup(K, Val, 1, out, q, keys, values, visibility, params, scratch);
+    const head_scratch: Scratch = .{
+        .scores = scratch.scores,
+        .query = scratch.query[0..q.len],
+        .values = scratch.values,
+    };
+    attendGroup(K, Val, 1, out, q, keys, values, visibility, params, head_scratch);
 }
 
 /// Attention of `heads` query heads that share one KV head (grouped-query attention): each key
