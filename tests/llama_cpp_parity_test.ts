@@ -1,23 +1,35 @@
 /**
  * Agreement with llama.cpp (node-llama-cpp 3.22.1, CPU, same GGUF, same prompt tokens): for each
- * real model and 5 prompts (plain and chat), the first greedy token is identical and the first
- * step's top-5 logits agree within LOGIT_TOLERANCE. The test also prints, per prompt, how many
- * of 64 greedy tokens agree before the first divergence: today zeno's logits sit ~0.2–0.5 from
- * llama.cpp's on these quantized models (closer to a float64 forward pass than llama.cpp's
- * own), so near-ties flip after a few to a few dozen tokens. Full 64-token identity is the goal
- * (see the issue notes); the assertions below are what holds now.
+ * real model and 5 prompts (plain and chat), 64 greedy tokens are identical and the first step's
+ * top-5 logits equal llama.cpp's (tolerance 1e-6; measured 0: the native kernels follow the
+ * rounding of llama.cpp's AVX-512 CPU build step for step, see zig/src/ops/ggml_math.zig).
+ *
+ * That build is the one node-llama-cpp loads on a CPU with AVX-512 F/BW/VL/VNNI/BF16 (the
+ * machines this project runs on). On other CPUs llama.cpp rounds differently (8-lane sums, its
+ * AVX2 expf), the two runs part after a few to a few dozen tokens, and the test asserts only
+ * the first greedy token and top-5 logits within 1.0, printing how many tokens agree.
  * llama.cpp runs in Node (tests/oracle/greedy.mjs); zeno runs on the best native backend.
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import "../backends/mod.ts";
+import { cpuFeatures } from "../backends/native/mod.ts";
 import { loadModel, type Model } from "../core/model.ts";
 import { TEST_MODEL_FILES, testModelPath } from "./testdata.ts";
 
 const STEPS = 64;
 const TOP = 5;
-/** Largest |zeno − llama.cpp| allowed on the first step's top-5 logits (measured: 0.49). */
-const LOGIT_TOLERANCE = 1.0;
+/** Largest |zeno − llama.cpp| allowed on the first step's top-5 logits (measured: 0). */
+const LOGIT_TOLERANCE = 1e-6;
+/** The same where llama.cpp runs another CPU build (measured before bit-exactness: 0.76). */
+const LOGIT_TOLERANCE_OTHER_CPU = 1.0;
+
+/** Whether node-llama-cpp runs its AVX-512 build here, whose rounding zeno follows. */
+function llamaCppRoundsLikeZeno(): boolean {
+  const features = cpuFeatures();
+  return (["avx512f", "avx512bw", "avx512vl", "avx512vnni", "avx512bf16"] as const)
+    .every((f) => features.includes(f));
+}
 
 const PLAIN_PROMPTS = [
   "The capital of France is",
@@ -74,7 +86,10 @@ function zenoGreedy(model: Model, prompt: number[]): { tokens: number[]; first: 
   while (tokens.length < STEPS) {
     tokens.push(argmax(logits));
     if (tokens.length < STEPS) {
-      logits = engine.evalSync({ tokens: [tokens.at(-1)!], positions: [prompt.length + tokens.length - 1] });
+      logits = engine.evalSync({
+        tokens: [tokens.at(-1)!],
+        positions: [prompt.length + tokens.length - 1],
+      });
     }
   }
   engine.dispose();
@@ -82,11 +97,14 @@ function zenoGreedy(model: Model, prompt: number[]): { tokens: number[]; first: 
 }
 
 for (const alias of Object.keys(TEST_MODEL_FILES) as (keyof typeof TEST_MODEL_FILES)[]) {
-  Deno.test(`zeno agrees with llama.cpp on the first greedy token and top-${TOP} logits on ${alias}`, async () => {
+  Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens and top-${TOP} logits on ${alias}`, async () => {
     const path = testModelPath(alias);
     const model = await loadModel(path);
     try {
-      ok(model.backend.device.name !== "reference", "parity needs a native backend: run `deno task build`");
+      ok(
+        model.backend.device.name !== "reference",
+        "parity needs a native backend: run `deno task build`",
+      );
       const prompts = promptTokens(model);
       const expected = await llamaCpp(path, prompts);
       let worst = 0;
@@ -95,15 +113,27 @@ for (const alias of Object.keys(TEST_MODEL_FILES) as (keyof typeof TEST_MODEL_FI
         const ours = zenoGreedy(model, prompt);
         const at = ours.tokens.findIndex((t, step) => t !== expected[i].tokens[step]);
         agreed.push(at === -1 ? STEPS : at);
-        for (const [id, logit] of expected[i].top) worst = Math.max(worst, Math.abs(ours.first[id] - logit));
+        for (const [id, logit] of expected[i].top) {
+          worst = Math.max(worst, Math.abs(ours.first[id] - logit));
+        }
       });
       console.log(
         `${alias}: greedy tokens identical before the first divergence, per prompt: ${
           agreed.join(", ")
         } (of ${STEPS}); largest top-${TOP} logit difference ${worst.toFixed(4)}`,
       );
-      deepStrictEqual(agreed.map((n) => n > 0), prompts.map(() => true), "first greedy token differs");
-      ok(worst < LOGIT_TOLERANCE, `top-${TOP} logits differ by ${worst}`);
+      if (llamaCppRoundsLikeZeno()) {
+        deepStrictEqual(agreed, prompts.map(() => STEPS), "greedy tokens differ from llama.cpp's");
+        ok(worst <= LOGIT_TOLERANCE, `top-${TOP} logits differ by ${worst}`);
+      } else {
+        console.log("llama.cpp runs another CPU build here: only the first token is compared");
+        deepStrictEqual(
+          agreed.map((n) => n > 0),
+          prompts.map(() => true),
+          "first greedy token differs",
+        );
+        ok(worst < LOGIT_TOLERANCE_OTHER_CPU, `top-${TOP} logits differ by ${worst}`);
+      }
     } finally {
       model.dispose();
     }
