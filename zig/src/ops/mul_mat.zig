@@ -82,7 +82,7 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     const dot = t.dot.?;
     const w_row_bytes = t.rowBytes(o.k);
     const x_row_bytes = o.activations.len / o.n;
-    const tiled = false and o.n >= multi_dot.tile_tokens and multi_dot.supported(o.weight_type);
+    const tiled = o.n >= multi_dot.tile_tokens and multi_dot.supported(o.weight_type);
     var block_begin = row_begin;
     while (block_begin < row_end) : (block_begin += rows_per_block) {
         const block_end = @min(row_end, block_begin + rows_per_block);

@@ -4,10 +4,10 @@
 //! does `rows_n + tokens_n` block loads for `rows_n · tokens_n` block products instead of two
 //! loads per product.
 //!
-//! The arithmetic per block is the single-row kernel's (legacy_dot.zig): an exact i32 sum of
-//! 32 products in 8 lanes, scaled by `d_w·d_x` into an f32 accumulator, plus `m_w·s_x` for the
-//! types with a minimum. Only the order of the f32 additions differs (one block per step
-//! here), so results match the row kernel to f32 rounding, not bit for bit.
+//! The arithmetic per block is the single-row kernel's (legacy_dot.zig), step for step: an
+//! exact i32 sum of 32 products in 8 lanes, fused-multiply-added with `d_w·d_x` into that pair's
+//! own f32 accumulator, `m_w·s_x` summed apart; so results equal the row kernel's bit for bit
+//! (llama.cpp's tinyBLAS and vec_dot kernels round the same way, see ops/ggml_math.zig).
 //!
 //! Types: the legacy 32-value types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0). `supported` says which.
 
@@ -66,7 +66,6 @@ fn tileOf(comptime Kind: type, n: usize, tile: Tile) void {
         act_rows[t] = blocks.asBlocks(Kind.ActBlock, tile.tokens[t]);
         assert(act_rows[t].len == block_count);
     }
-    if (simd.use_avx2_madd) return tileAvx2(Kind, weight_rows, act_rows, tile);
     tileVector(Kind, weight_rows, act_rows, tile);
 }
 
@@ -90,56 +89,8 @@ fn blockScales(
     return .{ .weights = fp.halvesToF32(8, weight_halves), .acts = fp.halvesToF32(8, act_halves) };
 }
 
-/// AVX2: per token, the four rows' 8-lane i32 sums are folded by `vphaddd` into one vector
-/// (lanes 0..4: rows' sums of values 0..16, lanes 4..8: of values 16..32), so a token needs
-/// one conversion, one FMA and one accumulator for all four rows.
-fn tileAvx2(
-    comptime Kind: type,
-    weight_rows: [tile_rows][]const Kind.Block,
-    act_rows: [tile_tokens][]const Kind.ActBlock,
-    tile: Tile,
-) void {
-    comptime assert(tile_rows == 4);
-    // Q4_1 / Q5_1 unpack to 0..15 / 0..31: `vpmaddubsw` takes them as unsigned directly.
-    const unsigned = Kind.has_min;
-    var acc: [tile_tokens]Lanes = @splat(@splat(0));
-    var min_acc: [tile_tokens]@Vector(4, f32) = @splat(@splat(0));
-    for (0..weight_rows[0].len) |b| {
-        var magnitudes: [tile_rows]@Vector(32, u8) = undefined;
-        var signs: [tile_rows]@Vector(32, i8) = undefined;
-        inline for (0..tile_rows) |r| {
-            const q: @Vector(32, i8) = Kind.unpack(&weight_rows[r][b]);
-            magnitudes[r] = if (unsigned) @bitCast(q) else @abs(q);
-            signs[r] = q;
-        }
-        const scales = blockScales(Kind, &weight_rows, &act_rows, b);
-        const w_d: @Vector(8, f32) = @shuffle(f32, scales.weights, undefined, [8]i32{
-            0, 1, 2, 3, 0, 1, 2, 3,
-        });
-        const w_m: @Vector(4, f32) = scales.weights[4..8].*;
-        inline for (0..tile_tokens) |t| {
-            const x: @Vector(32, i8) = act_rows[t][b].qs;
-            var sums: [tile_rows]@Vector(8, i32) = undefined;
-            inline for (0..tile_rows) |r| {
-                const signed_x = if (unsigned) x else signBytes(x, signs[r]);
-                sums[r] = maddWords(multiplyBytes(magnitudes[r], signed_x), @splat(1));
-            }
-            const folded = addPairs(addPairs(sums[0], sums[1]), addPairs(sums[2], sums[3]));
-            const scale = w_d * @as(Lanes, @splat(scales.acts[t]));
-            acc[t] = @mulAdd(Lanes, @floatFromInt(folded), scale, acc[t]);
-            if (Kind.has_min) {
-                min_acc[t] = @mulAdd(@Vector(4, f32), w_m, @splat(scales.acts[4 + t]), min_acc[t]);
-            }
-        }
-    }
-    inline for (0..tile_tokens) |t| {
-        inline for (0..tile_rows) |r| {
-            tile.out[t * tile.out_stride + r] = acc[t][r] + acc[t][r + 4] + min_acc[t][r];
-        }
-    }
-}
-
-/// Other targets: one 8-lane accumulator per row and token.
+/// One 8-lane accumulator per row and token, each updated exactly as the row kernel updates
+/// its own (legacy_dot.zig), so every output is bit-identical to the row kernel's.
 fn tileVector(
     comptime Kind: type,
     weight_rows: [tile_rows][]const Kind.Block,
@@ -170,46 +121,9 @@ fn tileVector(
     }
     inline for (0..tile_tokens) |t| {
         inline for (0..tile_rows) |r| {
-            tile.out[t * tile.out_stride + r] = @reduce(.Add, acc[t][r]) + min_acc[t][r];
+            tile.out[t * tile.out_stride + r] = simd.treeSum(8, acc[t][r]) + min_acc[t][r];
         }
     }
-}
-
-/// `values` with the sign of `signs` (negated where negative, zero where zero): `vpsignb`.
-inline fn signBytes(values: @Vector(32, i8), signs: @Vector(32, i8)) @Vector(32, i8) {
-    return asm ("vpsignb %[signs], %[values], %[out]"
-        : [out] "=x" (-> @Vector(32, i8)),
-        : [values] "x" (values),
-          [signs] "x" (signs),
-    );
-}
-
-/// out[p] = u[2p]·s[2p] + u[2p+1]·s[2p+1], u unsigned, s signed (`vpmaddubsw`; our operands
-/// stay below i16 saturation: |u| ≤ 128, |s| ≤ 127).
-inline fn multiplyBytes(u: @Vector(32, u8), s: @Vector(32, i8)) @Vector(16, i16) {
-    return asm ("vpmaddubsw %[signed], %[unsigned], %[out]"
-        : [out] "=x" (-> @Vector(16, i16)),
-        : [unsigned] "x" (u),
-          [signed] "x" (s),
-    );
-}
-
-/// out[k] = a[2k]·b[2k] + a[2k+1]·b[2k+1] in i32 (`vpmaddwd`).
-inline fn maddWords(a: @Vector(16, i16), b: @Vector(16, i16)) @Vector(8, i32) {
-    return asm ("vpmaddwd %[b], %[a], %[out]"
-        : [out] "=x" (-> @Vector(8, i32)),
-        : [a] "x" (a),
-          [b] "x" (b),
-    );
-}
-
-/// `vphaddd`: per 128-bit half, [a0+a1, a2+a3, b0+b1, b2+b3].
-inline fn addPairs(a: @Vector(8, i32), b: @Vector(8, i32)) @Vector(8, i32) {
-    return asm ("vphaddd %[b], %[a], %[out]"
-        : [out] "=x" (-> @Vector(8, i32)),
-        : [a] "x" (a),
-          [b] "x" (b),
-    );
 }
 
 comptime {
@@ -218,7 +132,7 @@ comptime {
 
 const testing = std.testing;
 
-test "dotTile() equals the row dot product of every pair, for every supported type" {
+test "dotTile() equals the row dot product of every pair bit for bit, for every type" {
     const allocator = testing.allocator;
     const types = [_]traits.QuantType{ .q4_0, .q4_1, .q5_0, .q5_1, .q8_0 };
     const k = 160;
@@ -250,7 +164,8 @@ test "dotTile() equals the row dot product of every pair, for every supported ty
         dotTile(weight_type, k, tile);
         for (0..tile_tokens) |i| for (0..tile_rows) |r| {
             const want = t.dot_generic.?(k, tile.rows[r], tile.tokens[i]);
-            try testing.expectApproxEqAbs(want, out[i * 6 + r], 1e-4 * (1 + @abs(want)));
+            try testing.expectEqual(want, out[i * 6 + r]);
+            try testing.expectEqual(t.dot.?(k, tile.rows[r], tile.tokens[i]), want);
         };
         // Outputs beyond the tile's rows are untouched.
         for (0..tile_tokens) |i| try testing.expectEqual(@as(f32, -1), out[i * 6 + 5]);
