@@ -114,11 +114,38 @@ pub inline fn geluGgml(x: f32) f32 {
     return @as(f16, @floatCast(geluTanh(x16)));
 }
 
-/// dst = gelu(x) * g (GeGLU). GELU has a table-shaped scalar form, so this is the scalar
-/// loop: the per-element f16 rounding does not vectorize profitably.
+/// ggml's GELU table: entry h is `geluGgml` of the f16 with bits h, built once on first use
+/// (65536 f64 tanh calls, ~2 ms) by whichever thread gets there first; the others wait.
+var gelu_table: [1 << 16]f16 = undefined;
+var gelu_table_state = std.atomic.Value(u8).init(0); // 0 empty, 1 building, 2 ready
+
+fn geluTable() *const [1 << 16]f16 {
+    if (gelu_table_state.load(.acquire) == 2) return &gelu_table;
+    if (gelu_table_state.cmpxchgStrong(0, 1, .acquire, .monotonic) == null) {
+        for (&gelu_table, 0..) |*entry, bits| {
+            const x: f32 = @as(f16, @bitCast(@as(u16, @intCast(bits))));
+            entry.* = if (std.math.isFinite(x) and @abs(x) < 10) @floatCast(geluTanh(x)) else 0;
+        }
+        gelu_table_state.store(2, .release);
+    }
+    while (gelu_table_state.load(.acquire) != 2) std.atomic.spinLoopHint();
+    return &gelu_table;
+}
+
+/// dst = gelu(x) * g (GeGLU), through ggml's f16 table as `ggml_vec_geglu_f32` does.
 pub fn geglu(dst: []f32, x: []const f32, g: []const f32) void {
     assert(dst.len == x.len and dst.len == g.len);
-    for (dst, x, g) |*y, xv, gv| y.* = geluGgml(xv) * gv;
+    const table = geluTable();
+    for (dst, x, g) |*y, xv, gv| {
+        if (xv <= -10.0) {
+            y.* = 0;
+        } else if (xv >= 10.0) {
+            y.* = xv * gv;
+        } else {
+            const bits: u16 = @bitCast(@as(f16, @floatCast(xv)));
+            y.* = @as(f32, table[bits]) * gv;
+        }
+    }
 }
 
 /// dst = gelu(x) * g, the reference (same arithmetic as `geglu`).

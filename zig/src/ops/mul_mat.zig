@@ -95,7 +95,10 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
             var r = block_begin;
             while (r < rows_end) : (r += multi_dot.tile_rows) tileAt(o, r, token);
         }
-        for (0..o.n) |edge_token| {
+        const grouped = if (o.weight_type == .q6_k and !tiled) o.n - o.n % 4 else 0;
+        var group: usize = 0;
+        while (group < grouped) : (group += 4) q6kTokens4(o, block_begin, block_end, group);
+        for (grouped..o.n) |edge_token| {
             const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
             const out = o.dst[edge_token * o.rows ..][0..o.rows];
             const first = if (edge_token < tokens_tiled) rows_end else block_begin;
@@ -104,6 +107,20 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
                 out[r] = token_dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
             }
         }
+    }
+}
+
+/// Q6_K rows [row_begin, row_end) against tokens [token, token + 4), each block unpacked once.
+fn q6kTokens4(o: Operands, row_begin: usize, row_end: usize, token: usize) void {
+    const q6_k = @import("../quant/q6_k.zig");
+    const w_row_bytes = traits.traits(.q6_k).rowBytes(o.k);
+    const x_row_bytes = o.activations.len / o.n;
+    var xs: [4][]const u8 = undefined;
+    for (&xs, token..) |*x, t| x.* = o.activations[t * x_row_bytes ..][0..x_row_bytes];
+    for (row_begin..row_end) |r| {
+        var out: [4]f32 = undefined;
+        q6_k.dotTokens4(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], xs, &out);
+        for (out, token..) |v, t| o.dst[t * o.rows + r] = v;
     }
 }
 

@@ -117,30 +117,34 @@ pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
     return fp.halfToF32(wb.d) * xb.d * @as(f32, @floatFromInt(isum));
 }
 
-/// The 8 i32 lanes llama.cpp's x86 kernel accumulates for one block: lane l sums the values
-/// 4l..4l+3 of every 32-value chunk (unsigned levels 0..63 times activations, times the
-/// sub-block scale), minus 32·(bsums·scales) of sub-blocks 2l and 2l+1.
-fn blockLanes(wb: *const Block, xb: *const ActBlock) @Vector(8, i32) {
+/// A block's unsigned levels (0..63) in value order, as the x86 kernel unpacks them.
+fn unsignedLevels(wb: *const Block) [8]@Vector(32, i8) {
     const nibble: @Vector(32, u8) = @splat(0x0F);
     const two_bits: @Vector(32, u8) = @splat(3);
-    var lanes: @Vector(8, i32) = @splat(0);
+    var out: [8]@Vector(32, i8) = undefined;
     inline for (0..2) |h| {
         const ql0: @Vector(32, u8) = wb.ql[64 * h ..][0..32].*;
         const ql1: @Vector(32, u8) = wb.ql[64 * h + 32 ..][0..32].*;
         const qh: @Vector(32, u8) = wb.qh[32 * h ..][0..32].*;
-        const parts = [4]@Vector(32, u8){
-            (ql0 & nibble) | ((qh & two_bits) << @splat(4)),
-            (ql1 & nibble) | (((qh >> @splat(2)) & two_bits) << @splat(4)),
-            (ql0 >> @splat(4)) | (((qh >> @splat(4)) & two_bits) << @splat(4)),
-            (ql1 >> @splat(4)) | ((qh >> @splat(6)) << @splat(4)),
-        };
-        inline for (parts, 0..) |part, k| {
-            const act: @Vector(32, i8) = xb.qs[128 * h + 32 * k ..][0..32].*;
-            const sums = simd.dotGroups4(32, @as(@Vector(32, i8), @bitCast(part)), act);
-            const low: i32 = wb.scales[8 * h + 2 * k];
-            const high: i32 = wb.scales[8 * h + 2 * k + 1];
-            lanes += sums * @Vector(8, i32){ low, low, low, low, high, high, high, high };
-        }
+        out[4 * h + 0] = @bitCast((ql0 & nibble) | ((qh & two_bits) << @splat(4)));
+        out[4 * h + 1] = @bitCast((ql1 & nibble) | (((qh >> @splat(2)) & two_bits) << @splat(4)));
+        out[4 * h + 2] = @bitCast((ql0 >> @splat(4)) | (((qh >> @splat(4)) & two_bits) << @splat(4)));
+        out[4 * h + 3] = @bitCast((ql1 >> @splat(4)) | ((qh >> @splat(6)) << @splat(4)));
+    }
+    return out;
+}
+
+/// The 8 i32 lanes llama.cpp's x86 kernel accumulates for one block: lane l sums the values
+/// 4l..4l+3 of every 32-value chunk (unsigned levels 0..63 times activations, times the
+/// sub-block scale), minus 32·(bsums·scales) of sub-blocks 2l and 2l+1.
+fn blockLanes(wb: *const Block, levels_u: *const [8]@Vector(32, i8), xb: *const ActBlock) @Vector(8, i32) {
+    var lanes: @Vector(8, i32) = @splat(0);
+    inline for (levels_u, 0..) |part, chunk| {
+        const act: @Vector(32, i8) = xb.qs[32 * chunk ..][0..32].*;
+        const sums = simd.dotGroups4(32, part, act);
+        const low: i32 = wb.scales[2 * chunk];
+        const high: i32 = wb.scales[2 * chunk + 1];
+        lanes += sums * @Vector(8, i32){ low, low, low, low, high, high, high, high };
     }
     var offsets: [8]i32 = undefined;
     for (&offsets, 0..) |*offset, l| {
@@ -158,11 +162,39 @@ fn rowDotLanes(n: usize, w: []const u8, x: []const u8) f32 {
     assert(act_blocks.len == weight_blocks.len);
     var acc: @Vector(8, f32) = @splat(0);
     for (weight_blocks, act_blocks) |*wb, *xb| {
-        const d = xb.d * fp.halfToF32(wb.d);
-        const lanes: @Vector(8, f32) = @floatFromInt(blockLanes(wb, xb));
-        acc = @mulAdd(@Vector(8, f32), @splat(d), lanes, acc);
+        const levels_u = unsignedLevels(wb);
+        acc = accumulate(acc, wb, &levels_u, xb);
     }
     return simd.treeSum(8, acc);
+}
+
+inline fn accumulate(
+    acc: @Vector(8, f32),
+    wb: *const Block,
+    levels_u: *const [8]@Vector(32, i8),
+    xb: *const ActBlock,
+) @Vector(8, f32) {
+    const d = xb.d * fp.halfToF32(wb.d);
+    const lanes: @Vector(8, f32) = @floatFromInt(blockLanes(wb, levels_u, xb));
+    return @mulAdd(@Vector(8, f32), @splat(d), lanes, acc);
+}
+
+/// `dot` of one weight row with 4 activation rows at once: each block is unpacked once for
+/// the four; every output is bit-identical to `dot`'s.
+pub fn dotTokens4(n: usize, w: []const u8, xs: [4][]const u8, out: *[4]f32) void {
+    const weight_blocks = blocks.asBlocks(Block, w);
+    var act_rows: [4][]const ActBlock = undefined;
+    for (&act_rows, xs) |*row, x| {
+        row.* = blocks.asBlocks(ActBlock, x);
+        assert(row.len == weight_blocks.len);
+    }
+    assert(weight_blocks.len == blocks.blockCount(n, qk));
+    var acc: [4]@Vector(8, f32) = @splat(@splat(0));
+    for (weight_blocks, 0..) |*wb, b| {
+        const levels_u = unsignedLevels(wb);
+        inline for (&acc, act_rows) |*a, row| a.* = accumulate(a.*, wb, &levels_u, &row[b]);
+    }
+    for (out, acc) |*o, a| o.* = simd.treeSum(8, a);
 }
 
 /// Dot product with a Q8_K activation row (SIMD).
@@ -173,4 +205,29 @@ pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
 /// Dot product with a Q8_K activation row (scalar reference).
 pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
     return k_dot.rowDot(Block, blockDotGeneric, n, w, x);
+}
+
+const testing = std.testing;
+
+test "dotTokens4() equals dot() and the row's generic dot for each token bit for bit" {
+    const q8_k = @import("q8_k.zig");
+    const n = 2 * qk;
+    var prng = std.Random.DefaultPrng.init(21);
+    var values: [n]f32 = undefined;
+    for (&values) |*v| v.* = prng.random().floatNorm(f32);
+    var w: [2 * @sizeOf(Block)]u8 = undefined;
+    quantizeRow(&values, &w);
+    var acts: [4][2 * @sizeOf(ActBlock)]u8 = undefined;
+    var xs: [4][]const u8 = undefined;
+    for (&acts, &xs) |*a, *x| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
+        q8_k.quantizeRow(&values, a);
+        x.* = a;
+    }
+    var out: [4]f32 = undefined;
+    dotTokens4(n, &w, xs, &out);
+    for (out, xs) |o, x| {
+        try testing.expectEqual(dot(n, &w, x), o);
+        try testing.expectApproxEqRel(dotGeneric(n, &w, x), o, 1e-5);
+    }
 }
