@@ -511,7 +511,12 @@ test "attendHead() over one visible cell returns that cell's value" {
     const v_rows: CacheRows(f32) = .{ .base = &values, .stride = 2, .len = 2 };
     var value_acc: [4 * lanes * 2]f32 = undefined;
     const scratch: Scratch = .{ .scores = &scores, .query = &query, .values = &value_acc };
-    const params: Params = .{ .scale = 1, .softcap = 0, .score_order = .single, .value_order = .single };
+    const params: Params = .{
+        .scale = 1,
+        .softcap = 0,
+        .score_order = .single,
+        .value_order = .single,
+    };
     attendHead(f32, f32, &out, &.{ 1, 1 }, k_rows, v_rows, visibility, params, scratch);
     try testing.expectEqualSlices(f32, &.{ 2, 3 }, &out);
 }

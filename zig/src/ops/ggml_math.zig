@@ -33,7 +33,9 @@ pub fn expVec(x: V16) V16 {
     const n = z - shifter;
     const b = @mulAdd(V16, -n, @splat(0x1.7f7d1cp-20), @mulAdd(V16, -n, @splat(0x1.62e4p-1), x));
     const u = b * b;
-    const high = @mulAdd(V16, @mulAdd(V16, @splat(0x1.0e4020p-7), b, @splat(0x1.573e2ep-5)), u, @mulAdd(V16, @splat(0x1.555e66p-3), b, @splat(0x1.fffdb6p-2)));
+    const c45 = @mulAdd(V16, @splat(0x1.0e4020p-7), b, @splat(0x1.573e2ep-5));
+    const c23 = @mulAdd(V16, @splat(0x1.555e66p-3), b, @splat(0x1.fffdb6p-2));
+    const high = @mulAdd(V16, c45, u, c23);
     const j = @mulAdd(V16, high, u, @mulAdd(V16, @splat(0x1.ffffecp-1), b, @splat(1.0)));
     var out: [lanes]f32 = undefined;
     inline for (0..lanes) |i| out[i] = scaleByPowerOfTwo(j[i], n[i]);

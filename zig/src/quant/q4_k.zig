@@ -149,28 +149,6 @@ pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
     return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
 }
 
-/// One block, SIMD: 64 values per step (one 512-bit register of i8; two or four on narrower
-/// targets), group sums scaled by their sub-block's scale in i32 lanes.
-pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
-    const unpacked = k_scales.unpackScaleMin(&wb.scales);
-    const scales: @Vector(8, i16) = @as(@Vector(8, u8), unpacked.scale);
-    const scale_lanes: [128]i16 = simd.repeatLanes(i16, 8, 16, scales);
-    var acc: @Vector(16, i32) = @splat(0);
-    inline for (0..4) |c| {
-        const packed_q: @Vector(32, u8) = wb.qs[32 * c ..][0..32].*;
-        const low = packed_q & @as(@Vector(32, u8), @splat(0x0F));
-        const q: @Vector(64, i8) = @bitCast(simd.concat(u8, 32, low, packed_q >> @splat(4)));
-        const act: @Vector(64, i8) = xb.qs[64 * c ..][0..64].*;
-        const scale: @Vector(32, i16) = scale_lanes[32 * c ..][0..32].*;
-        acc += simd.dotGroups4Scaled(64, q, act, scale);
-    }
-    const isum = @reduce(.Add, acc);
-    const d = fp.halfToF32(wb.d) * xb.d;
-    const dmin = fp.halfToF32(wb.dmin) * xb.d;
-    const min_sum: f32 = @floatFromInt(minSumSimd(unpacked.min, xb));
-    return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
-}
-
 /// Integer sums of one block per 64-value chunk c (sub-blocks 2c and 2c+1): Σ sc·Σ q·q_x and
 /// Σ m·Σ q_x, the partial sums llama.cpp's repacked Q4_K kernels convert to f32.
 fn chunkSums(wb: *const Block, xb: *const ActBlock) struct { scaled: [4]i32, mins: [4]i32 } {

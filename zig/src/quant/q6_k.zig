@@ -128,7 +128,8 @@ fn unsignedLevels(wb: *const Block) [8]@Vector(32, i8) {
         const qh: @Vector(32, u8) = wb.qh[32 * h ..][0..32].*;
         out[4 * h + 0] = @bitCast((ql0 & nibble) | ((qh & two_bits) << @splat(4)));
         out[4 * h + 1] = @bitCast((ql1 & nibble) | (((qh >> @splat(2)) & two_bits) << @splat(4)));
-        out[4 * h + 2] = @bitCast((ql0 >> @splat(4)) | (((qh >> @splat(4)) & two_bits) << @splat(4)));
+        const qh2 = (qh >> @splat(4)) & two_bits;
+        out[4 * h + 2] = @bitCast((ql0 >> @splat(4)) | (qh2 << @splat(4)));
         out[4 * h + 3] = @bitCast((ql1 >> @splat(4)) | ((qh >> @splat(6)) << @splat(4)));
     }
     return out;
@@ -137,7 +138,11 @@ fn unsignedLevels(wb: *const Block) [8]@Vector(32, i8) {
 /// The 8 i32 lanes llama.cpp's x86 kernel accumulates for one block: lane l sums the values
 /// 4l..4l+3 of every 32-value chunk (unsigned levels 0..63 times activations, times the
 /// sub-block scale), minus 32·(bsums·scales) of sub-blocks 2l and 2l+1.
-fn blockLanes(wb: *const Block, levels_u: *const [8]@Vector(32, i8), xb: *const ActBlock) @Vector(8, i32) {
+fn blockLanes(
+    wb: *const Block,
+    levels_u: *const [8]@Vector(32, i8),
+    xb: *const ActBlock,
+) @Vector(8, i32) {
     var lanes: @Vector(8, i32) = @splat(0);
     inline for (levels_u, 0..) |part, chunk| {
         const act: @Vector(32, i8) = xb.qs[32 * chunk ..][0..32].*;
