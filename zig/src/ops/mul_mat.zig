@@ -95,32 +95,50 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
             var r = block_begin;
             while (r < rows_end) : (r += multi_dot.tile_rows) tileAt(o, r, token);
         }
-        const grouped = if (o.weight_type == .q6_k and !tiled) o.n - o.n % 4 else 0;
+        const grouped = if (tokens4For(t, o) != null) o.n - o.n % 4 else 0;
         var group: usize = 0;
-        while (group < grouped) : (group += 4) q6kTokens4(o, block_begin, block_end, group);
+        while (group < grouped) : (group += 4) {
+            tokens4(tokens4For(t, o).?, o, block_begin, block_end, group);
+        }
         for (grouped..o.n) |edge_token| {
             const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
             const out = o.dst[edge_token * o.rows ..][0..o.rows];
             const first = if (edge_token < tokens_tiled) rows_end else block_begin;
             const token_dot = dotFor(t, o, edge_token) orelse dot;
-            for (first..block_end) |r| {
+            var r = first;
+            if (t.dot_rows4) |rows4| {
+                while (r + 4 <= block_end) : (r += 4) {
+                    var w: [4][]const u8 = undefined;
+                    for (&w, r..) |*row, i| row.* = o.weights[i * w_row_bytes ..][0..w_row_bytes];
+                    out[r..][0..4].* = rows4(o.k, w, x);
+                }
+            }
+            while (r < block_end) : (r += 1) {
                 out[r] = token_dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
             }
         }
     }
 }
 
-/// Q6_K rows [row_begin, row_end) against tokens [token, token + 4), each block unpacked once.
-fn q6kTokens4(o: Operands, row_begin: usize, row_end: usize, token: usize) void {
-    const q6_k = @import("../quant/q6_k.zig");
-    const w_row_bytes = traits.traits(.q6_k).rowBytes(o.k);
+/// The four-token kernel of `t` for these operands, if it has one that gives `dot`'s (or, for
+/// tokens in groups of four, `dot_batched`'s) results: Q4_K's needs the repacked order, which
+/// llama.cpp uses only for rows in multiples of 8.
+fn tokens4For(t: *const traits.Traits, o: Operands) ?traits.DotTokens4Fn {
+    const kernel = t.dot_tokens4 orelse return null;
+    if (t.dot_batched != null and o.rows % 8 != 0) return null;
+    return kernel;
+}
+
+/// Rows [row_begin, row_end) against tokens [token, token + 4).
+fn tokens4(kernel: traits.DotTokens4Fn, o: Operands, row_begin: usize, row_end: usize, token: usize) void {
+    const w_row_bytes = traits.traits(o.weight_type).rowBytes(o.k);
     const x_row_bytes = o.activations.len / o.n;
     var xs: [4][]const u8 = undefined;
-    for (&xs, token..) |*x, t| x.* = o.activations[t * x_row_bytes ..][0..x_row_bytes];
+    for (&xs, token..) |*x, i| x.* = o.activations[i * x_row_bytes ..][0..x_row_bytes];
     for (row_begin..row_end) |r| {
         var out: [4]f32 = undefined;
-        q6_k.dotTokens4(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], xs, &out);
-        for (out, token..) |v, t| o.dst[t * o.rows + r] = v;
+        kernel(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], xs, &out);
+        for (out, token..) |v, i| o.dst[i * o.rows + r] = v;
     }
 }
 

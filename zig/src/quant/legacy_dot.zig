@@ -37,6 +37,47 @@ pub fn dot(comptime Kind: type, n: usize, w: []const u8, x: []const u8) f32 {
     return simd.treeSum(8, acc) + min_sum;
 }
 
+/// `dot` of four weight rows with one activation row: rows go two to a 16-lane register (row
+/// 2p in lanes 0..8, row 2p+1 in lanes 8..16), each keeping its own 8-lane accumulator, so every
+/// result is bit-identical to `dot`'s while one instruction serves two rows.
+pub fn dotRows4(comptime Kind: type, n: usize, w: [4][]const u8, x: []const u8) [4]f32 {
+    const act_blocks = blocks.asBlocks(Kind.ActBlock, x);
+    assert(act_blocks.len == blocks.blockCount(n, blocks.qk_legacy));
+    var rows: [4][]const Kind.Block = undefined;
+    for (&rows, w) |*row, bytes| {
+        row.* = blocks.asBlocks(Kind.Block, bytes);
+        assert(row.len == act_blocks.len);
+    }
+    var acc: [2]@Vector(16, f32) = @splat(@splat(0));
+    var min_acc: @Vector(4, f32) = @splat(0);
+    for (act_blocks, 0..) |*xb, b| {
+        const x_d = fp.halfToF32(xb.d);
+        const x_q: @Vector(32, i8) = xb.qs;
+        const x_pair = simd.concat(i8, 32, x_q, x_q);
+        inline for (0..2) |p| {
+            const w0 = &rows[2 * p][b];
+            const w1 = &rows[2 * p + 1][b];
+            const w_pair = simd.concat(i8, 32, Kind.unpack(w0), Kind.unpack(w1));
+            const sums: @Vector(16, f32) = @floatFromInt(simd.dotGroups4(64, w_pair, x_pair));
+            const s0: @Vector(8, f32) = @splat(fp.halfToF32(w0.d) * x_d);
+            const s1: @Vector(8, f32) = @splat(fp.halfToF32(w1.d) * x_d);
+            acc[p] = @mulAdd(@Vector(16, f32), simd.concat(f32, 8, s0, s1), sums, acc[p]);
+        }
+        if (Kind.has_min) {
+            var m: [4]f32 = undefined;
+            inline for (0..4) |r| m[r] = fp.halfToF32(rows[r][b].m);
+            min_acc = @mulAdd(@Vector(4, f32), m, @splat(fp.halfToF32(xb.s)), min_acc);
+        }
+    }
+    var out: [4]f32 = undefined;
+    inline for (0..4) |r| {
+        const lanes: [16]f32 = acc[r / 2];
+        const half: @Vector(8, f32) = lanes[8 * (r % 2) ..][0..8].*;
+        out[r] = simd.treeSum(8, half) + (if (Kind.has_min) min_acc[r] else 0);
+    }
+    return out;
+}
+
 /// min_sum + m_w·s_x as llama.cpp's build computes `summs += m*s`: one fused multiply-add.
 inline fn minTerm(min_sum: f32, m: f16, s: f16) f32 {
     return @mulAdd(f32, fp.halfToF32(m), fp.halfToF32(s), min_sum);
@@ -61,4 +102,30 @@ pub fn dotGeneric(comptime Kind: type, n: usize, w: []const u8, x: []const u8) f
         }
     }
     return simd.treeSum(8, acc) + min_sum;
+}
+
+const testing = std.testing;
+
+test "dotRows4() equals dot() row by row, bit for bit, for every legacy type" {
+    const traits = @import("traits.zig");
+    const n = 7 * 32;
+    var prng = std.Random.DefaultPrng.init(41);
+    inline for (.{ .q4_0, .q4_1, .q5_0, .q5_1, .q8_0 }) |tag| {
+        const t = traits.traits(tag);
+        const a = traits.traits(t.vec_dot_type);
+        var values: [n]f32 = undefined;
+        var w_bytes: [4][n * 2]u8 = undefined;
+        var w: [4][]const u8 = undefined;
+        for (&w_bytes, &w) |*bytes, *row| {
+            for (&values) |*v| v.* = prng.random().floatNorm(f32);
+            t.quantize_row(&values, bytes[0..t.rowBytes(n)]);
+            row.* = bytes[0..t.rowBytes(n)];
+        }
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 4;
+        var x_bytes: [n * 2]u8 = undefined;
+        const x = x_bytes[0..a.rowBytes(n)];
+        a.quantize_activation_row(&values, x);
+        const got = t.dot_rows4.?(n, w, x);
+        for (got, w) |value, row| try testing.expectEqual(t.dot.?(n, row, x), value);
+    }
 }

@@ -90,29 +90,39 @@ fn blockScales(
 }
 
 /// One 8-lane accumulator per row and token, each updated exactly as the row kernel updates
-/// its own (legacy_dot.zig), so every output is bit-identical to the row kernel's.
+/// its own (legacy_dot.zig), so every output is bit-identical to the row kernel's. Rows go two
+/// to a 16-lane register (rows 0 and 1, rows 2 and 3), so one 64-byte integer dot serves two.
 fn tileVector(
     comptime Kind: type,
     weight_rows: [tile_rows][]const Kind.Block,
     act_rows: [tile_tokens][]const Kind.ActBlock,
     tile: Tile,
 ) void {
-    // 16 inlined block products, each building its shuffle masks at comptime on 128-bit targets.
+    comptime assert(tile_rows == 4);
     @setEvalBranchQuota(20_000);
-    var acc: [tile_tokens][tile_rows]Lanes = @splat(@splat(@splat(0)));
+    const Pair = @Vector(16, f32);
+    var acc: [tile_tokens][2]Pair = @splat(@splat(@splat(0)));
     var min_acc: [tile_tokens]@Vector(4, f32) = @splat(@splat(0));
     for (0..weight_rows[0].len) |b| {
-        var weight_q: [tile_rows]@Vector(32, i8) = undefined;
-        inline for (0..tile_rows) |r| weight_q[r] = Kind.unpack(&weight_rows[r][b]);
+        var pairs: [2]@Vector(64, i8) = undefined;
+        inline for (0..2) |p| pairs[p] = simd.concat(
+            i8,
+            32,
+            Kind.unpack(&weight_rows[2 * p][b]),
+            Kind.unpack(&weight_rows[2 * p + 1][b]),
+        );
         const scales = blockScales(Kind, &weight_rows, &act_rows, b);
         const w_d: @Vector(4, f32) = scales.weights[0..4].*;
         const w_m: @Vector(4, f32) = scales.weights[4..8].*;
         inline for (0..tile_tokens) |t| {
             const x_q: @Vector(32, i8) = act_rows[t][b].qs;
+            const x_pair = simd.concat(i8, 32, x_q, x_q);
             const scale = w_d * @as(@Vector(4, f32), @splat(scales.acts[t]));
-            inline for (0..tile_rows) |r| {
-                const sums: Lanes = @floatFromInt(simd.dotGroups4(32, weight_q[r], x_q));
-                acc[t][r] = @mulAdd(Lanes, sums, @splat(scale[r]), acc[t][r]);
+            inline for (0..2) |p| {
+                const sums: Pair = @floatFromInt(simd.dotGroups4(64, pairs[p], x_pair));
+                const low: Lanes = @splat(scale[2 * p]);
+                const high: Lanes = @splat(scale[2 * p + 1]);
+                acc[t][p] = @mulAdd(Pair, sums, simd.concat(f32, 8, low, high), acc[t][p]);
             }
             if (Kind.has_min) {
                 min_acc[t] = @mulAdd(@Vector(4, f32), w_m, @splat(scales.acts[4 + t]), min_acc[t]);
@@ -121,7 +131,9 @@ fn tileVector(
     }
     inline for (0..tile_tokens) |t| {
         inline for (0..tile_rows) |r| {
-            tile.out[t * tile.out_stride + r] = simd.treeSum(8, acc[t][r]) + min_acc[t][r];
+            const lanes: [16]f32 = acc[t][r / 2];
+            const half: Lanes = lanes[8 * (r % 2) ..][0..8].*;
+            tile.out[t * tile.out_stride + r] = simd.treeSum(8, half) + min_acc[t][r];
         }
     }
 }

@@ -149,58 +149,101 @@ pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
     return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
 }
 
-/// Integer sums of one block per 64-value chunk c (sub-blocks 2c and 2c+1): Σ sc·Σ q·q_x and
-/// Σ m·Σ q_x, the partial sums llama.cpp's repacked Q4_K kernels convert to f32.
-fn chunkSums(wb: *const Block, xb: *const ActBlock) struct { scaled: [4]i32, mins: [4]i32 } {
-    const unpacked = k_scales.unpackScaleMin(&wb.scales);
-    var scaled: [4]i32 = undefined;
-    var mins: [4]i32 = undefined;
+/// A block's weights ready for integer dots: per 64-value chunk c, the levels of sub-blocks
+/// 2c and 2c+1 (values 64c..64c+64) and their scales spread over the 16 i32 lanes that
+/// `dotGroups4` fills (lanes 0..8: sub-block 2c, lanes 8..16: sub-block 2c+1); the mins.
+const Unpacked = struct {
+    levels: [4]@Vector(64, i8),
+    scales: [4]@Vector(16, i32),
+    mins: [8]u8,
+};
+
+inline fn unpackBlock(wb: *const Block) Unpacked {
+    const scale_min = k_scales.unpackScaleMin(&wb.scales);
+    var out: Unpacked = .{ .levels = undefined, .scales = undefined, .mins = scale_min.min };
     inline for (0..4) |c| {
         const packed_q: @Vector(32, u8) = wb.qs[32 * c ..][0..32].*;
-        const low: @Vector(32, i8) = @bitCast(packed_q & @as(@Vector(32, u8), @splat(0x0F)));
-        const high: @Vector(32, i8) = @bitCast(packed_q >> @splat(4));
-        const act_low: @Vector(32, i8) = xb.qs[64 * c ..][0..32].*;
-        const act_high: @Vector(32, i8) = xb.qs[64 * c + 32 ..][0..32].*;
-        const sum_low = @reduce(.Add, simd.dotGroups4(32, low, act_low));
-        const sum_high = @reduce(.Add, simd.dotGroups4(32, high, act_high));
-        scaled[c] = @as(i32, unpacked.scale[2 * c]) * sum_low +
-            @as(i32, unpacked.scale[2 * c + 1]) * sum_high;
-        const bsum_low = @as(i32, xb.bsums[4 * c]) + xb.bsums[4 * c + 1];
-        const bsum_high = @as(i32, xb.bsums[4 * c + 2]) + xb.bsums[4 * c + 3];
-        mins[c] = @as(i32, unpacked.min[2 * c]) * bsum_low +
-            @as(i32, unpacked.min[2 * c + 1]) * bsum_high;
+        const low = packed_q & @as(@Vector(32, u8), @splat(0x0F));
+        out.levels[c] = @bitCast(simd.concat(u8, 32, low, packed_q >> @splat(4)));
+        const s_low: @Vector(8, i32) = @splat(scale_min.scale[2 * c]);
+        const s_high: @Vector(8, i32) = @splat(scale_min.scale[2 * c + 1]);
+        out.scales[c] = simd.concat(i32, 8, s_low, s_high);
     }
-    return .{ .scaled = scaled, .mins = mins };
+    return out;
 }
 
-/// llama.cpp's repacked Q4_K kernels (x86, rows a multiple of 8): the scaled and the minimum
-/// sums accumulate apart, each by fused multiply-add with d_w·d_x (dmin_w·d_x), and are
-/// subtracted last. One token (`gemv`) converts a whole block's integer sum at once; groups
-/// of four tokens (`gemm`) convert each 64-value chunk's.
+/// Σ sc·Σ q·q_x of chunk c (sub-blocks 2c and 2c+1).
+inline fn chunkScaled(u: *const Unpacked, xb: *const ActBlock, comptime c: usize) i32 {
+    const act: @Vector(64, i8) = xb.qs[64 * c ..][0..64].*;
+    return @reduce(.Add, simd.dotGroups4(64, u.levels[c], act) * u.scales[c]);
+}
+
+/// Σ m·Σ q_x of chunk c.
+inline fn chunkMins(u: *const Unpacked, xb: *const ActBlock, c: usize) i32 {
+    const bsum_low = @as(i32, xb.bsums[4 * c]) + xb.bsums[4 * c + 1];
+    const bsum_high = @as(i32, xb.bsums[4 * c + 2]) + xb.bsums[4 * c + 3];
+    return @as(i32, u.mins[2 * c]) * bsum_low + @as(i32, u.mins[2 * c + 1]) * bsum_high;
+}
+
+/// Running sums of one output in llama.cpp's repacked Q4_K kernels (x86, rows a multiple of
+/// 8): the scaled and the minimum sums accumulate apart, each by fused multiply-add with
+/// d_w·d_x (dmin_w·d_x), and are subtracted last. One token (`gemv`) converts a whole block's
+/// integer sums at once; tokens in groups of four (`gemm`) each 64-value chunk's.
+const Acc = struct {
+    scaled: f32 = 0,
+    mins: f32 = 0,
+
+    inline fn add(acc: *Acc, comptime per_chunk: bool, wb: *const Block, u: *const Unpacked, xb: *const ActBlock) void {
+        const d = fp.halfToF32(wb.d) * xb.d;
+        const dmin = fp.halfToF32(wb.dmin) * xb.d;
+        if (per_chunk) {
+            inline for (0..4) |c| {
+                acc.scaled = @mulAdd(f32, @floatFromInt(chunkScaled(u, xb, c)), d, acc.scaled);
+                acc.mins = @mulAdd(f32, @floatFromInt(chunkMins(u, xb, c)), dmin, acc.mins);
+            }
+        } else {
+            var scaled: @Vector(16, i32) = @splat(0);
+            inline for (0..4) |c| {
+                const act: @Vector(64, i8) = xb.qs[64 * c ..][0..64].*;
+                scaled += simd.dotGroups4(64, u.levels[c], act) * u.scales[c];
+            }
+            var mins: i32 = 0;
+            for (0..4) |c| mins += chunkMins(u, xb, c);
+            acc.scaled = @mulAdd(f32, @floatFromInt(@reduce(.Add, scaled)), d, acc.scaled);
+            acc.mins = @mulAdd(f32, @floatFromInt(mins), dmin, acc.mins);
+        }
+    }
+};
+
 fn rowDotRepacked(comptime per_chunk: bool, n: usize, w: []const u8, x: []const u8) f32 {
     const weight_blocks = blocks.asBlocks(Block, w);
     const act_blocks = blocks.asBlocks(ActBlock, x);
     assert(weight_blocks.len == blocks.blockCount(n, qk));
     assert(act_blocks.len == weight_blocks.len);
-    var acc: f32 = 0;
-    var acc_min: f32 = 0;
+    var acc: Acc = .{};
     for (weight_blocks, act_blocks) |*wb, *xb| {
-        const d = fp.halfToF32(wb.d) * xb.d;
-        const dmin = fp.halfToF32(wb.dmin) * xb.d;
-        const sums = chunkSums(wb, xb);
-        if (per_chunk) {
-            for (sums.scaled, sums.mins) |scaled, mins| {
-                acc = @mulAdd(f32, @floatFromInt(scaled), d, acc);
-                acc_min = @mulAdd(f32, @floatFromInt(mins), dmin, acc_min);
-            }
-        } else {
-            const scaled: i32 = sums.scaled[0] + sums.scaled[1] + sums.scaled[2] + sums.scaled[3];
-            const mins: i32 = sums.mins[0] + sums.mins[1] + sums.mins[2] + sums.mins[3];
-            acc = @mulAdd(f32, @floatFromInt(scaled), d, acc);
-            acc_min = @mulAdd(f32, @floatFromInt(mins), dmin, acc_min);
-        }
+        const u = unpackBlock(wb);
+        acc.add(per_chunk, wb, &u, xb);
     }
-    return acc - acc_min;
+    return acc.scaled - acc.mins;
+}
+
+/// `dotBatched` of one weight row with 4 activation rows at once, each block unpacked once;
+/// every output is bit-identical to `dotBatched`'s.
+pub fn dotTokens4(n: usize, w: []const u8, xs: [4][]const u8, out: *[4]f32) void {
+    const weight_blocks = blocks.asBlocks(Block, w);
+    assert(weight_blocks.len == blocks.blockCount(n, qk));
+    var act_rows: [4][]const ActBlock = undefined;
+    for (&act_rows, xs) |*row, x| {
+        row.* = blocks.asBlocks(ActBlock, x);
+        assert(row.len == weight_blocks.len);
+    }
+    var acc: [4]Acc = @splat(.{});
+    for (weight_blocks, 0..) |*wb, b| {
+        const u = unpackBlock(wb);
+        inline for (&acc, act_rows) |*a, row| a.add(true, wb, &u, &row[b]);
+    }
+    for (out, acc) |*o, a| o.* = a.scaled - a.mins;
 }
 
 /// Dot product with a Q8_K activation row (SIMD): the order of llama.cpp's one-token kernel.

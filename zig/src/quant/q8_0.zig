@@ -78,6 +78,11 @@ pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dot(@This(), n, w, x);
 }
 
+/// Four weight rows against one activation row, each result equal to `dot`'s.
+pub fn dotRows4(n: usize, w: [4][]const u8, x: []const u8) [4]f32 {
+    return legacy_dot.dotRows4(@This(), n, w, x);
+}
+
 /// Dot product with a Q8_0 activation row (scalar reference).
 pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dotGeneric(@This(), n, w, x);

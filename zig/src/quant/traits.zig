@@ -43,6 +43,10 @@ pub const DequantizeRowFn = *const fn (src: []const u8, dst: []f32) void;
 pub const QuantizeRowFn = *const fn (src: []const f32, dst: []u8) void;
 /// Dot product of `n` weights (row bytes) with `n` activations (bytes of `vec_dot_type`).
 pub const DotFn = *const fn (n: usize, w: []const u8, x: []const u8) f32;
+/// One weight row and four activation rows; `out[t]` is the dot with `xs[t]`.
+pub const DotTokens4Fn = *const fn (n: usize, w: []const u8, xs: [4][]const u8, out: *[4]f32) void;
+/// `DotFn` for four weight rows and one activation row.
+pub const DotRows4Fn = *const fn (n: usize, w: [4][]const u8, x: []const u8) [4]f32;
 
 /// What a kernel needs to know about one type.
 pub const Traits = struct {
@@ -64,6 +68,11 @@ pub const Traits = struct {
     /// `dot` in the order llama.cpp uses for tokens it multiplies in groups of four (null:
     /// the same as `dot`). Only Q4_K differs, through its repacked kernels.
     dot_batched: ?DotFn = null,
+    /// `dot` of four rows at once, bit-identical per row (legacy types).
+    dot_rows4: ?DotRows4Fn = null,
+    /// One weight row against four activation rows, bit-identical per token to `dot_batched`
+    /// when the type has one, else to `dot` (K-quants: each block unpacked once for four).
+    dot_tokens4: ?DotTokens4Fn = null,
 
     /// Bytes of a row of `n` values; asserts n is a multiple of the block size.
     pub fn rowBytes(self: *const Traits, n: usize) usize {
@@ -119,6 +128,8 @@ fn quantTraits(comptime Kernels: type, name: []const u8, comptime vec_dot_type: 
         .dot = if (has_dot) Kernels.dot else null,
         .dot_generic = if (has_dot) Kernels.dotGeneric else null,
         .dot_batched = if (@hasDecl(Kernels, "dotBatched")) Kernels.dotBatched else null,
+        .dot_rows4 = if (@hasDecl(Kernels, "dotRows4")) Kernels.dotRows4 else null,
+        .dot_tokens4 = if (@hasDecl(Kernels, "dotTokens4")) Kernels.dotTokens4 else null,
     };
 }
 
