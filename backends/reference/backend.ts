@@ -113,6 +113,9 @@ function runNode(node: GraphNode): void {
         src[0].shape[0],
         f32(src[1]),
         src[1].shape[1],
+        // Activations quantized as llama.cpp's x86 CPU backend does (127/amax, ties to even),
+        // the rule the native backend follows too.
+        { rounding: "x86" },
       );
     case Op.ADD:
       return add(f32(dst), f32(src[0]), f32(src[1]));

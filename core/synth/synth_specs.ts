@@ -2,7 +2,8 @@
  * Shapes of the synthetic models: real architectures' hyper-parameters (from their
  * `config.json`), so kernels, memory traffic and the KV cache are those of the real model,
  * with random weights. `tiny` is a two-layer llama small enough for tests, with rows that are
- * whole K-quant super-blocks (256) so every quantization type applies to it.
+ * whole K-quant super-blocks (256) so every quantization type applies to it; `tiny-qwen2` is
+ * the same as a qwen2 (biases, NeoX RoPE).
  *
  * @module
  */
@@ -85,13 +86,30 @@ export const SYNTH_SPECS: ReadonlyMap<string, SynthSpec> = new Map(
       tiedEmbeddings: true,
       vocab: "llama3-tiny",
     },
+    {
+      // `tiny` as a qwen2: q/k/v biases, NeoX RoPE, Qwen's base and eps (tests).
+      name: "tiny-qwen2",
+      arch: "qwen2",
+      nEmbd: 256,
+      nLayer: 2,
+      nHead: 4,
+      nKvHead: 2,
+      nFf: 512,
+      nVocab: 1280,
+      contextLength: 2048,
+      ropeFreqBase: 1000000,
+      normEps: 1e-6,
+      qkvBias: true,
+      tiedEmbeddings: true,
+      vocab: "llama3-tiny",
+    },
   ].map((spec) => [spec.name, Object.freeze(spec as SynthSpec)]),
 );
 
 /**
  * Looks a synthetic model up by name.
  *
- * @param name `llama-3.2-1b`, `qwen2.5-0.5b` or `tiny`
+ * @param name `llama-3.2-1b`, `qwen2.5-0.5b`, `tiny` or `tiny-qwen2`
  * @returns its spec
  * @throws RangeError naming the known models
  *
