@@ -69,9 +69,11 @@ class _Constraint implements GrammarConstraint {
   #tokenizer: Tokenizer;
   #state: number;
   #ended: boolean;
+  readonly #eogLogits: Float32Array;
 
   constructor(engine: MaskEngine, tokenizer: Tokenizer, state: number, ended: boolean) {
     this.#engine = engine;
+    this.#eogLogits = new Float32Array(engine.trie.eogIds.length);
     this.#tokenizer = tokenizer;
     this.#state = state;
     this.#ended = ended;
@@ -134,33 +136,39 @@ class _Constraint implements GrammarConstraint {
   #apply(logits: Float32Array): void {
     const eogIds = this.#engine.trie.eogIds;
     const keepEog = this.canEnd();
-    const eogLogits = keepEog ? eogIds.map((id) => logits[id]) : null;
-    const set: TokenSet = this.#ended ? { ids: new Int32Array(0), bits: null, count: 0 } : this.#engine.mask(this.#state);
-    _applySet(logits, set);
-    if (eogLogits !== null) eogIds.forEach((id, i) => logits[id] = eogLogits[i]);
+    const set = this.#ended ? _NOTHING : this.#engine.mask(this.#state);
+    const saved = this.#eogLogits;
+    if (keepEog) for (let i = 0; i < eogIds.length; i++) saved[i] = logits[eogIds[i]];
+    _applySet(logits, set, this.#tokenizer.vocabSize);
+    if (keepEog) for (let i = 0; i < eogIds.length; i++) logits[eogIds[i]] = saved[i];
   }
 }
 
-/** Writes -Infinity into every logit whose token is not in `set` (in place). */
-function _applySet(logits: Float32Array, set: TokenSet): void {
-  if (set.ids !== null) {
-    const ids = set.ids;
-    const kept = new Float32Array(ids.length);
-    for (let i = 0; i < ids.length; i++) kept[i] = logits[ids[i]];
-    logits.fill(-Infinity);
-    for (let i = 0; i < ids.length; i++) logits[ids[i]] = kept[i];
+const _NOTHING: TokenSet = { ids: new Int32Array(0), bits: null, forbidden: null, count: 0 };
+let _scratchLogits = new Float32Array(0);
+
+/** A reused buffer of at least `size` floats (masking allocates nothing per step). */
+function _scratch(size: number): Float32Array {
+  if (_scratchLogits.length < size) _scratchLogits = new Float32Array(Math.max(size, _scratchLogits.length * 2));
+  return _scratchLogits;
+}
+
+/**
+ * Writes -Infinity into every logit whose token is not in `set` (in place), in
+ * `min(count, vocabSize - count)` scattered writes: an almost-everything set writes its
+ * forbidden ids; any other set fills the array and puts its allowed logits back.
+ */
+function _applySet(logits: Float32Array, set: TokenSet, vocabSize: number): void {
+  if (set.forbidden !== null) {
+    const forbidden = set.forbidden;
+    for (let i = 0; i < forbidden.length; i++) logits[forbidden[i]] = -Infinity;
+    // Padding past the vocabulary is never a token.
+    if (logits.length > vocabSize) logits.fill(-Infinity, vocabSize);
     return;
   }
-  const bits = set.bits!;
-  for (let w = 0; w < bits.length; w++) {
-    const word = bits[w] | 0;
-    if (word === -1) continue;
-    const base = w * 32;
-    if (word === 0) {
-      logits.fill(-Infinity, base, base + 32);
-      continue;
-    }
-    for (let b = 0; b < 32; b++) if ((word & (1 << b)) === 0 && base + b < logits.length) logits[base + b] = -Infinity;
-  }
-  if (logits.length > bits.length * 32) logits.fill(-Infinity, bits.length * 32);
+  const ids = set.ids!;
+  const kept = _scratch(ids.length);
+  for (let i = 0; i < ids.length; i++) kept[i] = logits[ids[i]];
+  logits.fill(-Infinity);
+  for (let i = 0; i < ids.length; i++) logits[ids[i]] = kept[i];
 }

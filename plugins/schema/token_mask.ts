@@ -8,18 +8,33 @@
  * the union of its frames' cached masks, plus, for each escape, a walk of that node's
  * (small) subtree from the real caller. Whole state masks are cached too (LRU).
  *
+ * A frame's walk goes over the shape trie (`shape_trie.ts`): where the automaton treats
+ * every byte of a shape alike (the common case inside string contents), one shape node
+ * stands for all its token-trie nodes; where it does not, the walk drops to those token-trie
+ * nodes. `naiveMask()` walks the token trie from the real state with none of this (no frame
+ * split, no shapes, no caches): the oracle the fast path is tested against.
+ *
  * @module
  */
 
 import type { CompiledGrammar } from "./automaton.ts";
 import { pdaOf } from "./matcher.ts";
 import { DEAD, EMPTY_STACK, type Pda, UNKNOWN_PARENT } from "./pda.ts";
+import { type ShapeTrie, shapeTrieOf } from "./shape_trie.ts";
 import type { TokenTrie } from "./token_trie.ts";
 
-/** A set of token ids: a sorted id list when small, else a bit set `[ceil(vocabSize / 32)]`. */
+/**
+ * A set of token ids, kept in the forms its uses need: `bits` for membership when the set is
+ * large, and whichever id list is shorter so that masking logits costs
+ * `min(count, vocabSize - count)` writes.
+ */
 export interface TokenSet {
+  /** The ids, ascending, when `count <= vocabSize / 2`; else null. */
   readonly ids: Int32Array | null;
+  /** `[ceil(vocabSize / 32)]` bit set when `count > SPARSE_LIMIT` (2048); else null. */
   readonly bits: Uint32Array | null;
+  /** The ids in `[0, vocabSize)` not in the set, ascending, when `count > vocabSize / 2`; else null. */
+  readonly forbidden: Int32Array | null;
   readonly count: number;
 }
 
@@ -30,6 +45,9 @@ interface _FrameMask {
 }
 
 const SPARSE_LIMIT = 2048;
+/** `#uniformNext` entries: not computed yet / bytes of the shape lead to different states. */
+const UNIFORM_UNKNOWN = -2;
+const NOT_UNIFORM = -3;
 const STATE_CACHE_LIMIT = 512;
 const _engines = new WeakMap<CompiledGrammar, WeakMap<TokenTrie, MaskEngine>>();
 
@@ -55,6 +73,12 @@ export class MaskEngine {
   /** The vocabulary trie. */
   readonly trie: TokenTrie;
   readonly #nodeClass: Uint8Array;
+  readonly #shapes: ShapeTrie;
+  /** Per shape: the distinct byte classes of its bytes. */
+  readonly #shapeClasses: Int32Array[];
+  /** `[stateCapacity * shapeCount]`: the state every byte of the shape leads to, or DEAD, NOT_UNIFORM, UNIFORM_UNKNOWN. */
+  #uniformNext: Int32Array;
+  readonly #shapeStates: Int32Array;
   readonly #frameMasks: (_FrameMask | undefined)[];
   readonly #stateMasks = new Map<number, TokenSet>();
   #escapeFlag = new Int8Array(256).fill(-1);
@@ -71,6 +95,13 @@ export class MaskEngine {
     this.trie = trie;
     this.#nodeClass = new Uint8Array(trie.nodeCount);
     for (let n = 0; n < trie.nodeCount; n++) this.#nodeClass[n] = grammar.byteClass[trie.nodeByte[n]];
+    this.#shapes = shapeTrieOf(trie);
+    const shapeCount = this.#shapes.shapeCount;
+    const classSets: Set<number>[] = Array.from({ length: shapeCount }, () => new Set());
+    for (let b = 0; b < 256; b++) classSets[this.#shapes.shapeOfByte[b]].add(grammar.byteClass[b]);
+    this.#shapeClasses = classSets.map((set) => Int32Array.from(set));
+    this.#uniformNext = new Int32Array(64 * shapeCount).fill(UNIFORM_UNKNOWN);
+    this.#shapeStates = new Int32Array(trie.maxDepth + 2);
     this.#frameMasks = new Array(grammar.stateCount);
     this.#collected = new Int32Array(trie.tokenIds.length + 1);
     this.#walkStates = new Int32Array(trie.maxDepth + 2);
@@ -102,6 +133,33 @@ export class MaskEngine {
     return set;
   }
 
+  /**
+   * The tokens allowed in `state`, by a walk of the whole token trie from the real state: no
+   * frame split, no shapes, nothing cached. Slow; the oracle of `mask()`.
+   * @param state a state id of `pda`
+   * @returns the allowed token ids (end-of-generation ones excluded), ascending
+   */
+  naiveMask(state: number): Int32Array {
+    if (state === DEAD) return new Int32Array(0);
+    const trie = this.trie;
+    const states = new Int32Array(trie.maxDepth + 1);
+    const out: number[] = [];
+    states[0] = state;
+    let n = 1;
+    while (n < trie.nodeCount) {
+      const depth = trie.nodeDepth[n];
+      const next = this.pda.stepByte(states[depth - 1], trie.nodeByte[n]);
+      if (next === DEAD) {
+        n = trie.nodeEnd[n];
+        continue;
+      }
+      states[depth] = next;
+      for (let k = trie.tokenOffset[n]; k < trie.tokenOffset[n + 1]; k++) out.push(trie.tokenIds[k]);
+      n++;
+    }
+    return Int32Array.from(out).sort();
+  }
+
   #computeMask(state: number): TokenSet {
     if (state === DEAD) return _EMPTY_SET;
     const pda = this.pda;
@@ -127,7 +185,7 @@ export class MaskEngine {
         bits[id >>> 5] |= 1 << (id & 31);
       }
     }
-    return _fromBits(bits);
+    return _fromBits(bits, this.trie.vocabSize);
   }
 
   #frameMask(gstate: number): _FrameMask {
@@ -136,11 +194,89 @@ export class MaskEngine {
       const pda = this.pda;
       const start = pda.stateOf([pda.frame(gstate, UNKNOWN_PARENT)]);
       const escapes: number[] = [];
-      const count = this.#walk(0, start, 0, true, escapes);
+      const count = this.#shapeWalk(start, escapes);
       frameMask = { set: this.#toSet(this.#collected, count), escapes: Int32Array.from(escapes) };
       this.#frameMasks[gstate] = frameMask;
     }
     return frameMask;
+  }
+
+  /**
+   * Walks the whole vocabulary from `start` over the shape trie, writing the ids of tokens
+   * that stay alive to `#collected`; returns their count. Token-trie nodes where the unknown
+   * caller would continue are pushed to `escapes`.
+   */
+  #shapeWalk(start: number, escapes: number[]): number {
+    const shapes = this.#shapes;
+    const { nodeShape, nodeDepth, nodeEnd, byteOffset, byteNodes, tokenOffset, tokenIds } = shapes;
+    const byteEnd = this.trie.nodeEnd;
+    const shapeCount = shapes.shapeCount;
+    const states = this.#shapeStates;
+    const collected = this.#collected;
+    let count = 0;
+    states[0] = start;
+    let n = 1;
+    while (n < shapes.nodeCount) {
+      const parentState = states[nodeDepth[n] - 1];
+      const shape = nodeShape[n];
+      const index = parentState * shapeCount + shape;
+      // Reading past the table gives undefined: a state interned since the table grew.
+      let next = index < this.#uniformNext.length ? this.#uniformNext[index] : UNIFORM_UNKNOWN;
+      if (next === UNIFORM_UNKNOWN) next = this.#computeUniformNext(parentState, shape);
+      if (next === DEAD) {
+        n = nodeEnd[n];
+        continue;
+      }
+      if (next === NOT_UNIFORM) {
+        for (let k = byteOffset[n]; k < byteOffset[n + 1]; k++) {
+          count = this.#walkNode(byteNodes[k], parentState, count, escapes);
+        }
+        n = nodeEnd[n];
+        continue;
+      }
+      states[nodeDepth[n]] = next;
+      for (let k = tokenOffset[n]; k < tokenOffset[n + 1]; k++) collected[count++] = tokenIds[k];
+      if (nodeEnd[n] > n + 1 && this.#hasUnknownParent(next)) {
+        for (let k = byteOffset[n]; k < byteOffset[n + 1]; k++) {
+          const node = byteNodes[k];
+          if (byteEnd[node] > node + 1) escapes.push(node);
+        }
+      }
+      n++;
+    }
+    return count;
+  }
+
+  /** The state all bytes of `shape` lead to from `state` (DEAD when all die), or NOT_UNIFORM. */
+  #computeUniformNext(state: number, shape: number): number {
+    const shapeCount = this.#shapes.shapeCount;
+    if ((state + 1) * shapeCount > this.#uniformNext.length) {
+      const size = Math.max((state + 1) * shapeCount, this.#uniformNext.length * 2);
+      const grown = new Int32Array(size).fill(UNIFORM_UNKNOWN);
+      grown.set(this.#uniformNext);
+      this.#uniformNext = grown;
+    }
+    const classes = this.#shapeClasses[shape];
+    const first = this.pda.step(state, classes[0]);
+    let next = first;
+    for (let i = 1; i < classes.length && next !== NOT_UNIFORM; i++) {
+      if (this.pda.step(state, classes[i]) !== first) next = NOT_UNIFORM;
+    }
+    this.#uniformNext[state * shapeCount + shape] = next;
+    return next;
+  }
+
+  /**
+   * Walks token-trie node `node` and its subtree, its parent being in `parentState`; appends
+   * the alive tokens to `#collected` from `count` on and returns the new count.
+   */
+  #walkNode(node: number, parentState: number, count: number, escapes: number[]): number {
+    const trie = this.trie;
+    const next = this.pda.step(parentState, this.#nodeClass[node]);
+    if (next === DEAD) return count;
+    for (let k = trie.tokenOffset[node]; k < trie.tokenOffset[node + 1]; k++) this.#collected[count++] = trie.tokenIds[k];
+    if (trie.nodeEnd[node] > node + 1 && this.#hasUnknownParent(next)) escapes.push(node);
+    return this.#walk(node, next, count, true, escapes);
   }
 
   /**
@@ -195,14 +331,14 @@ export class MaskEngine {
   }
 
   #toSet(ids: Int32Array, count: number): TokenSet {
-    if (count <= SPARSE_LIMIT) return { ids: ids.slice(0, count).sort(), bits: null, count };
+    if (count <= SPARSE_LIMIT) return { ids: ids.slice(0, count).sort(), bits: null, forbidden: null, count };
     const bits = new Uint32Array(this.#words);
     for (let i = 0; i < count; i++) bits[ids[i] >>> 5] |= 1 << (ids[i] & 31);
-    return { ids: null, bits, count };
+    return _fromBits(bits, this.trie.vocabSize);
   }
 }
 
-const _EMPTY_SET: TokenSet = { ids: new Int32Array(0), bits: null, count: 0 };
+const _EMPTY_SET: TokenSet = { ids: new Int32Array(0), bits: null, forbidden: null, count: 0 };
 
 function _orInto(bits: Uint32Array, part: TokenSet): void {
   if (part.bits !== null) {
@@ -212,21 +348,31 @@ function _orInto(bits: Uint32Array, part: TokenSet): void {
   }
 }
 
-function _fromBits(bits: Uint32Array): TokenSet {
+/** The set of the ids in `bits` (which it keeps when the set is large). */
+function _fromBits(bits: Uint32Array, vocabSize: number): TokenSet {
   let count = 0;
   for (let w = 0; w < bits.length; w++) count += _popcount(bits[w]);
-  if (count > SPARSE_LIMIT) return { ids: null, bits, count };
+  if (count > vocabSize / 2) {
+    return { ids: null, bits, forbidden: _idsWhere(bits, vocabSize - count, vocabSize, -1), count };
+  }
+  return { ids: _idsWhere(bits, count, vocabSize, 0), bits: count > SPARSE_LIMIT ? bits : null, forbidden: null, count };
+}
+
+/** The ids below `vocabSize` whose bit is set (`flip` 0) or clear (`flip` -1), ascending. */
+function _idsWhere(bits: Uint32Array, count: number, vocabSize: number, flip: number): Int32Array {
   const ids = new Int32Array(count);
   let i = 0;
   for (let w = 0; w < bits.length; w++) {
-    let word = bits[w];
+    let word = bits[w] ^ flip;
     while (word !== 0) {
       const low = word & -word;
-      ids[i++] = w * 32 + 31 - Math.clz32(low);
+      const id = w * 32 + 31 - Math.clz32(low);
+      if (id >= vocabSize) break;
+      ids[i++] = id;
       word ^= low;
     }
   }
-  return { ids, bits: null, count };
+  return ids;
 }
 
 function _popcount(x: number): number {
