@@ -38,6 +38,8 @@ export class Pda {
   /** Frames of each state, sorted. */
   readonly stateFrames: Int32Array[] = [];
   #stateIndex = new Map<string, number>();
+  /** `[frameCount]`: the state holding just this frame, or -1 (most states are one frame). */
+  #singleState: Int32Array = new Int32Array(1024).fill(-1);
   /** `[stateCount * classCount]`: successor state per byte class, -1 dead, -2 not computed. */
   transitions: Int32Array;
   #closures: (Int32Array | undefined)[] = [];
@@ -75,6 +77,10 @@ export class Pda {
   /** The interned state holding exactly `frames` (any order, duplicates allowed). */
   stateOf(frames: number[]): number {
     if (frames.length === 0) return DEAD;
+    if (frames.length === 1 && frames[0] < this.#singleState.length) {
+      const single = this.#singleState[frames[0]];
+      if (single >= 0) return single;
+    }
     const sorted = Int32Array.from(new Set(frames)).sort();
     const key = sorted.join(",");
     let id = this.#stateIndex.get(key);
@@ -82,6 +88,10 @@ export class Pda {
     id = this.stateFrames.length;
     this.stateFrames.push(sorted);
     this.#stateIndex.set(key, id);
+    if (sorted.length === 1) {
+      while (sorted[0] >= this.#singleState.length) this.#singleState = _grow(this.#singleState, -1);
+      this.#singleState[sorted[0]] = id;
+    }
     const classCount = this.grammar.classCount;
     if ((id + 1) * classCount > this.transitions.length) {
       this.transitions = _grow(this.transitions, UNKNOWN);
