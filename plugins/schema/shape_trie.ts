@@ -28,10 +28,16 @@ export interface ShapeTrie {
   readonly nodeDepth: Uint16Array;
   /** `[nodeCount]`: one past the last node of the node's subtree. */
   readonly nodeEnd: Int32Array;
-  /** `[nodeCount + 1]`: token-trie nodes of shape node n are `byteNodes[byteOffset[n] .. byteOffset[n + 1]]`, ascending. */
+  /**
+   * `[nodeCount + 1]`: the token-trie nodes of shape node n are
+   * `byteNodes[byteOffset[n] .. byteOffset[n + 1]]`, ascending.
+   */
   readonly byteOffset: Int32Array;
   readonly byteNodes: Int32Array;
-  /** `[nodeCount + 1]`: tokens ending at shape node n are `tokenIds[tokenOffset[n] .. tokenOffset[n + 1]]`. */
+  /**
+   * `[nodeCount + 1]`: the tokens ending at shape node n are
+   * `tokenIds[tokenOffset[n] .. tokenOffset[n + 1]]`.
+   */
   readonly tokenOffset: Int32Array;
   readonly tokenIds: Int32Array;
 }
@@ -121,7 +127,9 @@ export function buildShapeTrie(trie: TokenTrie): ShapeTrie {
     order[id] = pre;
     nodeShape[pre] = shapeOf[id];
     nodeDepth[pre] = depthOf[id];
-    while (open.length > 0 && nodeDepth[open[open.length - 1]] >= nodeDepth[pre]) nodeEnd[open.pop()!] = pre;
+    while (open.length > 0 && nodeDepth[open[open.length - 1]] >= nodeDepth[pre]) {
+      nodeEnd[open.pop()!] = pre;
+    }
     open.push(pre);
     for (let k = childOffset[id + 1] - 1; k >= childOffset[id]; k--) stack.push(children[k]);
   }
@@ -145,7 +153,9 @@ export function buildShapeTrie(trie: TokenTrie): ShapeTrie {
   for (let n = 1; n < trie.nodeCount; n++) {
     const pre = order[byteToShape[n]];
     byteNodes[byteFill[pre]++] = n;
-    for (let k = trie.tokenOffset[n]; k < trie.tokenOffset[n + 1]; k++) tokenIds[tokenFill[pre]++] = trie.tokenIds[k];
+    for (let k = trie.tokenOffset[n]; k < trie.tokenOffset[n + 1]; k++) {
+      tokenIds[tokenFill[pre]++] = trie.tokenIds[k];
+    }
   }
   return {
     shapeOfByte,

@@ -33,7 +33,7 @@ export interface TokenSet {
   readonly ids: Int32Array | null;
   /** `[ceil(vocabSize / 32)]` bit set when `count > SPARSE_LIMIT` (2048); else null. */
   readonly bits: Uint32Array | null;
-  /** The ids in `[0, vocabSize)` not in the set, ascending, when `count > vocabSize / 2`; else null. */
+  /** The ids in `[0, vocabSize)` not in the set, ascending, when `count > vocabSize / 2`. */
   readonly forbidden: Int32Array | null;
   readonly count: number;
 }
@@ -76,7 +76,10 @@ export class MaskEngine {
   readonly #shapes: ShapeTrie;
   /** Per shape: the distinct byte classes of its bytes. */
   readonly #shapeClasses: Int32Array[];
-  /** `[stateCapacity * shapeCount]`: the state every byte of the shape leads to, or DEAD, NOT_UNIFORM, UNIFORM_UNKNOWN. */
+  /**
+   * `[stateCapacity * shapeCount]`: the state every byte of the shape leads to, or DEAD,
+   * NOT_UNIFORM, UNIFORM_UNKNOWN.
+   */
   #uniformNext: Int32Array;
   readonly #shapeStates: Int32Array;
   readonly #frameMasks: (_FrameMask | undefined)[];
@@ -94,7 +97,9 @@ export class MaskEngine {
     this.pda = pdaOf(grammar);
     this.trie = trie;
     this.#nodeClass = new Uint8Array(trie.nodeCount);
-    for (let n = 0; n < trie.nodeCount; n++) this.#nodeClass[n] = grammar.byteClass[trie.nodeByte[n]];
+    for (let n = 0; n < trie.nodeCount; n++) {
+      this.#nodeClass[n] = grammar.byteClass[trie.nodeByte[n]];
+    }
     this.#shapes = shapeTrieOf(trie);
     const shapeCount = this.#shapes.shapeCount;
     const classSets: Set<number>[] = Array.from({ length: shapeCount }, () => new Set());
@@ -154,7 +159,9 @@ export class MaskEngine {
         continue;
       }
       states[depth] = next;
-      for (let k = trie.tokenOffset[n]; k < trie.tokenOffset[n + 1]; k++) out.push(trie.tokenIds[k]);
+      for (let k = trie.tokenOffset[n]; k < trie.tokenOffset[n + 1]; k++) {
+        out.push(trie.tokenIds[k]);
+      }
       n++;
     }
     return Int32Array.from(out).sort();
@@ -274,7 +281,9 @@ export class MaskEngine {
     const trie = this.trie;
     const next = this.pda.step(parentState, this.#nodeClass[node]);
     if (next === DEAD) return count;
-    for (let k = trie.tokenOffset[node]; k < trie.tokenOffset[node + 1]; k++) this.#collected[count++] = trie.tokenIds[k];
+    for (let k = trie.tokenOffset[node]; k < trie.tokenOffset[node + 1]; k++) {
+      this.#collected[count++] = trie.tokenIds[k];
+    }
     if (trie.nodeEnd[node] > node + 1 && this.#hasUnknownParent(next)) escapes.push(node);
     return this.#walk(node, next, count, true, escapes);
   }
@@ -284,7 +293,13 @@ export class MaskEngine {
    * that stay alive to `#collected` from `count` on; returns the new count. With
    * `recordEscapes`, nodes where the unknown caller would continue are pushed to `escapes`.
    */
-  #walk(fromNode: number, fromState: number, count: number, recordEscapes: boolean, escapes?: number[]): number {
+  #walk(
+    fromNode: number,
+    fromState: number,
+    count: number,
+    recordEscapes: boolean,
+    escapes?: number[],
+  ): number {
     const trie = this.trie;
     const nodeEnd = trie.nodeEnd;
     const nodeDepth = trie.nodeDepth;
@@ -331,7 +346,9 @@ export class MaskEngine {
   }
 
   #toSet(ids: Int32Array, count: number): TokenSet {
-    if (count <= SPARSE_LIMIT) return { ids: ids.slice(0, count).sort(), bits: null, forbidden: null, count };
+    if (count <= SPARSE_LIMIT) {
+      return { ids: ids.slice(0, count).sort(), bits: null, forbidden: null, count };
+    }
     const bits = new Uint32Array(this.#words);
     for (let i = 0; i < count; i++) bits[ids[i] >>> 5] |= 1 << (ids[i] & 31);
     return _fromBits(bits, this.trie.vocabSize);
@@ -355,7 +372,12 @@ function _fromBits(bits: Uint32Array, vocabSize: number): TokenSet {
   if (count > vocabSize / 2) {
     return { ids: null, bits, forbidden: _idsWhere(bits, vocabSize - count, vocabSize, -1), count };
   }
-  return { ids: _idsWhere(bits, count, vocabSize, 0), bits: count > SPARSE_LIMIT ? bits : null, forbidden: null, count };
+  return {
+    ids: _idsWhere(bits, count, vocabSize, 0),
+    bits: count > SPARSE_LIMIT ? bits : null,
+    forbidden: null,
+    count,
+  };
 }
 
 /** The ids below `vocabSize` whose bit is set (`flip` 0) or clear (`flip` -1), ascending. */

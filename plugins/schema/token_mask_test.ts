@@ -16,7 +16,10 @@ const GRAMMARS: [string, () => CompiledGrammar][] = [
     name,
     () => compileSchema(schema).grammar,
   ]),
-  ["json.gbnf", () => compileGrammar(parseGbnf(readFileSync(testdataPath("grammars/json.gbnf"), "utf8")))],
+  [
+    "json.gbnf",
+    () => compileGrammar(parseGbnf(readFileSync(testdataPath("grammars/json.gbnf"), "utf8"))),
+  ],
 ];
 
 function idsOfSet(set: TokenSet): number[] {
@@ -44,10 +47,16 @@ for (const alias of ["smollm2-135m-instruct", "gemma3-270m"] as const) {
           budget: 12,
           onStep: (id) => {
             const fast = idsOfSet(engine.mask(shadow.state));
-            assert.deepEqual(fast, Array.from(engine.naiveMask(shadow.state)), `${name}, walk ${walk}, state ${shadow.state}`);
+            assert.deepEqual(
+              fast,
+              Array.from(engine.naiveMask(shadow.state)),
+              `${name}, walk ${walk}, state ${shadow.state}`,
+            );
             assert.equal(engine.mask(shadow.state).count, fast.length);
             compared++;
-            if (!tokenizer.isEog(id)) assert.equal(shadow.acceptBytes(tokenizer.tokenBytes(id)), true);
+            if (!tokenizer.isEog(id)) {
+              assert.equal(shadow.acceptBytes(tokenizer.tokenBytes(id)), true);
+            }
           },
         });
       }
@@ -75,7 +84,12 @@ Deno.test("createGrammarConstraint() processor keeps exactly the allowed logits 
   const tokenizer = await loadTestTokenizer("gemma3-270m");
   const { grammar } = compileSchema(WALK_SCHEMAS.event);
   const constraint = createGrammarConstraint(grammar, tokenizer);
-  for (const id of tokenizer.encode('{"kind": "meeting", "day": "2024-02-29", "at": "10:00:00Z", "note": "a', { addSpecial: false })) {
+  for (
+    const id of tokenizer.encode(
+      '{"kind": "meeting", "day": "2024-02-29", "at": "10:00:00Z", "note": "a',
+      { addSpecial: false },
+    )
+  ) {
     constraint.accept(id);
   }
   const allowed = constraint.allowedTokens();
