@@ -52,13 +52,12 @@ pub fn dotRows4(comptime Kind: type, n: usize, w: [4][]const u8, x: []const u8) 
     var min_acc: @Vector(4, f32) = @splat(0);
     for (act_blocks, 0..) |*xb, b| {
         const x_d = fp.halfToF32(xb.d);
-        const x_q: @Vector(32, i8) = xb.qs;
-        const x_pair = simd.concat(i8, 32, x_q, x_q);
+        const acts = PairActivations.of(Kind, xb);
         inline for (0..2) |p| {
             const w0 = &rows[2 * p][b];
             const w1 = &rows[2 * p + 1][b];
             const w_pair = simd.concat(i8, 32, Kind.unpack(w0), Kind.unpack(w1));
-            const sums: @Vector(16, f32) = @floatFromInt(simd.dotGroups4(64, w_pair, x_pair));
+            const sums: @Vector(16, f32) = @floatFromInt(acts.dot(Kind, w_pair));
             const s0: @Vector(8, f32) = @splat(fp.halfToF32(w0.d) * x_d);
             const s1: @Vector(8, f32) = @splat(fp.halfToF32(w1.d) * x_d);
             acc[p] = @mulAdd(@Vector(16, f32), simd.concat(f32, 8, s0, s1), sums, acc[p]);
@@ -77,6 +76,35 @@ pub fn dotRows4(comptime Kind: type, n: usize, w: [4][]const u8, x: []const u8) 
     }
     return out;
 }
+
+/// One activation block in both halves of a 64-byte register, ready for two weight rows'
+/// blocks at once. With AVX-512 VNNI the weights are made unsigned by `Kind.level_offset` and
+/// multiplied by `vpdpbusd` directly; subtracting offset·Σ x per lane (computed once here, for
+/// every row) gives exactly the signed sums.
+pub const PairActivations = struct {
+    q: @Vector(64, i8),
+    /// -offset·Σ x per lane: where the unsigned products start.
+    start: @Vector(16, i32),
+
+    pub inline fn of(comptime Kind: type, xb: *const Kind.ActBlock) PairActivations {
+        const x_q: @Vector(32, i8) = xb.qs;
+        const q = simd.concat(i8, 32, x_q, x_q);
+        const offsets: @Vector(64, u8) = @splat(Kind.level_offset);
+        const sums = if (simd.use_vnni512 and Kind.level_offset != 0)
+            simd.dotUnsigned4(offsets, q)
+        else
+            @as(@Vector(16, i32), @splat(0));
+        return .{ .q = q, .start = @as(@Vector(16, i32), @splat(0)) - sums };
+    }
+
+    /// The 16 i32 lanes of `dotGroups4(64, w_pair, q)`.
+    pub inline fn dot(x: PairActivations, comptime Kind: type, w_pair: @Vector(64, i8)) @Vector(16, i32) {
+        if (!simd.use_vnni512) return simd.dotGroups4(64, w_pair, x.q);
+        const offsets: @Vector(64, u8) = @splat(Kind.level_offset);
+        const unsigned = @as(@Vector(64, u8), @bitCast(w_pair)) +% offsets;
+        return simd.dotUnsigned4Add(x.start, unsigned, x.q);
+    }
+};
 
 /// min_sum + m_w·s_x as llama.cpp's build computes `summs += m*s`: one fused multiply-add.
 inline fn minTerm(min_sum: f32, m: f16, s: f16) f32 {

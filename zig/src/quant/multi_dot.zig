@@ -17,6 +17,7 @@ const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
 const simd = @import("simd.zig");
 const traits = @import("traits.zig");
+const legacy_dot = @import("legacy_dot.zig");
 
 /// Weight rows per tile.
 pub const tile_rows: usize = 4;
@@ -112,17 +113,21 @@ fn tileVector(
             Kind.unpack(&weight_rows[2 * p + 1][b]),
         );
         const scales = blockScales(Kind, &weight_rows, &act_rows, b);
-        const w_d: @Vector(4, f32) = scales.weights[0..4].*;
         const w_m: @Vector(4, f32) = scales.weights[4..8].*;
+        // d_w of rows 2p and 2p+1 over the lanes of pair p; times d_x per token below, lane
+        // by lane the same product d_w·d_x as the row kernel's.
+        var w_d_pairs: [2]Pair = undefined;
+        inline for (0..2) |p| {
+            const low: Lanes = @splat(scales.weights[2 * p]);
+            const high: Lanes = @splat(scales.weights[2 * p + 1]);
+            w_d_pairs[p] = simd.concat(f32, 8, low, high);
+        }
         inline for (0..tile_tokens) |t| {
-            const x_q: @Vector(32, i8) = act_rows[t][b].qs;
-            const x_pair = simd.concat(i8, 32, x_q, x_q);
-            const scale = w_d * @as(@Vector(4, f32), @splat(scales.acts[t]));
+            const x = legacy_dot.PairActivations.of(Kind, &act_rows[t][b]);
+            const x_d: Pair = @splat(scales.acts[t]);
             inline for (0..2) |p| {
-                const sums: Pair = @floatFromInt(simd.dotGroups4(64, pairs[p], x_pair));
-                const low: Lanes = @splat(scale[2 * p]);
-                const high: Lanes = @splat(scale[2 * p + 1]);
-                acc[t][p] = @mulAdd(Pair, sums, simd.concat(f32, 8, low, high), acc[t][p]);
+                const sums: Pair = @floatFromInt(x.dot(Kind, pairs[p]));
+                acc[t][p] = @mulAdd(Pair, sums, w_d_pairs[p] * x_d, acc[t][p]);
             }
             if (Kind.has_min) {
                 min_acc[t] = @mulAdd(@Vector(4, f32), w_m, @splat(scales.acts[4 + t]), min_acc[t]);

@@ -11,6 +11,8 @@ const simd = @import("simd.zig");
 pub const Block = blocks.BlockQ4_0;
 pub const ActBlock = blocks.BlockQ8_0;
 pub const has_min = false;
+/// Added to `unpack`'s integers, they are all ≥ 0 (the unsigned operand of `vpdpbusd`).
+pub const level_offset: u8 = 8;
 const qk = blocks.qk_legacy;
 
 /// Block bytes → f32 values; `dst.len` is the row length.

@@ -11,6 +11,8 @@ const simd = @import("simd.zig");
 pub const Block = blocks.BlockQ5_0;
 pub const ActBlock = blocks.BlockQ8_0;
 pub const has_min = false;
+/// Added to `unpack`'s integers, they are all ≥ 0 (the unsigned operand of `vpdpbusd`).
+pub const level_offset: u8 = 16;
 const qk = blocks.qk_legacy;
 
 /// The 5-bit integer of value `j` (0..31) of a Q5_0/Q5_1 block.

@@ -11,6 +11,8 @@ const q5_0 = @import("q5_0.zig");
 pub const Block = blocks.BlockQ5_1;
 pub const ActBlock = blocks.BlockQ8_1;
 pub const has_min = true;
+/// Added to `unpack`'s integers, they are all ≥ 0 (the unsigned operand of `vpdpbusd`).
+pub const level_offset: u8 = 0;
 const qk = blocks.qk_legacy;
 
 /// Block bytes → f32 values; `dst.len` is the row length.

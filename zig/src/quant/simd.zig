@@ -144,6 +144,30 @@ inline fn dotGroups4Vnni(a: @Vector(64, i8), b: @Vector(64, i8)) @Vector(16, i32
     return acc;
 }
 
+/// Σ of four u8·i8 products per i32 lane (`vpdpbusd` with AVX-512 VNNI; exact).
+pub inline fn dotUnsigned4(a: @Vector(64, u8), b: @Vector(64, i8)) @Vector(16, i32) {
+    return dotUnsigned4Add(@splat(0), a, b);
+}
+
+/// `start` + `dotUnsigned4(a, b)`, accumulated inside the one instruction.
+pub inline fn dotUnsigned4Add(
+    start: @Vector(16, i32),
+    a: @Vector(64, u8),
+    b: @Vector(64, i8),
+) @Vector(16, i32) {
+    if (!use_vnni512) {
+        const a16: @Vector(64, i16) = a;
+        const b16: @Vector(64, i16) = b;
+        return start + addPairs(32, addPairs(64, @as(@Vector(64, i32), a16 * b16)));
+    }
+    return asm ("vpdpbusd %[signed], %[unsigned], %[acc]"
+        : [acc] "=x" (-> @Vector(16, i32)),
+        : [unsigned] "x" (a),
+          [signed] "x" (b),
+          [_] "0" (start),
+    );
+}
+
 /// 32 lanes with AVX2: |a| (unsigned) times b carrying a's sign, pairs summed to i16 (at most
 /// 2·128·127, no saturation), then pairs of pairs to i32.
 inline fn dotGroups4Avx2(a: @Vector(32, i8), b: @Vector(32, i8)) @Vector(8, i32) {
