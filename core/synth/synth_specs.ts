@@ -35,6 +35,24 @@ export interface SynthSpec {
   readonly vocab: SynthVocab;
 }
 
+/** A two-layer llama for tests (rows of 256: every quantization type applies). */
+const TINY: SynthSpec = {
+  name: "tiny",
+  arch: "llama",
+  nEmbd: 256,
+  nLayer: 2,
+  nHead: 4,
+  nKvHead: 2,
+  nFf: 512,
+  nVocab: 1280,
+  contextLength: 2048,
+  ropeFreqBase: 10000,
+  normEps: 1e-5,
+  qkvBias: false,
+  tiedEmbeddings: true,
+  vocab: "llama3-tiny",
+};
+
 /** The models `zeno synth --like` can make, by name. */
 export const SYNTH_SPECS: ReadonlyMap<string, SynthSpec> = new Map(
   [
@@ -70,38 +88,15 @@ export const SYNTH_SPECS: ReadonlyMap<string, SynthSpec> = new Map(
       tiedEmbeddings: true,
       vocab: "qwen2",
     },
-    {
-      name: "tiny",
-      arch: "llama",
-      nEmbd: 256,
-      nLayer: 2,
-      nHead: 4,
-      nKvHead: 2,
-      nFf: 512,
-      nVocab: 1280,
-      contextLength: 2048,
-      ropeFreqBase: 10000,
-      normEps: 1e-5,
-      qkvBias: false,
-      tiedEmbeddings: true,
-      vocab: "llama3-tiny",
-    },
+    TINY,
     {
       // `tiny` as a qwen2: q/k/v biases, NeoX RoPE, Qwen's base and eps (tests).
+      ...TINY,
       name: "tiny-qwen2",
       arch: "qwen2",
-      nEmbd: 256,
-      nLayer: 2,
-      nHead: 4,
-      nKvHead: 2,
-      nFf: 512,
-      nVocab: 1280,
-      contextLength: 2048,
       ropeFreqBase: 1000000,
       normEps: 1e-6,
       qkvBias: true,
-      tiedEmbeddings: true,
-      vocab: "llama3-tiny",
     },
   ].map((spec) => [spec.name, Object.freeze(spec as SynthSpec)]),
 );
