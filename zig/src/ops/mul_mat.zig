@@ -106,13 +106,15 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
             const first = if (edge_token < tokens_tiled) rows_end else block_begin;
             const token_dot = dotFor(t, o, edge_token) orelse dot;
             var r = first;
-            if (t.dot_rows4) |rows4| {
+            // Four rows at once only when they are reused from cache (several tokens): one
+            // token streams the weights, and four row streams read slower here than one.
+            if (o.n > 1) if (t.dot_rows4) |rows4| {
                 while (r + 4 <= block_end) : (r += 4) {
                     var w: [4][]const u8 = undefined;
                     for (&w, r..) |*row, i| row.* = o.weights[i * w_row_bytes ..][0..w_row_bytes];
                     out[r..][0..4].* = rows4(o.k, w, x);
                 }
-            }
+            };
             while (r < block_end) : (r += 1) {
                 out[r] = token_dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
             }
