@@ -11,11 +11,22 @@ const batches = JSON.parse(argValue("--batches"));
 const top = Number(argValue("--top", "8"));
 const llama = await loadLlama();
 const model = await llama.loadModel({ modelPath });
-const context = await model.createContext({ contextSize: 256, threads: 1, flashAttention: false });
+const context = await model.createContext({
+  contextSize: 256,
+  threads: 1,
+  flashAttention: false,
+});
 const sequence = context.getSequence();
-const next = { token: true, options: { temperature: 0 }, logits: { filter: { includeTop: top } } };
+const next = {
+  token: true,
+  options: { temperature: 0 },
+  logits: { filter: { includeTop: top } },
+};
 for (const batch of batches) {
-  const items = batch.map((t, i) => (i === batch.length - 1 ? [t, { generateNext: next }] : t));
+  const items = batch.map((
+    t,
+    i,
+  ) => (i === batch.length - 1 ? [t, { generateNext: next }] : t));
   const [out] = (await sequence.controlledEvaluate(items)).slice(-1);
   console.log(JSON.stringify([...out.next.logits.entries()]));
 }
