@@ -63,6 +63,7 @@ function assertAgreement(
   model: Model,
   prompts: number[][],
   expected: OracleResult[],
+  options: { nearTies?: boolean } = {},
 ): void {
   const ours = prompts.map((prompt) => zenoGreedy(model, prompt, STEPS));
   const agreed = agreedPrefix(ours.map((o) => o.tokens), expected);
@@ -81,12 +82,16 @@ function assertAgreement(
     deepStrictEqual(agreed, prompts.map(() => STEPS), "greedy tokens differ from llama.cpp's");
     ok(worst <= LOGIT_TOLERANCE, `top-${TOP} logits differ by ${worst}`);
   } else {
-    console.log("llama.cpp runs another CPU build here: only the first token is compared");
-    deepStrictEqual(
-      agreed.map((n) => n > 0),
-      prompts.map(() => true),
-      "first greedy token differs",
-    );
+    // Random weights give near-tied logits, which other rounding may order either way: there
+    // only the logits are compared.
+    console.log("llama.cpp runs another CPU build here: only the first step is compared");
+    if (!options.nearTies) {
+      deepStrictEqual(
+        agreed.map((n) => n > 0),
+        prompts.map(() => true),
+        "first greedy token differs",
+      );
+    }
     ok(worst < LOGIT_TOLERANCE_OTHER_CPU, `top-${TOP} logits differ by ${worst}`);
   }
 }
@@ -126,6 +131,7 @@ Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens on a synthetic qwen
         model,
         prompts,
         await llamaCppGreedy(path, prompts, STEPS, TOP),
+        { nearTies: true },
       );
     } finally {
       model.dispose();
