@@ -18,14 +18,16 @@
  * @module
  */
 
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { sharedTestdataDir } from "../core/shared_testdata.ts";
 import { loadModel, type Model, resolveModel } from "../mod.ts";
 
 /** The model used when none is named. */
 export const DEFAULT_MODEL = "smollm2-135m-instruct";
 
-/** The default text, relative to the project root. */
-export const DEFAULT_TEXT_PATH = "../shared/testdata/text/war-and-peace.txt";
+/** The default text: War and Peace from the shared test data. */
+export const DEFAULT_TEXT_PATH = join(sharedTestdataDir(), "text", "war-and-peace.txt");
 
 /** Sizes of {@linkcode summarize}, in tokens. */
 export interface SummarizeOptions {

@@ -1,6 +1,6 @@
 /**
- * Paths to test data written by others. `../shared/testdata` sits beside the project root
- * (CI has it there too); real instruct models live in zeno's model cache, put there by
+ * Paths to test data written by others, under `sharedTestdataDir()` (`$ZENO_TESTDATA`, else
+ * `../shared/testdata` beside the project root); real instruct models live in zeno's model cache, put there by
  * `deno task zeno pull <alias>` (the test task pulls them first).
  *
  * @module
@@ -9,14 +9,15 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { sharedTestdataDir } from "../core/shared_testdata.ts";
 
-const PROJECT_ROOT = new URL("../", import.meta.url).pathname;
-
-/** Absolute path of a file under `../shared/testdata`; throws naming it when absent. */
+/** Absolute path of a file under the test-data folder; throws naming it when absent. */
 export function testdataPath(relative: string): string {
-  const path = join(PROJECT_ROOT, "..", "shared", "testdata", relative);
+  const path = join(sharedTestdataDir(), relative);
   if (!existsSync(path)) {
-    throw new Error(`Cannot find test data "${relative}": expected it at ${path}`);
+    throw new Error(
+      `Cannot find test data "${relative}": expected it at ${path} (set ZENO_TESTDATA to the folder holding it)`,
+    );
   }
   return path;
 }

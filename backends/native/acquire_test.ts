@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { NativeLibraryError } from "../../core/errors.ts";
 import { acquireNativeLibrary, findNativeLibrarySync, ZENO_VERSION } from "./acquire.ts";
 import { loadNativeLibrary, nativeLibraryFileName } from "./library.ts";
+import { testdataPath } from "../../tests/testdata.ts";
 
 // A stand-in for the registry and the release host on loopback: the package's files under
 // /pkg/<version>/ with /pkg/<version>_meta.json listing them, and releases under /rel/v<version>/.
@@ -261,7 +262,7 @@ Deno.test("a program importing zeno over HTTP downloads the library on first use
       script,
       `import { loadModel } from "${packageMod}";\n` +
         `const model = await loadModel(${
-          JSON.stringify(join(ROOT, "../shared/testdata/models/stories260K.gguf"))
+          JSON.stringify(testdataPath("models/stories260K.gguf"))
         });\n` +
         `const text = await model.createSession().generate("Once upon a time", { temperature: 0, maxTokens: 8 });\n` +
         `console.log(model.backend.device.name.startsWith("cpu-"), JSON.stringify(text));\n` +

@@ -21,10 +21,11 @@ import {
 } from "../tokenizer/hf_convert.ts";
 import { TokenType } from "../tokenizer/types.ts";
 import type { SynthVocab } from "./synth_specs.ts";
+import { sharedTestdataDir } from "../shared_testdata.ts";
 
-/** Where the Hugging Face tokenizer files live: `../shared/testdata/tokenizers` of the checkout. */
+/** Where the Hugging Face tokenizer files live: `tokenizers/` of the shared test data. */
 export function defaultTokenizerDir(): string {
-  return new URL("../../../shared/testdata/tokenizers", import.meta.url).pathname;
+  return join(sharedTestdataDir(), "tokenizers");
 }
 
 const TINY_BPE_TOKENS = 1024;
