@@ -95,10 +95,11 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
             var r = block_begin;
             while (r < rows_end) : (r += multi_dot.tile_rows) tileAt(o, r, token);
         }
-        const grouped = if (tokens4For(t, o) != null) o.n - o.n % 4 else 0;
+        const tokens4_kernel = tokens4For(t, o);
+        const grouped = if (tokens4_kernel != null) o.n - o.n % 4 else 0;
         var group: usize = 0;
         while (group < grouped) : (group += 4) {
-            tokens4(tokens4For(t, o).?, o, block_begin, block_end, group);
+            tokens4(tokens4_kernel.?, o, block_begin, block_end, group);
         }
         for (grouped..o.n) |edge_token| {
             const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
@@ -122,17 +123,29 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     }
 }
 
-/// The four-token kernel of `t` for these operands, if it has one that gives `dot`'s (or, for
-/// tokens in groups of four, `dot_batched`'s) results: Q4_K's needs the repacked order, which
-/// llama.cpp uses only for rows in multiples of 8.
+/// Whether llama.cpp multiplies these weights through its repacked kernels (Q4_K, rows a
+/// multiple of 8), whose order `dot_batched` (tokens in whole groups of four) and `dot` (the
+/// rest) follow.
+fn repacked(t: *const traits.Traits, o: Operands) bool {
+    return t.dot_batched != null and o.rows % 8 == 0;
+}
+
+/// The four-token kernel of `t` for these operands, if its results are the right ones: for a
+/// type with a repacked order only when that order applies.
 fn tokens4For(t: *const traits.Traits, o: Operands) ?traits.DotTokens4Fn {
     const kernel = t.dot_tokens4 orelse return null;
-    if (t.dot_batched != null and o.rows % 8 != 0) return null;
+    if (t.dot_batched != null and !repacked(t, o)) return null;
     return kernel;
 }
 
 /// Rows [row_begin, row_end) against tokens [token, token + 4).
-fn tokens4(kernel: traits.DotTokens4Fn, o: Operands, row_begin: usize, row_end: usize, token: usize) void {
+fn tokens4(
+    kernel: traits.DotTokens4Fn,
+    o: Operands,
+    row_begin: usize,
+    row_end: usize,
+    token: usize,
+) void {
     const w_row_bytes = traits.traits(o.weight_type).rowBytes(o.k);
     const x_row_bytes = o.activations.len / o.n;
     var xs: [4][]const u8 = undefined;
@@ -144,12 +157,10 @@ fn tokens4(kernel: traits.DotTokens4Fn, o: Operands, row_begin: usize, row_end: 
     }
 }
 
-/// llama.cpp multiplies Q4_K weights whose row count is a multiple of 8 through repacked
-/// kernels: tokens in whole groups of four in one order, the rest in another (traits).
+/// The dot of `token` when it differs from `dot`: the group-of-four order of repacked weights.
 fn dotFor(t: *const traits.Traits, o: Operands, token: usize) ?traits.DotFn {
-    const batched = t.dot_batched orelse return null;
-    if (o.rows % 8 != 0) return null;
-    return if (token < o.n - o.n % 4) batched else null;
+    if (!repacked(t, o)) return null;
+    return if (token < o.n - o.n % 4) t.dot_batched.? else null;
 }
 
 /// The tile of weight rows [row, row + tile_rows) and tokens [token, token + tile_tokens).

@@ -19,7 +19,7 @@ const Lanes8 = @Vector(8, f32);
 
 /// Dot product of a row of `Kind.Block` weights with a row of `Kind.ActBlock` activations.
 /// `Kind` declares `Block`, `ActBlock`, `has_min` (Q4_1/Q5_1: add `m_w·s_x` per block),
-/// `unpack(*const Block) [32]i8` and `blockDotGeneric(*const Block, *const ActBlock) f32`.
+/// `unpack(*const Block) [32]i8` and `level_offset` (what makes the unpacked integers ≥ 0).
 pub fn dot(comptime Kind: type, n: usize, w: []const u8, x: []const u8) f32 {
     const weight_blocks = blocks.asBlocks(Kind.Block, w);
     const act_blocks = blocks.asBlocks(Kind.ActBlock, x);
@@ -98,7 +98,11 @@ pub const PairActivations = struct {
     }
 
     /// The 16 i32 lanes of `dotGroups4(64, w_pair, q)`.
-    pub inline fn dot(x: PairActivations, comptime Kind: type, w_pair: @Vector(64, i8)) @Vector(16, i32) {
+    pub inline fn dot(
+        x: PairActivations,
+        comptime Kind: type,
+        w_pair: @Vector(64, i8),
+    ) @Vector(16, i32) {
         if (!simd.use_vnni512) return simd.dotGroups4(64, w_pair, x.q);
         const offsets: @Vector(64, u8) = @splat(Kind.level_offset);
         const unsigned = @as(@Vector(64, u8), @bitCast(w_pair)) +% offsets;

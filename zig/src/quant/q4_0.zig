@@ -65,16 +65,6 @@ pub inline fn unpack(block: *const Block) [qk]i8 {
     return q - @as(@Vector(qk, i8), @splat(8));
 }
 
-/// One block's contribution, scalar: (d_w·d_x)·Σ (q_w - 8)·q_x.
-pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
-    var sum: i32 = 0;
-    for (wb.qs, 0..) |byte, j| {
-        sum += (@as(i32, byte & 0x0F) - 8) * xb.qs[j];
-        sum += (@as(i32, byte >> 4) - 8) * xb.qs[j + qk / 2];
-    }
-    return fp.halfToF32(wb.d) * fp.halfToF32(xb.d) * @as(f32, @floatFromInt(sum));
-}
-
 /// Dot product with a Q8_0 activation row (SIMD).
 pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dot(@This(), n, w, x);

@@ -63,17 +63,6 @@ pub inline fn unpack(block: *const Block) [qk]i8 {
     return @bitCast(simd.concat(u8, qk / 2, low, high));
 }
 
-/// One block's contribution, scalar: (d_w·d_x)·Σ q_w·q_x + m_w·s_x.
-pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
-    var sum: i32 = 0;
-    for (wb.qs, 0..) |byte, j| {
-        sum += @as(i32, byte & 0x0F) * xb.qs[j];
-        sum += @as(i32, byte >> 4) * xb.qs[j + qk / 2];
-    }
-    const scale = fp.halfToF32(wb.d) * fp.halfToF32(xb.d);
-    return scale * @as(f32, @floatFromInt(sum)) + fp.halfToF32(wb.m) * fp.halfToF32(xb.s);
-}
-
 /// Dot product with a Q8_1 activation row (SIMD).
 pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dot(@This(), n, w, x);

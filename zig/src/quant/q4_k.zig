@@ -193,7 +193,13 @@ const Acc = struct {
     scaled: f32 = 0,
     mins: f32 = 0,
 
-    inline fn add(acc: *Acc, comptime per_chunk: bool, wb: *const Block, u: *const Unpacked, xb: *const ActBlock) void {
+    inline fn add(
+        acc: *Acc,
+        comptime per_chunk: bool,
+        wb: *const Block,
+        u: *const Unpacked,
+        xb: *const ActBlock,
+    ) void {
         const d = fp.halfToF32(wb.d) * xb.d;
         const dmin = fp.halfToF32(wb.dmin) * xb.d;
         if (per_chunk) {

@@ -93,14 +93,6 @@ pub inline fn unpack(block: *const Block) [qk]i8 {
     return q - @as(@Vector(qk, i8), @splat(16));
 }
 
-/// One block's contribution, scalar: (d_w·d_x)·Σ (q_w - 16)·q_x.
-pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
-    const qh = std.mem.readInt(u32, &wb.qh, .little);
-    var sum: i32 = 0;
-    for (xb.qs, 0..) |q_x, j| sum += (@as(i32, value5(&wb.qs, qh, j)) - 16) * q_x;
-    return fp.halfToF32(wb.d) * fp.halfToF32(xb.d) * @as(f32, @floatFromInt(sum));
-}
-
 /// Dot product with a Q8_0 activation row (SIMD).
 pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dot(@This(), n, w, x);

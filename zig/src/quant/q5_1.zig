@@ -63,15 +63,6 @@ pub inline fn unpack(block: *const Block) [qk]i8 {
     return @bitCast(q5_0.nibbles(block.qs) | q5_0.fifthBits(block.qh));
 }
 
-/// One block's contribution, scalar: (d_w·d_x)·Σ q_w·q_x + m_w·s_x.
-pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
-    const qh = std.mem.readInt(u32, &wb.qh, .little);
-    var sum: i32 = 0;
-    for (xb.qs, 0..) |q_x, j| sum += @as(i32, q5_0.value5(&wb.qs, qh, j)) * q_x;
-    const scale = fp.halfToF32(wb.d) * fp.halfToF32(xb.d);
-    return scale * @as(f32, @floatFromInt(sum)) + fp.halfToF32(wb.m) * fp.halfToF32(xb.s);
-}
-
 /// Dot product with a Q8_1 activation row (SIMD).
 pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dot(@This(), n, w, x);

@@ -18,11 +18,6 @@ pub const vector_bytes: usize = if (hasX86(.avx512bw)) 64 else if (hasX86(.avx2)
 /// f32 lanes per register.
 pub const f32_lanes: usize = vector_bytes / 4;
 
-/// Legacy (32-value) blocks handled per step of a SIMD dot product: two registers of i8
-/// values (two blocks with AVX2, four with AVX-512; two blocks split over four registers on
-/// 128-bit targets), so two independent f32 accumulators hide the FMA latency.
-pub const legacy_blocks_per_step: usize = 2 * (if (vector_bytes >= 32) vector_bytes / 32 else 1);
-
 /// Sum of a vector's lanes by halving: v[i] + v[i + n/2], then again, down to one lane. This
 /// is the order of x86's `_mm512_reduce_add_ps` and ggml's `hsum_float_8`, which llama.cpp's
 /// kernels end with.
@@ -134,14 +129,7 @@ inline fn dotGroups4Vnni(a: @Vector(64, i8), b: @Vector(64, i8)) @Vector(16, i32
     const a_abs: @Vector(64, u8) = @abs(a);
     const negative = a < @as(@Vector(64, i8), @splat(0));
     const b_signed = @select(i8, negative, @as(@Vector(64, i8), @splat(0)) -% b, b);
-    var acc: @Vector(16, i32) = @splat(0);
-    acc = asm ("vpdpbusd %[signed], %[unsigned], %[acc]"
-        : [acc] "=x" (-> @Vector(16, i32)),
-        : [unsigned] "x" (a_abs),
-          [signed] "x" (b_signed),
-          [_] "0" (acc),
-    );
-    return acc;
+    return dotUnsigned4(a_abs, b_signed);
 }
 
 /// Σ of four u8·i8 products per i32 lane (`vpdpbusd` with AVX-512 VNNI; exact).
