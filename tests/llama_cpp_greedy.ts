@@ -9,6 +9,7 @@
 import { strictEqual } from "node:assert";
 import { cpuFeatures } from "../backends/native/mod.ts";
 import type { Model } from "../core/model.ts";
+import { argmax } from "../core/sampling/greedy.ts";
 
 /** llama.cpp's continuation of one prompt and its first step's top logits. */
 export interface OracleResult {
@@ -39,13 +40,6 @@ export async function llamaCppGreedy(
   const err = new TextDecoder().decode(stderr);
   strictEqual(code, 0, `llama.cpp oracle failed (run npm ci in tests/oracle): ${err}`);
   return JSON.parse(new TextDecoder().decode(stdout)).results;
-}
-
-/** Index of the largest logit (the first on ties). */
-export function argmax(logits: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  return best;
 }
 
 /** zeno's greedy continuation of `prompt` and its first step's logits. */

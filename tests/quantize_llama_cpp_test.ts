@@ -17,6 +17,7 @@ import "../backends/mod.ts";
 import { ggmlTypeName } from "../core/gguf/ggml_types.ts";
 import { readGgufFile } from "../core/gguf/reader.ts";
 import { loadModel } from "../core/model.ts";
+import { argmax } from "../core/sampling/greedy.ts";
 import { quantTarget } from "../core/quantize/quant_targets.ts";
 import { quantizeModel } from "../core/quantize/quantize_model.ts";
 import { writeSynthModel } from "../core/synth/synth_model.ts";
@@ -116,12 +117,6 @@ async function zenoTeacherForced(
   } finally {
     model.dispose();
   }
-}
-
-function argmax(logits: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  return best;
 }
 
 CASES.forEach(([type, fileType, expectedTypes], c) => {

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { byteClassTable } from "./byte_classes.ts";
 import { collectRefs, type Expr, type Grammar } from "./grammar.ts";
 import { SchemaCompileError } from "./errors.ts";
 import { encodeCodePoint, utf8Sequences } from "./utf8_ranges.ts";
@@ -338,13 +339,8 @@ function _byteClasses(nfas: _Nfa[]): { byteClass: Uint8Array; classCount: number
       }
     }
   }
-  const byteClass = new Uint8Array(256);
-  let cls = -1;
-  for (let b = 0; b < 256; b++) {
-    if (boundary[b]) cls++;
-    byteClass[b] = cls;
-  }
-  return { byteClass, classCount: cls + 1 };
+  const { classOf, count } = byteClassTable(boundary);
+  return { byteClass: classOf, classCount: count };
 }
 
 interface _RuleDfa {

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { byteClassTable } from "./byte_classes.ts";
 import type { TokenTrie } from "./token_trie.ts";
 
 /** A trie over token shapes, in preorder arrays like `TokenTrie`. Node 0 is the root. */
@@ -68,13 +69,8 @@ function _shapeOfByte(): { shapeOfByte: Uint8Array; shapeCount: number } {
   starts.push(0x80, 0x90, 0xa0, 0xc0, 0xc2, 0xe0, 0xe1, 0xed, 0xee, 0xf0, 0xf1, 0xf4, 0xf5);
   const isStart = new Uint8Array(257);
   for (const b of starts) isStart[b] = 1;
-  const shapeOfByte = new Uint8Array(256);
-  let shape = -1;
-  for (let b = 0; b < 256; b++) {
-    if (isStart[b]) shape++;
-    shapeOfByte[b] = shape;
-  }
-  return { shapeOfByte, shapeCount: shape + 1 };
+  const { classOf, count } = byteClassTable(isStart);
+  return { shapeOfByte: classOf, shapeCount: count };
 }
 
 /** Builds the shape trie of `trie`. */
