@@ -16,68 +16,10 @@ import { compileSchema } from "../plugins/schema/compile.ts";
 import { createGrammarConstraint } from "../plugins/schema/constraint.ts";
 import { shapeTrieOf } from "../plugins/schema/shape_trie.ts";
 import { tokenTrieOf } from "../plugins/schema/token_trie.ts";
-import { loadTestTokenizer, seededRandom } from "../plugins/schema/test_helpers.ts";
-import type { Tokenizer } from "../core/tokenizer/types.ts";
+import { loadTestTokenizer, randomWalk, seededRandom } from "../plugins/schema/test_helpers.ts";
 import { WALK_SCHEMAS } from "../plugins/schema/walk_schemas.ts";
 
 const WALKS = 6;
-
-/**
- * The walk of test_helpers.ts's `randomWalk` (text tokens at random; after `budget` steps,
- * one-byte tokens, preferring closers, and end of generation when allowed), picking by
- * scanning the allowed bits twice instead of building id arrays: the test walk allocates
- * arrays of up to 262k ids per step, and the GC pauses that garbage causes landed in the timed
- * mask calls (p99) without being the masks' cost.
- */
-function walk(
-  constraint: { allowedTokens(): Uint32Array; accept(id: number): void },
-  tokenizer: Tokenizer,
-  random: () => number,
-  budget: number,
-  maxSteps = 2000,
-): void {
-  const pick = (bits: Uint32Array, keep: (id: number) => boolean): number => {
-    let count = 0;
-    forEachId(bits, (id) => {
-      if (keep(id)) count++;
-    });
-    if (count === 0) return -1;
-    let target = Math.floor(random() * count);
-    let chosen = -1;
-    forEachId(bits, (id) => {
-      if (chosen < 0 && keep(id) && target-- === 0) chosen = id;
-    });
-    return chosen;
-  };
-  const isText = (id: number) => !tokenizer.isEog(id);
-  const oneByte = (id: number) => isText(id) && tokenizer.tokenBytes(id).length === 1;
-  const closer = (id: number) =>
-    oneByte(id) && [0x22, 0x5d, 0x7d].includes(tokenizer.tokenBytes(id)[0]);
-  for (let step = 0; step < maxSteps; step++) {
-    const bits = constraint.allowedTokens();
-    const eog = pick(bits, (id) => tokenizer.isEog(id));
-    const late = step > budget;
-    let id = eog >= 0 && random() < (late ? 0.8 : 0.1) ? eog : -1;
-    if (id < 0 && late) id = random() < 0.7 ? pick(bits, closer) : -1;
-    if (id < 0 && late) id = pick(bits, oneByte);
-    if (id < 0) id = pick(bits, isText);
-    if (id < 0) id = eog;
-    if (id < 0) throw new Error("Random walk stuck: nothing allowed");
-    constraint.accept(id);
-    if (tokenizer.isEog(id)) return;
-  }
-}
-
-function forEachId(bits: Uint32Array, visit: (id: number) => void): void {
-  for (let w = 0; w < bits.length; w++) {
-    let word = bits[w];
-    while (word !== 0) {
-      const low = word & -word;
-      visit(w * 32 + 31 - Math.clz32(low));
-      word ^= low;
-    }
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -114,8 +56,9 @@ for (const alias of ["smollm2-135m-instruct", "gemma3-270m"] as const) {
           return constraint.allowedTokens();
         },
         accept: (id: number) => constraint.accept(id),
+        canEnd: () => constraint.canEnd(),
       };
-      walk(timed, tokenizer, random, 30);
+      randomWalk(timed, tokenizer, random, { budget: 30 });
     }
     cold.sort((a, b) => a - b);
     warm.sort((a, b) => a - b);

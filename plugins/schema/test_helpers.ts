@@ -7,7 +7,7 @@
 
 import { readGgufFile } from "../../core/gguf/reader.ts";
 import { createTokenizer } from "../../core/tokenizer/mod.ts";
-import { TokenType, type Tokenizer } from "../../core/tokenizer/types.ts";
+import { type Tokenizer, TokenType } from "../../core/tokenizer/types.ts";
 import { type TEST_MODEL_FILES, testModelPath } from "../../tests/testdata.ts";
 import type { CompiledGrammar } from "./automaton.ts";
 import { pdaOf } from "./matcher.ts";
@@ -27,7 +27,11 @@ export function loadTestTokenizer(alias: keyof typeof TEST_MODEL_FILES): Promise
 }
 
 /** Ids allowed after `state` by stepping each token's bytes (EOG included when the grammar can end). */
-export function bruteForceAllowed(grammar: CompiledGrammar, state: number, tokenizer: Tokenizer): number[] {
+export function bruteForceAllowed(
+  grammar: CompiledGrammar,
+  state: number,
+  tokenizer: Tokenizer,
+): number[] {
   const pda = pdaOf(grammar);
   const out: number[] = [];
   const excluded = new Set<number>([TokenType.CONTROL, TokenType.UNKNOWN, TokenType.UNUSED]);
@@ -93,25 +97,65 @@ export function randomWalk(
   const budget = options.budget ?? 40;
   const maxSteps = options.maxSteps ?? 2000;
   const ids: number[] = [];
-  const pick = (list: number[]) => list[Math.floor(random() * list.length)];
+  const isText = (id: number) => !tokenizer.isEog(id);
+  const oneByte = (id: number) => isText(id) && tokenizer.tokenBytes(id).length === 1;
+  const closer = (id: number) =>
+    oneByte(id) && [0x22, 0x5d, 0x7d].includes(tokenizer.tokenBytes(id)[0]);
   for (let step = 0; step < maxSteps; step++) {
-    const allowed = idsOfBits(constraint.allowedTokens());
-    if (allowed.length === 0) throw new Error(`Random walk stuck after ${JSON.stringify(ids)}`);
-    const eog = allowed.filter((id) => tokenizer.isEog(id));
-    const text = allowed.filter((id) => !tokenizer.isEog(id));
+    // Candidates are counted and picked by scanning the allowed bits (no id arrays: the bench
+    // times mask calls along this walk, and 262k-id arrays per step made GC pauses land there).
+    const bits = constraint.allowedTokens();
+    const eogCount = _countIds(bits, tokenizer.isEog.bind(tokenizer));
+    const textCount = _countIds(bits, isText);
+    if (eogCount + textCount === 0) {
+      throw new Error(`Random walk stuck after ${JSON.stringify(ids)}`);
+    }
     let id: number;
-    if (eog.length > 0 && (text.length === 0 || random() < (step > budget ? 0.8 : 0.1))) id = eog[0];
-    else if (step > budget) {
-      const oneByte = text.filter((t) => tokenizer.tokenBytes(t).length === 1);
-      const closers = oneByte.filter((t) => [0x22, 0x5d, 0x7d].includes(tokenizer.tokenBytes(t)[0]));
-      id = closers.length > 0 && random() < 0.7 ? pick(closers) : pick(oneByte.length > 0 ? oneByte : text);
-    } else id = pick(text);
+    if (eogCount > 0 && (textCount === 0 || random() < (step > budget ? 0.8 : 0.1))) {
+      id = _nthId(bits, tokenizer.isEog.bind(tokenizer), 0);
+    } else if (step > budget) {
+      const closers = _countIds(bits, closer);
+      const oneBytes = _countIds(bits, oneByte);
+      if (closers > 0 && random() < 0.7) id = _nthId(bits, closer, Math.floor(random() * closers));
+      else if (oneBytes > 0) id = _nthId(bits, oneByte, Math.floor(random() * oneBytes));
+      else id = _nthId(bits, isText, Math.floor(random() * textCount));
+    } else id = _nthId(bits, isText, Math.floor(random() * textCount));
     options.onStep?.(id);
     constraint.accept(id);
     if (tokenizer.isEog(id)) return { ids, text: _decode(tokenizer, ids), ended: true };
     ids.push(id);
   }
   return { ids, text: _decode(tokenizer, ids), ended: false };
+}
+
+/** How many set ids of `bits` satisfy `keep`. */
+function _countIds(bits: Uint32Array, keep: (id: number) => boolean): number {
+  let count = 0;
+  _forEachId(bits, (id) => {
+    if (keep(id)) count++;
+  });
+  return count;
+}
+
+/** The `n`-th (from 0, in id order) set id of `bits` that satisfies `keep`. */
+function _nthId(bits: Uint32Array, keep: (id: number) => boolean, n: number): number {
+  let chosen = -1;
+  let left = n;
+  _forEachId(bits, (id) => {
+    if (chosen < 0 && keep(id) && left-- === 0) chosen = id;
+  });
+  return chosen;
+}
+
+function _forEachId(bits: Uint32Array, visit: (id: number) => void): void {
+  for (let w = 0; w < bits.length; w++) {
+    let word = bits[w];
+    while (word !== 0) {
+      const low = word & -word;
+      visit(w * 32 + 31 - Math.clz32(low));
+      word ^= low;
+    }
+  }
 }
 
 function _decode(tokenizer: Tokenizer, ids: number[]): string {
