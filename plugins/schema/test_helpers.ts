@@ -97,29 +97,29 @@ export function randomWalk(
   const budget = options.budget ?? 40;
   const maxSteps = options.maxSteps ?? 2000;
   const ids: number[] = [];
-  const isText = (id: number) => !tokenizer.isEog(id);
-  const oneByte = (id: number) => isText(id) && tokenizer.tokenBytes(id).length === 1;
-  const closer = (id: number) =>
-    oneByte(id) && [0x22, 0x5d, 0x7d].includes(tokenizer.tokenBytes(id)[0]);
+  const kinds = _tokenKinds(tokenizer);
   for (let step = 0; step < maxSteps; step++) {
-    // Candidates are counted and picked by scanning the allowed bits (no id arrays: the bench
-    // times mask calls along this walk, and 262k-id arrays per step made GC pauses land there).
+    // Candidates are counted and picked by scanning the allowed bits against the kind table
+    // (no id arrays, no token bytes per step: the bench times mask calls along this walk, and
+    // garbage made here lands there as GC pauses).
     const bits = constraint.allowedTokens();
-    const eogCount = _countIds(bits, tokenizer.isEog.bind(tokenizer));
-    const textCount = _countIds(bits, isText);
+    const eogCount = _countIds(bits, kinds, KIND_EOG);
+    const textCount = _countIds(bits, kinds, KIND_TEXT);
     if (eogCount + textCount === 0) {
       throw new Error(`Random walk stuck after ${JSON.stringify(ids)}`);
     }
     let id: number;
     if (eogCount > 0 && (textCount === 0 || random() < (step > budget ? 0.8 : 0.1))) {
-      id = _nthId(bits, tokenizer.isEog.bind(tokenizer), 0);
+      id = _nthId(bits, kinds, KIND_EOG, 0);
     } else if (step > budget) {
-      const closers = _countIds(bits, closer);
-      const oneBytes = _countIds(bits, oneByte);
-      if (closers > 0 && random() < 0.7) id = _nthId(bits, closer, Math.floor(random() * closers));
-      else if (oneBytes > 0) id = _nthId(bits, oneByte, Math.floor(random() * oneBytes));
-      else id = _nthId(bits, isText, Math.floor(random() * textCount));
-    } else id = _nthId(bits, isText, Math.floor(random() * textCount));
+      const closers = _countIds(bits, kinds, KIND_CLOSER);
+      const oneBytes = _countIds(bits, kinds, KIND_ONE_BYTE);
+      if (closers > 0 && random() < 0.7) {
+        id = _nthId(bits, kinds, KIND_CLOSER, Math.floor(random() * closers));
+      } else if (oneBytes > 0) {
+        id = _nthId(bits, kinds, KIND_ONE_BYTE, Math.floor(random() * oneBytes));
+      } else id = _nthId(bits, kinds, KIND_TEXT, Math.floor(random() * textCount));
+    } else id = _nthId(bits, kinds, KIND_TEXT, Math.floor(random() * textCount));
     options.onStep?.(id);
     constraint.accept(id);
     if (tokenizer.isEog(id)) return { ids, text: _decode(tokenizer, ids), ended: true };
@@ -128,34 +128,59 @@ export function randomWalk(
   return { ids, text: _decode(tokenizer, ids), ended: false };
 }
 
-/** How many set ids of `bits` satisfy `keep`. */
-function _countIds(bits: Uint32Array, keep: (id: number) => boolean): number {
+/** Kind bits of a token: EOG, text (not EOG), one byte of text, one closing byte `"`, `]`, `}`. */
+const KIND_EOG = 1;
+const KIND_TEXT = 2;
+const KIND_ONE_BYTE = 4;
+const KIND_CLOSER = 8;
+const _kindTables = new WeakMap<Tokenizer, Uint8Array>();
+
+/** `[vocabSize]` kind bits of every token (computed once per tokenizer). */
+function _tokenKinds(tokenizer: Tokenizer): Uint8Array {
+  let kinds = _kindTables.get(tokenizer);
+  if (kinds !== undefined) return kinds;
+  kinds = new Uint8Array(tokenizer.vocabSize);
+  for (let id = 0; id < tokenizer.vocabSize; id++) {
+    if (tokenizer.isEog(id)) {
+      kinds[id] = KIND_EOG;
+      continue;
+    }
+    const bytes = tokenizer.tokenBytes(id);
+    const oneByte = bytes.length === 1;
+    const closer = oneByte && (bytes[0] === 0x22 || bytes[0] === 0x5d || bytes[0] === 0x7d);
+    kinds[id] = KIND_TEXT | (oneByte ? KIND_ONE_BYTE : 0) | (closer ? KIND_CLOSER : 0);
+  }
+  _kindTables.set(tokenizer, kinds);
+  return kinds;
+}
+
+/** How many set ids of `bits` have `kind` in `kinds`. */
+function _countIds(bits: Uint32Array, kinds: Uint8Array, kind: number): number {
   let count = 0;
-  _forEachId(bits, (id) => {
-    if (keep(id)) count++;
-  });
-  return count;
-}
-
-/** The `n`-th (from 0, in id order) set id of `bits` that satisfies `keep`. */
-function _nthId(bits: Uint32Array, keep: (id: number) => boolean, n: number): number {
-  let chosen = -1;
-  let left = n;
-  _forEachId(bits, (id) => {
-    if (chosen < 0 && keep(id) && left-- === 0) chosen = id;
-  });
-  return chosen;
-}
-
-function _forEachId(bits: Uint32Array, visit: (id: number) => void): void {
   for (let w = 0; w < bits.length; w++) {
     let word = bits[w];
     while (word !== 0) {
       const low = word & -word;
-      visit(w * 32 + 31 - Math.clz32(low));
+      if (kinds[w * 32 + 31 - Math.clz32(low)] & kind) count++;
       word ^= low;
     }
   }
+  return count;
+}
+
+/** The `n`-th (from 0, in id order) set id of `bits` that has `kind`, or -1. */
+function _nthId(bits: Uint32Array, kinds: Uint8Array, kind: number, n: number): number {
+  let left = n;
+  for (let w = 0; w < bits.length; w++) {
+    let word = bits[w];
+    while (word !== 0) {
+      const low = word & -word;
+      const id = w * 32 + 31 - Math.clz32(low);
+      if ((kinds[id] & kind) && left-- === 0) return id;
+      word ^= low;
+    }
+  }
+  return -1;
 }
 
 function _decode(tokenizer: Tokenizer, ids: number[]): string {
