@@ -92,7 +92,7 @@ export type { ScheduleRequest, SchedulerOptions, SchedulerStats } from "./core/s
 export { chatPromptTokens } from "./core/prompt_tokens.ts";
 // Named by the signatures above (deno doc --lint: private-type-ref), so importers can name them.
 export type { Graph, GraphBuilder, GraphNode, GraphTensor, Op, RowBytes } from "./core/graph.ts";
-export type { ModelBytes } from "./core/backend.ts";
+export type { MatrixSource, ModelBytes } from "./core/backend.ts";
 export { SUPPORTED_ARCHITECTURES } from "./core/models/mod.ts";
 export type { Architecture, HParams, ModelWeights } from "./core/models/mod.ts";
 export type { KvCache, KvCacheOptions } from "./core/kv_cache.ts";

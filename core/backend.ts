@@ -40,6 +40,28 @@ export interface ModelBytes {
   readonly path: string;
   /** The whole file's bytes (a mapping or a copy). */
   readonly bytes: Uint8Array;
+  /**
+   * Drops this process's pages of bytes [offset, offset + length) once they are copied
+   * elsewhere (repacked weights): they leave the RSS, stay in the page cache and fault back in
+   * if read. Only file mappings have it.
+   */
+  release?(offset: number, length: number): void;
+}
+
+/** A weight matrix as the file stores it, for {@linkcode Backend.repackMatrix}. */
+export interface MatrixSource {
+  /** GGUF tensor name, for errors. */
+  readonly name: string;
+  /** Element type. */
+  readonly type: GgmlType;
+  /** ggml order: [row length, rows]. */
+  readonly shape: readonly number[];
+  /** The buffer over the file. */
+  readonly buffer: BackendBuffer;
+  /** Byte offset of the matrix in `buffer`. */
+  readonly offset: number;
+  /** Size in bytes. */
+  readonly byteLength: number;
 }
 
 /** One compute backend. */
@@ -55,6 +77,21 @@ export interface Backend {
   allocate(byteLength: number, label: string): BackendBuffer;
   /** The model file as a buffer: a view of the mapping, never a copy, on CPU backends. */
   wrapModel(model: ModelBytes): BackendBuffer;
+  /**
+   * The layout (the backend's own number, not 0) it multiplies this weight matrix fastest in
+   * when that is not the file's and worth a copy; undefined to use the file's bytes in place.
+   */
+  matrixLayout?(type: GgmlType, shape: readonly number[]): number | undefined;
+  /**
+   * Writes `source` in `layout` into `target` at `targetOffset` (the same byte length as the
+   * source): graph tensors with that `layout` then read the copy.
+   */
+  repackMatrix?(
+    source: MatrixSource,
+    layout: number,
+    target: BackendBuffer,
+    targetOffset: number,
+  ): void;
   /** Copies `data` into `buffer` at `offset`. */
   write(buffer: BackendBuffer, offset: number, data: Uint8Array): void;
   /** Copies `byteLength` bytes out of `buffer` at `offset`. */

@@ -96,6 +96,11 @@ export interface GraphTensor {
   readonly offset: number;
   /** Size in bytes. */
   readonly byteLength: number;
+  /**
+   * How a weight matrix's rows sit in memory when a backend repacked it (its own number,
+   * from `Backend.matrixLayout`); 0 or absent: rows one after another, as in the file.
+   */
+  readonly layout?: number;
 }
 
 /** One operation: `dst = op(src...)` with integer and float parameters. */
@@ -171,7 +176,9 @@ export class GraphBuilder {
 
   /** Frees every activation allocated after `mark`. */
   release(mark: number): void {
-    if (mark > this.#top) throw new RangeError(`Cannot release arena to ${mark}: top is ${this.#top}`);
+    if (mark > this.#top) {
+      throw new RangeError(`Cannot release arena to ${mark}: top is ${this.#top}`);
+    }
     this.#top = mark;
   }
 
@@ -182,6 +189,7 @@ export class GraphBuilder {
     shape: readonly number[],
     buffer: BackendBuffer,
     offset: number,
+    layout = 0,
   ): GraphTensor {
     const byteLength = this.#byteLength(type, shape);
     if (!this.options.measure && offset + byteLength > buffer.byteLength) {
@@ -189,7 +197,16 @@ export class GraphBuilder {
         `Cannot place tensor "${name}" at ${offset}+${byteLength}: buffer "${buffer.label}" holds ${buffer.byteLength} bytes`,
       );
     }
-    const tensor = { id: this.tensors.length, name, type, shape, buffer, offset, byteLength };
+    const tensor = {
+      id: this.tensors.length,
+      name,
+      type,
+      shape,
+      buffer,
+      offset,
+      byteLength,
+      layout,
+    };
     this.tensors.push(tensor);
     return tensor;
   }
@@ -206,7 +223,15 @@ export class GraphBuilder {
     }
     this.#top = end;
     this.#highWaterBytes = Math.max(this.#highWaterBytes, end);
-    const tensor = { id: this.tensors.length, name, type, shape, buffer: this.arena, offset, byteLength };
+    const tensor = {
+      id: this.tensors.length,
+      name,
+      type,
+      shape,
+      buffer: this.arena,
+      offset,
+      byteLength,
+    };
     this.tensors.push(tensor);
     return tensor;
   }
@@ -228,8 +253,16 @@ export class GraphBuilder {
     const rowBytes = this.rowBytes(tensor.type, tensor.shape[0]);
     const shape = [tensor.shape[0], count];
     const rows = tensor.shape.length > 1 ? tensor.shape[1] : 1;
+    if (tensor.layout) {
+      // Its rows are interleaved in the backend's own way: a byte range is not a row range.
+      throw new RangeError(
+        `Cannot take rows of "${tensor.name}": it is repacked (layout ${tensor.layout}); bind it with bind()`,
+      );
+    }
     if (first < 0 || first + count > rows) {
-      throw new RangeError(`Cannot take rows ${first}..${first + count} of "${tensor.name}" with ${rows} rows`);
+      throw new RangeError(
+        `Cannot take rows ${first}..${first + count} of "${tensor.name}" with ${rows} rows`,
+      );
     }
     const view = {
       ...tensor,
@@ -252,7 +285,9 @@ export class GraphBuilder {
     fparams: readonly number[] = [],
   ): GraphTensor {
     if (src.length > MAX_SRC || iparams.length > MAX_IPARAMS || fparams.length > MAX_FPARAMS) {
-      throw new RangeError(`Cannot add node ${OP_NAMES[op]} "${dst.name}": too many inputs or parameters`);
+      throw new RangeError(
+        `Cannot add node ${OP_NAMES[op]} "${dst.name}": too many inputs or parameters`,
+      );
     }
     this.nodes.push({ op, dst, src, iparams, fparams });
     return dst;

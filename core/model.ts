@@ -28,6 +28,13 @@ export interface LoadModelOptions {
   threads?: number;
   /** Opens the file's bytes; default: the native memory map. Tests pass `Deno.readFile`. */
   openBytes?: (path: string) => Promise<ModelBytes> | ModelBytes;
+  /**
+   * Copy weight matrices into the backend's faster layout where it has one (default true).
+   * The native backend interleaves Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 matrices four rows at a time: the
+   * copy replaces the file's pages in memory (they are released), and results are the same
+   * bit for bit. false: every tensor is read in place from the file.
+   */
+  repackWeights?: boolean;
 }
 
 /** A loaded model: its file, numbers, tokenizer, chat template and weights on a backend. */
@@ -68,7 +75,8 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const tokenizer = createTokenizer(gguf.metadata);
   const chatTemplate = createChatTemplate(gguf.metadata);
   const backend = pickBackend(options);
-  const weights = new ModelWeights(gguf, backend.wrapModel(bytes), fileName);
+  const repack = options.repackWeights === false ? undefined : { backend, bytes };
+  const weights = new ModelWeights(gguf, backend.wrapModel(bytes), fileName, repack);
   const engines: Engine[] = [];
   const model: Model = {
     path,
@@ -84,7 +92,11 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
       return engine;
     },
     createSession(engineOptions?: EngineOptions): LanguageModelSession {
-      return new LanguageModelSession({ tokenizer, chatTemplate, engine: model.createEngine(engineOptions) });
+      return new LanguageModelSession({
+        tokenizer,
+        chatTemplate,
+        engine: model.createEngine(engineOptions),
+      });
     },
     dispose(): void {
       for (const engine of engines) engine.dispose();
@@ -116,6 +128,8 @@ function pickBackend(options: LoadModelOptions): Backend {
   throw new ModelError(
     wanted === undefined
       ? `Cannot pick a backend: none is available (${reasons.join("; ")})`
-      : `Cannot use backend "${wanted}": ${reasons.join("; ") || `not registered (known: ${known})`}`,
+      : `Cannot use backend "${wanted}": ${
+        reasons.join("; ") || `not registered (known: ${known})`
+      }`,
   );
 }

@@ -6,12 +6,20 @@
  * Memory: `allocate` returns native, page-aligned, zero-filled memory (huge pages asked for
  * from 2 MiB), seen from JavaScript without copying; `wrapModel` uses the model's bytes where
  * they are (the file mapping), never a copy. Every buffer's address is made once, when the
- * buffer is created.
+ * buffer is created. `matrixLayout`/`repackMatrix` offer an interleaved copy of the legacy
+ * types' matrices (zig/src/quant/layout.zig: four rows read as one stream), which the model's
+ * weights keep in buffers of this backend.
  *
  * @module
  */
 
-import type { Backend, BackendBuffer, DeviceInfo, ModelBytes } from "../../core/backend.ts";
+import type {
+  Backend,
+  BackendBuffer,
+  DeviceInfo,
+  MatrixSource,
+  ModelBytes,
+} from "../../core/backend.ts";
 import { NativeLibraryError } from "../../core/errors.ts";
 import { ggmlTypeName } from "../../core/gguf/ggml_types.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
@@ -183,6 +191,46 @@ class NativeBackend implements Backend {
     const buffer = new NativeBuffer(label, bytes.byteLength, address, 0, true, bytes);
     this.#buffers.add(buffer);
     return buffer;
+  }
+
+  matrixLayout(type: GgmlType, shape: readonly number[]): number | undefined {
+    if (shape.length !== 2) return undefined;
+    const layout = this.#symbols.zeno_matrix_layout(type, BigInt(shape[0]), BigInt(shape[1]));
+    return layout === 0 ? undefined : layout;
+  }
+
+  repackMatrix(
+    source: MatrixSource,
+    layout: number,
+    target: BackendBuffer,
+    targetOffset: number,
+  ): void {
+    this.#checkAlive(`repack "${source.name}"`);
+    for (const buffer of [source.buffer, target]) {
+      if (!(buffer instanceof NativeBuffer) || !this.#buffers.has(buffer)) {
+        throw new NativeLibraryError(
+          `Cannot repack "${source.name}": buffer "${buffer.label}" is not this backend's`,
+        );
+      }
+    }
+    _checkRange("repack into", target, targetOffset, source.byteLength);
+    _checkRange("repack from", source.buffer, source.offset, source.byteLength);
+    const from = (source.buffer as NativeBuffer).address + BigInt(source.offset);
+    const to = (target as NativeBuffer).address + BigInt(targetOffset);
+    checkStatus(
+      this.#symbols,
+      this.#symbols.zeno_matrix_repack(
+        source.type,
+        layout,
+        BigInt(source.shape[0]),
+        BigInt(source.shape[1]),
+        Deno.UnsafePointer.create(from),
+        Deno.UnsafePointer.create(to),
+      ),
+      `Cannot repack tensor "${source.name}" (${
+        ggmlTypeName(source.type)
+      } [${source.shape}]) into layout ${layout}`,
+    );
   }
 
   write(buffer: BackendBuffer, offset: number, data: Uint8Array): void {

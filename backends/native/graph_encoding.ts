@@ -235,7 +235,8 @@ export class GraphEncoder {
     const words = this.#tensorWords;
     const at = index * TENSOR_WORDS;
     words[at] = bufferSlot;
-    words[at + 1] = tensor.type;
+    // Bits 16..24: the row layout of repacked weights (graph_exec.zig's TensorEntry).
+    words[at + 1] = tensor.type | (tensor.layout ?? 0) << 16;
     words[at + 2] = tensor.offset % 2 ** 32;
     words[at + 3] = Math.floor(tensor.offset / 2 ** 32);
     const shape = tensor.shape;

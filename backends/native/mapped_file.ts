@@ -53,6 +53,13 @@ export interface MappedFile {
    * @throws NativeLibraryError when the limit or the permissions forbid it
    */
   lock(): void;
+  /**
+   * Drops this process's pages of the whole pages inside bytes [offset, offset + length):
+   * they leave its RSS but stay in the page cache, and reading them again faults them back in.
+   * For weights copied elsewhere (a repacked layout).
+   * @throws NativeLibraryError when the range is outside the file or the file is closed
+   */
+  release(offset: number, length: number): void;
   /** Unmaps the file. Calling it again does nothing. */
   close(): void;
 }
@@ -117,6 +124,14 @@ export function mapFile(path: string, options: MapFileOptions = {}): MappedFile 
     lock(): void {
       if (closed) throw new NativeLibraryError(`Cannot lock "${path}": it is closed`);
       checkStatus(symbols, symbols.zeno_map_lock(handle), `Cannot lock "${path}" in memory`);
+    },
+    release(offset: number, length: number): void {
+      if (closed) throw new NativeLibraryError(`Cannot release pages of "${path}": it is closed`);
+      checkStatus(
+        symbols,
+        symbols.zeno_map_release(handle, BigInt(offset), BigInt(length)),
+        `Cannot release bytes ${offset}..${offset + length} of "${path}"`,
+      );
     },
     close(): void {
       if (closed) return;

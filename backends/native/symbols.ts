@@ -11,7 +11,7 @@
  */
 
 /** The ABI version this TypeScript expects; the library's `zeno_abi_version()` must equal it. */
-export const ZENO_ABI_VERSION = 3;
+export const ZENO_ABI_VERSION = 4;
 
 /** Every symbol of the native library. */
 export const NATIVE_SYMBOLS = {
@@ -30,6 +30,7 @@ export const NATIVE_SYMBOLS = {
   zeno_map_len: { parameters: ["pointer"], result: "u64" },
   zeno_map_advise: { parameters: ["pointer", "i32"], result: "i32" },
   zeno_map_lock: { parameters: ["pointer"], result: "i32" },
+  zeno_map_release: { parameters: ["pointer", "u64", "u64"], result: "i32" },
   zeno_map_close: { parameters: ["pointer"], result: "void" },
   // Quantized kernels: (ggml type id, ...); rows are typed arrays of blocks / f32.
   zeno_quant_block_size: { parameters: ["u32"], result: "u32" },
@@ -38,6 +39,12 @@ export const NATIVE_SYMBOLS = {
   zeno_quant_dequantize_row: { parameters: ["u32", "buffer", "buffer", "usize"], result: "i32" },
   zeno_quant_quantize_row: { parameters: ["u32", "buffer", "buffer", "usize"], result: "i32" },
   zeno_quant_vec_dot: { parameters: ["u32", "usize", "buffer", "buffer"], result: "f32" },
+  // Weight layouts: (type id, row length, rows) -> layout; repack(type, layout, n, rows, src, dst).
+  zeno_matrix_layout: { parameters: ["u32", "u64", "u64"], result: "u32" },
+  zeno_matrix_repack: {
+    parameters: ["u32", "u32", "u64", "u64", "pointer", "pointer"],
+    result: "i32",
+  },
   // Graph compute (backend.ts): contexts own a thread pool; tables as in graph_encoding.ts.
   zeno_graph_context_create: { parameters: ["u32", "buffer"], result: "i32" },
   zeno_graph_context_threads: { parameters: ["pointer"], result: "u32" },

@@ -116,7 +116,15 @@ export function attention(
   g.node(
     Op.ATTENTION,
     out,
-    [q, inp.kCache[p.layer], inp.vCache[p.layer], inp.positions, inp.seqMasks, inp.cellPositions, inp.cellSeqMasks],
+    [
+      q,
+      inp.kCache[p.layer],
+      inp.vCache[p.layer],
+      inp.positions,
+      inp.seqMasks,
+      inp.cellPositions,
+      inp.cellSeqMasks,
+    ],
     [hp.nHead, hp.nKvHead, hp.headDim, p.slidingWindow, inp.nCellsScan],
     [p.scoreScale, hp.attnSoftcap],
   );
@@ -177,7 +185,8 @@ export function decoder(
     g.release(mark);
   }
   // Tied embeddings: no output.weight, the embedding matrix projects to the vocabulary.
-  const output = w.bindOptional(g, "output.weight", [hp.nEmbd, hp.nVocab]) ?? embd;
+  const output = w.bindMatrixOptional(g, "output.weight", [hp.nEmbd, hp.nVocab]) ??
+    w.bindMatrix(g, "token_embd.weight", [hp.nEmbd, hp.nVocab]);
   const norm = w.bind(g, "output_norm.weight", [hp.nEmbd]);
   return outputLogits(g, hp, inp, x, { norm, output });
 }

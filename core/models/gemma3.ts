@@ -38,9 +38,9 @@ function gemma3Layer(
   const vDim = hp.nKvHead * hp.headDimV;
   // attention: x += postnorm(Wo · attn(...)), h = rmsnorm(x)
   const h = rmsNorm(g, x, w.bind(g, `${p}.attn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.attn_norm_out`);
-  const q = linear(g, h, w.bind(g, `${p}.attn_q.weight`, [hp.nEmbd, qDim]), `${p}.q`);
-  const k = linear(g, h, w.bind(g, `${p}.attn_k.weight`, [hp.nEmbd, kDim]), `${p}.k`);
-  const v = linear(g, h, w.bind(g, `${p}.attn_v.weight`, [hp.nEmbd, vDim]), `${p}.v`);
+  const q = linear(g, h, w.bindMatrix(g, `${p}.attn_q.weight`, [hp.nEmbd, qDim]), `${p}.q`);
+  const k = linear(g, h, w.bindMatrix(g, `${p}.attn_k.weight`, [hp.nEmbd, kDim]), `${p}.k`);
+  const v = linear(g, h, w.bindMatrix(g, `${p}.attn_v.weight`, [hp.nEmbd, vDim]), `${p}.v`);
   const heads = attention(g, hp, inp, { q, k, v }, {
     layer,
     ropeFreqBase: sliding ? hp.ropeFreqBaseSwa : hp.ropeFreqBase,
@@ -50,15 +50,15 @@ function gemma3Layer(
     qNorm: w.bind(g, `${p}.attn_q_norm.weight`, [hp.headDim]),
     kNorm: w.bind(g, `${p}.attn_k_norm.weight`, [hp.headDim]),
   });
-  const attnOut = linear(g, heads, w.bind(g, `${p}.attn_output.weight`, [hp.nHead * hp.headDimV, hp.nEmbd]), `${p}.attn_out`);
+  const attnOut = linear(g, heads, w.bindMatrix(g, `${p}.attn_output.weight`, [hp.nHead * hp.headDimV, hp.nEmbd]), `${p}.attn_out`);
   const attnPost = rmsNorm(g, attnOut, w.bind(g, `${p}.post_attention_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.attn_post_norm`);
   g.node(Op.ADD, x, [x, attnPost]);
   // feed-forward: x += postnorm(W_down · (gelu(W_gate·h) * W_up·h)), h = rmsnorm(x)
   const h2 = rmsNorm(g, x, w.bind(g, `${p}.ffn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_norm_out`);
   const ffn = feedForward(g, h2, {
-    gate: w.bind(g, `${p}.ffn_gate.weight`, [hp.nEmbd, hp.nFf]),
-    up: w.bind(g, `${p}.ffn_up.weight`, [hp.nEmbd, hp.nFf]),
-    down: w.bind(g, `${p}.ffn_down.weight`, [hp.nFf, hp.nEmbd]),
+    gate: w.bindMatrix(g, `${p}.ffn_gate.weight`, [hp.nEmbd, hp.nFf]),
+    up: w.bindMatrix(g, `${p}.ffn_up.weight`, [hp.nEmbd, hp.nFf]),
+    down: w.bindMatrix(g, `${p}.ffn_down.weight`, [hp.nFf, hp.nEmbd]),
   }, "gelu", p);
   const ffnPost = rmsNorm(g, ffn, w.bind(g, `${p}.post_ffw_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_post_norm`);
   g.node(Op.ADD, x, [x, ffnPost]);

@@ -37,9 +37,9 @@ function llamaLayer(
   const vDim = hp.nKvHead * hp.headDimV;
   // attention: x += Wo · attn(rope(Wq·h), rope(Wk·h), Wv·h), h = rmsnorm(x)
   const h = rmsNorm(g, x, w.bind(g, `${p}.attn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.attn_norm_out`);
-  const q = linear(g, h, w.bind(g, `${p}.attn_q.weight`, [hp.nEmbd, qDim]), `${p}.q`, w.bindOptional(g, `${p}.attn_q.bias`, [qDim]));
-  const k = linear(g, h, w.bind(g, `${p}.attn_k.weight`, [hp.nEmbd, kDim]), `${p}.k`, w.bindOptional(g, `${p}.attn_k.bias`, [kDim]));
-  const v = linear(g, h, w.bind(g, `${p}.attn_v.weight`, [hp.nEmbd, vDim]), `${p}.v`, w.bindOptional(g, `${p}.attn_v.bias`, [vDim]));
+  const q = linear(g, h, w.bindMatrix(g, `${p}.attn_q.weight`, [hp.nEmbd, qDim]), `${p}.q`, w.bindOptional(g, `${p}.attn_q.bias`, [qDim]));
+  const k = linear(g, h, w.bindMatrix(g, `${p}.attn_k.weight`, [hp.nEmbd, kDim]), `${p}.k`, w.bindOptional(g, `${p}.attn_k.bias`, [kDim]));
+  const v = linear(g, h, w.bindMatrix(g, `${p}.attn_v.weight`, [hp.nEmbd, vDim]), `${p}.v`, w.bindOptional(g, `${p}.attn_v.bias`, [vDim]));
   const heads = attention(g, hp, inp, { q, k, v }, {
     layer,
     ropeFreqBase: hp.ropeFreqBase,
@@ -47,14 +47,14 @@ function llamaLayer(
     queryScale: 1,
     scoreScale: hp.attentionScale,
   });
-  const attnOut = linear(g, heads, w.bind(g, `${p}.attn_output.weight`, [hp.nHead * hp.headDimV, hp.nEmbd]), `${p}.attn_out`);
+  const attnOut = linear(g, heads, w.bindMatrix(g, `${p}.attn_output.weight`, [hp.nHead * hp.headDimV, hp.nEmbd]), `${p}.attn_out`);
   g.node(Op.ADD, x, [x, attnOut]);
   // feed-forward: x += W_down · (silu(W_gate·h) * W_up·h), h = rmsnorm(x)
   const h2 = rmsNorm(g, x, w.bind(g, `${p}.ffn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_norm_out`);
   const ffn = feedForward(g, h2, {
-    gate: w.bind(g, `${p}.ffn_gate.weight`, [hp.nEmbd, hp.nFf]),
-    up: w.bind(g, `${p}.ffn_up.weight`, [hp.nEmbd, hp.nFf]),
-    down: w.bind(g, `${p}.ffn_down.weight`, [hp.nFf, hp.nEmbd]),
+    gate: w.bindMatrix(g, `${p}.ffn_gate.weight`, [hp.nEmbd, hp.nFf]),
+    up: w.bindMatrix(g, `${p}.ffn_up.weight`, [hp.nEmbd, hp.nFf]),
+    down: w.bindMatrix(g, `${p}.ffn_down.weight`, [hp.nFf, hp.nEmbd]),
   }, "silu", p);
   g.node(Op.ADD, x, [x, ffn]);
 }

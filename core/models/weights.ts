@@ -2,17 +2,41 @@
  * The model's tensors as graph inputs: names resolved in the GGUF tensor table, bound to the
  * backend buffer that holds the file (a view of the mapping, never a copy).
  *
+ * Weight matrices go through `bindMatrix`: when the backend multiplies a matrix faster in a
+ * layout of its own (`Backend.matrixLayout`, e.g. rows interleaved four by four), the matrix
+ * is copied once into that layout, in backend buffers of 64 MiB and more, on first bind; the
+ * copied range of the file then leaves the process's pages (`ModelBytes.release`), so the
+ * copy replaces it in memory rather than adding to it. Every engine shares the copies.
+ *
  * @module
  */
 
-import type { BackendBuffer } from "../backend.ts";
+import type { Backend, BackendBuffer, ModelBytes } from "../backend.ts";
 import { ModelError } from "../errors.ts";
 import type { GgufFile, GgufTensorInfo } from "../gguf/types.ts";
 import type { GraphBuilder, GraphTensor } from "../graph.ts";
 
+/** Bytes of each buffer repacked matrices are placed in (a larger matrix gets its own). */
+const REPACK_CHUNK_BYTES = 64 << 20;
+/** Alignment of a repacked matrix in its buffer. */
+const REPACK_ALIGN_BYTES = 64;
+
+/** Where a repacked matrix lives. */
+interface RepackedMatrix {
+  readonly buffer: BackendBuffer;
+  readonly offset: number;
+  readonly layout: number;
+}
+
 /** Tensors of one model file, looked up by GGUF name. */
 export class ModelWeights {
   readonly #byName: ReadonlyMap<string, GgufTensorInfo>;
+  readonly #backend: Backend | undefined;
+  readonly #bytes: ModelBytes | undefined;
+  /** Per matrix name: its copy, or null when it is used in place. */
+  readonly #matrices = new Map<string, RepackedMatrix | null>();
+  #chunk: { buffer: BackendBuffer; used: number } | undefined;
+  #repackedBytes = 0;
 
   /**
    * Binds a parsed file's tensors to a buffer over its bytes.
@@ -20,9 +44,23 @@ export class ModelWeights {
    * @param gguf the parsed file
    * @param buffer the backend buffer over the whole file (offsets are absolute file offsets)
    * @param fileName for errors
+   * @param repack the backend `buffer` belongs to and the file's bytes, when matrices may be
+   *   repacked into the backend's preferred layout (omitted: every tensor is used in place)
    */
-  constructor(readonly gguf: GgufFile, readonly buffer: BackendBuffer, readonly fileName: string) {
+  constructor(
+    readonly gguf: GgufFile,
+    readonly buffer: BackendBuffer,
+    readonly fileName: string,
+    repack?: { readonly backend: Backend; readonly bytes: ModelBytes },
+  ) {
     this.#byName = new Map(gguf.tensors.map((t) => [t.name, t]));
+    this.#backend = repack?.backend;
+    this.#bytes = repack?.bytes;
+  }
+
+  /** Bytes of the matrices copied into another layout so far (memory beyond the file). */
+  get repackedBytes(): number {
+    return this.#repackedBytes;
   }
 
   /** Whether the file has a tensor of that name. */
@@ -46,12 +84,7 @@ export class ModelWeights {
    * @param shape expected dims in ggml order
    */
   bind(g: GraphBuilder, name: string, shape?: readonly number[]): GraphTensor {
-    const info = this.info(name);
-    if (shape !== undefined && !sameShape(info.dims, shape)) {
-      throw new ModelError(
-        `Cannot load model "${this.fileName}": tensor "${name}" has shape [${info.dims}], expected [${shape}]`,
-      );
-    }
+    const info = this.#checked(name, shape);
     return g.external(name, info.type, info.dims, this.buffer, info.fileOffset);
   }
 
@@ -59,6 +92,80 @@ export class ModelWeights {
   bindOptional(g: GraphBuilder, name: string, shape?: readonly number[]): GraphTensor | undefined {
     return this.has(name) ? this.bind(g, name, shape) : undefined;
   }
+
+  /**
+   * A weight matrix that is only ever MUL_MAT's src0: like `bind`, but in the backend's
+   * preferred layout when it has one (repacked on first use, then shared).
+   */
+  bindMatrix(g: GraphBuilder, name: string, shape: readonly number[]): GraphTensor {
+    const info = this.#checked(name, shape);
+    const copy = this.#repacked(info);
+    if (copy === null) return g.external(name, info.type, info.dims, this.buffer, info.fileOffset);
+    return g.external(name, info.type, info.dims, copy.buffer, copy.offset, copy.layout);
+  }
+
+  /** Like `bindMatrix`, or undefined when the file has no such tensor. */
+  bindMatrixOptional(
+    g: GraphBuilder,
+    name: string,
+    shape: readonly number[],
+  ): GraphTensor | undefined {
+    return this.has(name) ? this.bindMatrix(g, name, shape) : undefined;
+  }
+
+  #checked(name: string, shape: readonly number[] | undefined): GgufTensorInfo {
+    const info = this.info(name);
+    if (shape !== undefined && !sameShape(info.dims, shape)) {
+      throw new ModelError(
+        `Cannot load model "${this.fileName}": tensor "${name}" has shape [${info.dims}], expected [${shape}]`,
+      );
+    }
+    return info;
+  }
+
+  #repacked(info: GgufTensorInfo): RepackedMatrix | null {
+    const known = this.#matrices.get(info.name);
+    if (known !== undefined) return known;
+    const backend = this.#backend;
+    const layout = backend?.repackMatrix && backend.matrixLayout?.(info.type, info.dims);
+    let copy: RepackedMatrix | null = null;
+    if (backend !== undefined && layout) {
+      const { buffer, offset } = this.#place(backend, info.byteLength);
+      const source = {
+        name: info.name,
+        type: info.type,
+        shape: info.dims,
+        buffer: this.buffer,
+        offset: info.fileOffset,
+        byteLength: info.byteLength,
+      };
+      backend.repackMatrix!(source, layout, buffer, offset);
+      this.#bytes?.release?.(info.fileOffset, info.byteLength);
+      this.#repackedBytes += info.byteLength;
+      copy = { buffer, offset, layout };
+    }
+    this.#matrices.set(info.name, copy);
+    return copy;
+  }
+
+  /** Room for `byteLength` bytes in the current chunk, or in a new one. */
+  #place(backend: Backend, byteLength: number): { buffer: BackendBuffer; offset: number } {
+    let chunk = this.#chunk;
+    const offset = chunk === undefined ? 0 : alignUp(chunk.used, REPACK_ALIGN_BYTES);
+    if (chunk === undefined || offset + byteLength > chunk.buffer.byteLength) {
+      const bytes = Math.max(REPACK_CHUNK_BYTES, byteLength);
+      chunk = { buffer: backend.allocate(bytes, `repacked weights of ${this.fileName}`), used: 0 };
+      this.#chunk = chunk;
+      chunk.used = byteLength;
+      return { buffer: chunk.buffer, offset: 0 };
+    }
+    chunk.used = offset + byteLength;
+    return { buffer: chunk.buffer, offset };
+  }
+}
+
+function alignUp(value: number, alignment: number): number {
+  return Math.ceil(value / alignment) * alignment;
 }
 
 function sameShape(dims: readonly number[], shape: readonly number[]): boolean {

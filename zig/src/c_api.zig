@@ -24,7 +24,7 @@ const assert = std.debug.assert;
 // Version
 
 /// Bumped on every incompatible change of this file; the loader refuses any other value.
-pub const abi_version: u32 = 3;
+pub const abi_version: u32 = 4;
 
 /// The ABI version this library was built with (`ZENO_ABI_VERSION` in symbols.ts).
 export fn zeno_abi_version() u32 {
@@ -218,6 +218,17 @@ export fn zeno_map_lock(handle: ?*const MapHandle) Status {
     return .ok;
 }
 
+/// Drops this process's pages of the whole pages inside bytes [offset, offset + length) of the
+/// mapping (they stay in the page cache; reading them again faults them back in). For weights
+/// copied elsewhere. `invalid_argument` for a null handle or a range outside the file.
+export fn zeno_map_release(handle: ?*const MapHandle, offset: u64, length: u64) Status {
+    const map = handle orelse return .invalid_argument;
+    assert(map.magic == map_magic);
+    if (offset > map.byte_length or length > map.byte_length - offset) return .invalid_argument;
+    mappingOf(map).release(@intCast(offset), @intCast(length));
+    return .ok;
+}
+
 /// Unmaps and frees. A null handle is ignored; a handle must not be closed twice.
 export fn zeno_map_close(handle: ?*MapHandle) void {
     const map = handle orelse return;
@@ -241,6 +252,7 @@ fn mappingOf(map: *const MapHandle) mmap.Mapping {
 // row length in values, a multiple of the type's block size. Rows are byte arrays of blocks.
 
 const quant = @import("quant/mod.zig");
+const ops = @import("ops/mod.zig");
 
 fn quantTraits(type_id: u32) ?*const quant.Traits {
     const quant_type = quant.QuantType.fromId(type_id) orelse return null;
@@ -315,6 +327,64 @@ export fn zeno_quant_vec_dot(type_id: u32, n: usize, w: ?[*]const u8, x: ?[*]con
     if (n == 0) return 0;
     const w_bytes = (w orelse return nan)[0..t.rowBytes(n)];
     return dot(n, w_bytes, (x orelse return nan)[0..act.rowBytes(n)]);
+}
+
+// Weight layouts (quant/layout.zig): how MUL_MAT's weights may sit in memory.
+
+/// The layout MUL_MAT multiplies a matrix of `type_id` with `rows` rows of `n` values fastest
+/// in: 1 (rows interleaved in groups of four) for the legacy types when `rows` is a multiple
+/// of four, else 0 (the file's layout, read in place).
+export fn zeno_matrix_layout(type_id: u32, n: u64, rows: u64) u32 {
+    const quant_type = quant.QuantType.fromId(type_id) orelse return 0;
+    if (n == 0 or n % quant.traits.traits(quant_type).block_size != 0) return 0;
+    if (rows == 0 or rows % quant.layout.group_rows != 0) return 0;
+    if (!ops.mul_mat.supportsLayout(quant_type, .rows4)) return 0;
+    return @intFromEnum(quant.layout.Layout.rows4);
+}
+
+/// Writes the matrix at `src` (`rows` rows of `n` values of `type_id`, the file's layout) to
+/// `dst` in `layout` (as returned by `zeno_matrix_layout`); both hold rows × row bytes and
+/// must not overlap. `unsupported` for a layout the type cannot have, `invalid_argument` for
+/// null pointers or a shape that does not fit it.
+export fn zeno_matrix_repack(
+    type_id: u32,
+    layout_id: u32,
+    n: u64,
+    rows: u64,
+    src: ?[*]const u8,
+    dst: ?[*]u8,
+) Status {
+    const quant_type = quant.QuantType.fromId(type_id) orelse return .unsupported;
+    const layout = quant.layout.Layout.fromId(layout_id) orelse return .unsupported;
+    if (layout != .rows4 or !ops.mul_mat.supportsLayout(quant_type, layout)) return .unsupported;
+    const t = quant.traits.traits(quant_type);
+    if (n == 0 or n % t.block_size != 0 or rows == 0 or rows % quant.layout.group_rows != 0) {
+        return .invalid_argument;
+    }
+    const byte_length = std.math.mul(u64, t.rowBytes(@intCast(n)), rows) catch
+        return .invalid_argument;
+    const from = (src orelse return .invalid_argument)[0..@intCast(byte_length)];
+    const to = (dst orelse return .invalid_argument)[0..@intCast(byte_length)];
+    const blocks_per_row: usize = @intCast(n / t.block_size);
+    quant.layout.interleaveRows4(t.bytes_per_block, blocks_per_row, @intCast(rows), from, to);
+    return .ok;
+}
+
+test "zeno_matrix_layout() and zeno_matrix_repack() interleave legacy types only" {
+    try testing.expectEqual(@as(u32, 1), zeno_matrix_layout(2, 64, 8)); // Q4_0
+    try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(2, 64, 6)); // rows not 4k
+    try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(12, 256, 8)); // Q4_K
+    try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(0, 64, 8)); // F32
+    var src: [4 * 36]u8 = undefined;
+    for (&src, 0..) |*b, i| b.* = @truncate(i);
+    var dst: [src.len]u8 = undefined;
+    try testing.expectEqual(Status.ok, zeno_matrix_repack(2, 1, 64, 4, &src, &dst));
+    // Block 0 of row 1 (bytes 36..54) follows block 0 of row 0.
+    try testing.expectEqualSlices(u8, src[36..54], dst[18..36]);
+    try testing.expectEqual(Status.unsupported, zeno_matrix_repack(12, 1, 256, 4, &src, &dst));
+    try testing.expectEqual(Status.unsupported, zeno_matrix_repack(2, 9, 64, 4, &src, &dst));
+    try testing.expectEqual(Status.invalid_argument, zeno_matrix_repack(2, 1, 64, 3, &src, &dst));
+    try testing.expectEqual(Status.invalid_argument, zeno_matrix_repack(2, 1, 64, 4, null, &dst));
 }
 
 test "zeno_quant_*() reject unknown types, ragged lengths and null rows" {

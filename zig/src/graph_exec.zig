@@ -18,6 +18,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const ops = @import("ops/mod.zig");
 const traits = @import("quant/traits.zig");
+const Layout = @import("quant/layout.zig").Layout;
 const pool_module = @import("pool.zig");
 const Pool = pool_module.Pool;
 const QuantType = traits.QuantType;
@@ -41,7 +42,8 @@ pub const buffer_read_only: u64 = 1;
 /// One tensor: `ne[0]` values per row, `ne[1] * ne[2] * ne[3]` rows, contiguous.
 pub const TensorEntry = extern struct {
     buffer: u32,
-    /// ggml type id.
+    /// ggml type id in bits 0..16; the row layout (quant/layout.zig, 0 = rows one after
+    /// another) in bits 16..24: only MUL_MAT weights may be interleaved.
     type: u32,
     offset: u64,
     ne: [4]u32,
@@ -91,6 +93,7 @@ pub const Tensor = struct {
     writable: bool,
     byte_length: usize,
     type_id: u32,
+    layout: Layout,
     ne: [4]usize,
 
     pub fn rowLength(t: Tensor) usize {
@@ -357,11 +360,18 @@ pub const Executor = struct {
                 .{ index, entry.buffer, buffers.len },
             );
         }
-        const element = elementInfo(entry.type) orelse
+        const type_id = entry.type & 0xFFFF;
+        const element = elementInfo(type_id) orelse
             return exec.fail(
                 error.Unsupported,
                 "tensor {d} has type {d}, which is not supported",
-                .{ index, entry.type },
+                .{ index, type_id },
+            );
+        const layout = Layout.fromId(entry.type >> 16) orelse
+            return exec.fail(
+                error.Unsupported,
+                "tensor {d} has layout {d}, which does not exist",
+                .{ index, entry.type >> 16 },
             );
         var ne: [4]usize = undefined;
         for (&ne, entry.ne) |*d, e| {
@@ -403,7 +413,8 @@ pub const Executor = struct {
             .bytes = @ptrFromInt(address),
             .writable = buffer.flags & buffer_read_only == 0,
             .byte_length = @intCast(byte_length),
-            .type_id = entry.type,
+            .type_id = type_id,
+            .layout = layout,
             .ne = ne,
         };
     }
@@ -509,6 +520,7 @@ fn checkNode(exec: *Executor, node: *const NodeEntry, needs: *ScratchNeeds) Erro
         return exec.fail(error.Unsupported, "op {d} does not exist", .{node.op});
     const nt = try nodeTensors(exec, node);
     if (!nt.dst.writable) return exec.fail(error.InvalidGraph, "dst is in a read-only buffer", .{});
+    try expectRowLayout(exec, nt, op);
     try expectType(exec, nt.dst, if (op == .set_rows) nt.dst.type_id else f32_id, "dst");
     switch (op) {
         .get_rows => try checkGetRows(exec, nt),
@@ -520,6 +532,20 @@ fn checkNode(exec: *Executor, node: *const NodeEntry, needs: *ScratchNeeds) Erro
         .rope => try checkRope(exec, nt, node),
         .set_rows => try checkSetRows(exec, nt),
         .attention => try checkAttention(exec, nt, node, needs),
+    }
+}
+
+/// Interleaved rows are read only by MUL_MAT's kernels, as its weights (src0).
+fn expectRowLayout(exec: *Executor, nt: NodeTensors, op: Op) Error!void {
+    if (nt.dst.layout != .rows) return exec.fail(error.InvalidGraph, "dst has interleaved rows", .{});
+    for (nt.src, 0..) |maybe, i| {
+        const src = maybe orelse continue;
+        if (src.layout == .rows or (op == .mul_mat and i == 0)) continue;
+        return exec.fail(
+            error.InvalidGraph,
+            "src{d} has interleaved rows (layout {s}), which only MUL_MAT weights may have",
+            .{ i, @tagName(src.layout) },
+        );
     }
 }
 
@@ -578,6 +604,20 @@ fn checkMulMat(exec: *Executor, nt: NodeTensors, needs: *ScratchNeeds) Error!voi
             error.Unsupported,
             "weights of type {s} have no dot product",
             .{traits.traits(weight_type).name},
+        );
+    }
+    if (!ops.mul_mat.supportsLayout(weight_type, weights.layout)) {
+        return exec.fail(
+            error.Unsupported,
+            "weights of type {s} cannot be multiplied in layout {s}",
+            .{ traits.traits(weight_type).name, @tagName(weights.layout) },
+        );
+    }
+    if (weights.layout == .rows4 and weights.rowCount() % 4 != 0) {
+        return exec.fail(
+            error.InvalidGraph,
+            "weights in layout rows4 have {d} rows, not a multiple of 4",
+            .{weights.rowCount()},
         );
     }
     try expectType(exec, x, f32_id, "src1");
@@ -1034,6 +1074,7 @@ fn runMulMat(share: Share, nt: NodeTensors) void {
         share.exec.shared_scratch[0..ops.mul_mat.quantizedBytes(weight_type, k, n)];
     const operands: ops.mul_mat.Operands = .{
         .weight_type = weight_type,
+        .weight_layout = weights.layout,
         .k = k,
         .rows = weights.rowCount(),
         .n = n,
@@ -1325,6 +1366,51 @@ test "Executor.compute() refuses bad graphs with a message" {
     g.tensors[0].type = 39;
     try testing.expectError(error.Unsupported, exec.compute(&buffers, g.tensors[0..1], &nodes));
     try testing.expectEqualStrings("tensor 0 has type 39, which is not supported", exec.message());
+    g.tensors[0].type = 0 | 7 << 16;
+    try testing.expectError(error.Unsupported, exec.compute(&buffers, g.tensors[0..1], &nodes));
+    try testing.expectEqualStrings("tensor 0 has layout 7, which does not exist", exec.message());
+}
+
+test "Executor.compute() lets only MUL_MAT weights of legacy types have interleaved rows" {
+    const exec = try Executor.create(testing.allocator, 1);
+    defer exec.destroy();
+    var g: TestGraph = .{};
+    const rows4: u32 = @as(u32, @intFromEnum(Layout.rows4)) << 16;
+    const f32_rows4 = g.tensor(rows4 | f32_id, 0, 4, 4);
+    const x = g.tensor(f32_id, 16, 4, 1);
+    const out = g.tensor(f32_id, 20, 4, 1);
+    const buffers = g.buffers();
+    var nodes = [_]NodeEntry{testNode(.mul_mat, out, &.{ f32_rows4, x }, 0)};
+    try testing.expectError(
+        error.Unsupported,
+        exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes),
+    );
+    try testing.expectEqualStrings(
+        "node 0 (mul_mat): weights of type F32 cannot be multiplied in layout rows4",
+        exec.message(),
+    );
+    nodes[0] = testNode(.scale, out, &.{f32_rows4}, 2);
+    try testing.expectError(
+        error.InvalidGraph,
+        exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes),
+    );
+    try testing.expectEqualStrings(
+        "node 0 (scale): src0 has interleaved rows (layout rows4), which only MUL_MAT weights may have",
+        exec.message(),
+    );
+    // Rows of 32 Q8_0 values (one 34-byte block): 3 rows in bytes 0..102.
+    const q8_rows4 = g.tensor(rows4 | @intFromEnum(QuantType.q8_0), 0, 32, 3);
+    const out3 = g.tensor(f32_id, 28, 3, 1);
+    const x32 = g.tensor(f32_id, 32, 32, 1);
+    nodes[0] = testNode(.mul_mat, out3, &.{ q8_rows4, x32 }, 0);
+    try testing.expectError(
+        error.InvalidGraph,
+        exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes),
+    );
+    try testing.expectEqualStrings(
+        "node 0 (mul_mat): weights in layout rows4 have 3 rows, not a multiple of 4",
+        exec.message(),
+    );
 }
 
 test "Executor.compute() splits large nodes over the pool and orders them with small ones" {

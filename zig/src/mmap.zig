@@ -103,6 +103,21 @@ pub const Mapping = struct {
         };
     }
 
+    /// Drops this process's pages of the whole pages inside `bytes[offset..][0..length]`
+    /// (`MADV_DONTNEED`): they leave its RSS but stay in the page cache, and a later read
+    /// faults them back in with the file's bytes. For ranges copied elsewhere (repacked
+    /// weights) that the process will rarely read again.
+    pub fn release(mapping: Mapping, offset: usize, length: usize) void {
+        assert(offset <= mapping.bytes.len and length <= mapping.bytes.len - offset);
+        const page = std.heap.page_size_min;
+        const begin = std.mem.alignForward(usize, offset, page);
+        const end = std.mem.alignBackward(usize, offset + length, page);
+        if (end <= begin) return;
+        const rc = linux.madvise(@constCast(mapping.bytes.ptr + begin), end - begin, linux.MADV.DONTNEED);
+        // A shared read-only file mapping accepts DONTNEED on any whole pages it covers.
+        assert(linux.errno(rc) == .SUCCESS);
+    }
+
     /// Why `lock` failed.
     pub const LockError = error{
         /// RLIMIT_MEMLOCK is smaller than the file and the process lacks CAP_IPC_LOCK.

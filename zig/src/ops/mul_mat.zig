@@ -12,6 +12,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const traits = @import("../quant/traits.zig");
 const multi_dot = @import("../quant/multi_dot.zig");
+const layout = @import("../quant/layout.zig");
 
 /// Weight rows per block of the blocked kernel: small enough that a block of a 4096-wide
 /// 8-bit matrix (~70 KB) stays in L2 while every token of a prefill batch passes over it.
@@ -49,9 +50,21 @@ pub fn readsF32(weight_type: traits.QuantType) bool {
     return traits.traits(weight_type).vec_dot_type == .f32;
 }
 
+/// Whether weights of `weight_type` can be multiplied in `weight_layout` (the file's row
+/// layout: every type with a dot kernel; four rows interleaved: the legacy types).
+pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layout) bool {
+    const t = traits.traits(weight_type);
+    return switch (weight_layout) {
+        .rows => t.dot != null,
+        .rows4 => t.dot_rows4 != null and multi_dot.supported(weight_type),
+    };
+}
+
 /// The operands of one MUL_MAT node, as raw bytes.
 pub const Operands = struct {
     weight_type: traits.QuantType,
+    /// How the weight rows sit in memory (layout.zig).
+    weight_layout: layout.Layout = .rows,
     /// Row length (dot length).
     k: usize,
     /// Weight rows = output row length.
@@ -67,7 +80,8 @@ pub const Operands = struct {
 
     fn check(o: Operands) void {
         const t = traits.traits(o.weight_type);
-        assert(t.dot != null);
+        assert(supportsLayout(o.weight_type, o.weight_layout));
+        assert(o.weight_layout == .rows or o.rows % layout.group_rows == 0);
         assert(o.weights.len == t.rowBytes(o.k) * o.rows);
         assert(o.activations.len == traits.traits(t.vec_dot_type).rowBytes(o.k) * o.n);
         assert(o.dst.len == o.n * o.rows);
@@ -75,9 +89,13 @@ pub const Operands = struct {
 };
 
 /// Outputs of weight rows [row_begin, row_end) for every token (SIMD dots, row blocks).
+/// Interleaved weights (`rows4`) go four rows at a time everywhere, `row_begin` and `row_end`
+/// multiples of four.
 pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     o.check();
     assert(row_begin <= row_end and row_end <= o.rows);
+    const interleaved = o.weight_layout == .rows4;
+    assert(!interleaved or (row_begin % layout.group_rows == 0 and row_end % layout.group_rows == 0));
     const t = traits.traits(o.weight_type);
     const dot = t.dot.?;
     const w_row_bytes = t.rowBytes(o.k);
@@ -107,15 +125,12 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
             const first = if (edge_token < tokens_tiled) rows_end else block_begin;
             const token_dot = dotFor(t, o, edge_token) orelse dot;
             var r = first;
-            // Four rows at once only when they are reused from cache (several tokens): one
-            // token streams the weights, and four row streams read slower here than one.
-            if (o.n > 1) if (t.dot_rows4) |rows4| {
-                while (r + 4 <= block_end) : (r += 4) {
-                    var w: [4][]const u8 = undefined;
-                    for (&w, r..) |*row, i| row.* = o.weights[i * w_row_bytes ..][0..w_row_bytes];
-                    out[r..][0..4].* = rows4(o.k, w, x);
-                }
+            // Four rows at once when they are one stream (interleaved) or reused from cache
+            // (several tokens): four separate row streams read slower here than one.
+            if (o.n > 1 or interleaved) if (t.dot_rows4) |rows4| {
+                while (r + 4 <= block_end) : (r += 4) out[r..][0..4].* = rows4(o.k, rowsAt(o, r), x);
             };
+            assert(!interleaved or r == block_end);
             while (r < block_end) : (r += 1) {
                 out[r] = token_dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
             }
@@ -163,17 +178,35 @@ fn dotFor(t: *const traits.Traits, o: Operands, token: usize) ?traits.DotFn {
     return if (token < o.n - o.n % 4) t.dot_batched.? else null;
 }
 
+/// Weight rows [row, row + 4) in the operands' layout.
+fn rowsAt(o: Operands, row: usize) layout.Rows4 {
+    const t = traits.traits(o.weight_type);
+    const w_row_bytes = t.rowBytes(o.k);
+    switch (o.weight_layout) {
+        .rows => {
+            var rows: [layout.group_rows][]const u8 = undefined;
+            for (&rows, row..) |*slot, r| slot.* = o.weights[r * w_row_bytes ..][0..w_row_bytes];
+            return layout.Rows4.separate(rows, t.bytes_per_block);
+        },
+        .rows4 => {
+            // Group g (rows 4g..4g+3) starts where row 4g would in the file's layout.
+            assert(row % layout.group_rows == 0);
+            const group = o.weights[row * w_row_bytes ..][0 .. layout.group_rows * w_row_bytes];
+            return layout.Rows4.interleaved(group.ptr, t.bytes_per_block);
+        },
+    }
+}
+
 /// The tile of weight rows [row, row + tile_rows) and tokens [token, token + tile_tokens).
 fn tileAt(o: Operands, row: usize, token: usize) void {
-    const w_row_bytes = traits.traits(o.weight_type).rowBytes(o.k);
+    comptime assert(multi_dot.tile_rows == layout.group_rows);
     const x_row_bytes = o.activations.len / o.n;
     var tile: multi_dot.Tile = .{
-        .rows = undefined,
+        .rows = rowsAt(o, row),
         .tokens = undefined,
         .out = o.dst[token * o.rows + row ..].ptr,
         .out_stride = o.rows,
     };
-    for (&tile.rows, row..) |*slot, r| slot.* = o.weights[r * w_row_bytes ..][0..w_row_bytes];
     for (&tile.tokens, token..) |*slot, t| {
         slot.* = o.activations[t * x_row_bytes ..][0..x_row_bytes];
     }
@@ -298,4 +331,55 @@ test "mulMatRows(): every weight type, SIMD equals scalar, close to the exact pr
         // Tiles of 4 × 4 with edges on both sides: 18 rows, 11 tokens.
         try checkType(weight_type, k, 18, 11);
     }
+}
+
+test "mulMatRows(): rows4 weights give the file layout's results bit for bit" {
+    const allocator = testing.allocator;
+    const k = 96;
+    const rows = 24; // one block of 16 rows and one of 8
+    var prng = std.Random.DefaultPrng.init(5);
+    for ([_]traits.QuantType{ .q4_0, .q4_1, .q5_0, .q5_1, .q8_0 }) |weight_type| {
+        try testing.expect(supportsLayout(weight_type, .rows4));
+        const t = traits.traits(weight_type);
+        const w_bytes = try allocator.alloc(u8, t.rowBytes(k) * rows);
+        defer allocator.free(w_bytes);
+        var values: [k]f32 = undefined;
+        for (0..rows) |r| {
+            for (&values) |*v| v.* = prng.random().floatNorm(f32);
+            t.quantize_row(&values, w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)]);
+        }
+        const interleaved = try allocator.alloc(u8, w_bytes.len);
+        defer allocator.free(interleaved);
+        layout.interleaveRows4(t.bytes_per_block, k / t.block_size, rows, w_bytes, interleaved);
+        for ([_]usize{ 1, 3, 5, 11 }) |n| {
+            const x = try allocator.alloc(f32, n * k);
+            defer allocator.free(x);
+            for (x) |*v| v.* = prng.random().floatNorm(f32);
+            const xq = try allocator.alloc(u8, quantizedBytes(weight_type, k, n));
+            defer allocator.free(xq);
+            quantizeRows(weight_type, x, k, 0, n, xq);
+            const want = try allocator.alloc(f32, n * rows);
+            defer allocator.free(want);
+            const got = try allocator.alloc(f32, n * rows);
+            defer allocator.free(got);
+            const file_layout: Operands = .{
+                .weight_type = weight_type,
+                .k = k,
+                .rows = rows,
+                .n = n,
+                .weights = w_bytes,
+                .activations = xq,
+                .dst = want,
+            };
+            mulMatRows(file_layout, 0, rows);
+            var grouped = file_layout;
+            grouped.weight_layout = .rows4;
+            grouped.weights = interleaved;
+            grouped.dst = got;
+            mulMatRows(grouped, 0, 8);
+            mulMatRows(grouped, 8, rows);
+            try testing.expectEqualSlices(f32, want, got);
+        }
+    }
+    try testing.expect(!supportsLayout(.q4_k, .rows4));
 }

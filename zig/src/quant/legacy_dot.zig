@@ -13,6 +13,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const layout = @import("layout.zig");
 const simd = @import("simd.zig");
 
 const Lanes8 = @Vector(8, f32);
@@ -37,25 +38,21 @@ pub fn dot(comptime Kind: type, n: usize, w: []const u8, x: []const u8) f32 {
     return simd.treeSum(8, acc) + min_sum;
 }
 
-/// `dot` of four weight rows with one activation row: rows go two to a 16-lane register (row
-/// 2p in lanes 0..8, row 2p+1 in lanes 8..16), each keeping its own 8-lane accumulator, so every
-/// result is bit-identical to `dot`'s while one instruction serves two rows.
-pub fn dotRows4(comptime Kind: type, n: usize, w: [4][]const u8, x: []const u8) [4]f32 {
+/// `dot` of four weight rows (either layout, layout.zig) with one activation row: rows go two
+/// to a 16-lane register (row 2p in lanes 0..8, row 2p+1 in lanes 8..16), each keeping its own
+/// 8-lane accumulator, so every result is bit-identical to `dot`'s while one instruction serves
+/// two rows.
+pub fn dotRows4(comptime Kind: type, n: usize, rows: layout.Rows4, x: []const u8) [4]f32 {
     const act_blocks = blocks.asBlocks(Kind.ActBlock, x);
     assert(act_blocks.len == blocks.blockCount(n, blocks.qk_legacy));
-    var rows: [4][]const Kind.Block = undefined;
-    for (&rows, w) |*row, bytes| {
-        row.* = blocks.asBlocks(Kind.Block, bytes);
-        assert(row.len == act_blocks.len);
-    }
     var acc: [2]@Vector(16, f32) = @splat(@splat(0));
     var min_acc: @Vector(4, f32) = @splat(0);
     for (act_blocks, 0..) |*xb, b| {
         const x_d = fp.halfToF32(xb.d);
         const acts = PairActivations.of(Kind, xb);
         inline for (0..2) |p| {
-            const w0 = &rows[2 * p][b];
-            const w1 = &rows[2 * p + 1][b];
+            const w0 = rows.block(Kind.Block, 2 * p, b);
+            const w1 = rows.block(Kind.Block, 2 * p + 1, b);
             const w_pair = simd.concat(i8, 32, Kind.unpack(w0), Kind.unpack(w1));
             const sums: @Vector(16, f32) = @floatFromInt(acts.dot(Kind, w_pair));
             const s0: @Vector(8, f32) = @splat(fp.halfToF32(w0.d) * x_d);
@@ -64,7 +61,7 @@ pub fn dotRows4(comptime Kind: type, n: usize, w: [4][]const u8, x: []const u8) 
         }
         if (Kind.has_min) {
             var m: [4]f32 = undefined;
-            inline for (0..4) |r| m[r] = fp.halfToF32(rows[r][b].m);
+            inline for (0..4) |r| m[r] = fp.halfToF32(rows.block(Kind.Block, r, b).m);
             min_acc = @mulAdd(@Vector(4, f32), m, @splat(fp.halfToF32(xb.s)), min_acc);
         }
     }
@@ -138,26 +135,35 @@ pub fn dotGeneric(comptime Kind: type, n: usize, w: []const u8, x: []const u8) f
 
 const testing = std.testing;
 
-test "dotRows4() equals dot() row by row, bit for bit, for every legacy type" {
+test "dotRows4() equals dot() row by row, bit for bit, for every legacy type and layout" {
     const traits = @import("traits.zig");
     const n = 7 * 32;
     var prng = std.Random.DefaultPrng.init(41);
     inline for (.{ .q4_0, .q4_1, .q5_0, .q5_1, .q8_0 }) |tag| {
         const t = traits.traits(tag);
         const a = traits.traits(t.vec_dot_type);
+        const row_bytes = t.rowBytes(n);
         var values: [n]f32 = undefined;
-        var w_bytes: [4][n * 2]u8 = undefined;
+        var w_bytes: [4 * n * 2]u8 = undefined;
         var w: [4][]const u8 = undefined;
-        for (&w_bytes, &w) |*bytes, *row| {
+        for (&w, 0..) |*row, r| {
             for (&values) |*v| v.* = prng.random().floatNorm(f32);
-            t.quantize_row(&values, bytes[0..t.rowBytes(n)]);
-            row.* = bytes[0..t.rowBytes(n)];
+            row.* = w_bytes[r * row_bytes ..][0..row_bytes];
+            t.quantize_row(&values, @constCast(row.*));
         }
+        var interleaved: [4 * n * 2]u8 = undefined;
+        const matrix = w_bytes[0 .. 4 * row_bytes];
+        layout.interleaveRows4(t.bytes_per_block, n / 32, 4, matrix, interleaved[0..matrix.len]);
         for (&values) |*v| v.* = prng.random().floatNorm(f32) * 4;
         var x_bytes: [n * 2]u8 = undefined;
         const x = x_bytes[0..a.rowBytes(n)];
         a.quantize_activation_row(&values, x);
-        const got = t.dot_rows4.?(n, w, x);
-        for (got, w) |value, row| try testing.expectEqual(t.dot.?(n, row, x), value);
+        const separate = t.dot_rows4.?(n, layout.Rows4.separate(w, t.bytes_per_block), x);
+        const group = layout.Rows4.interleaved(&interleaved, t.bytes_per_block);
+        const from_group = t.dot_rows4.?(n, group, x);
+        for (separate, from_group, w) |value, grouped, row| {
+            try testing.expectEqual(t.dot.?(n, row, x), value);
+            try testing.expectEqual(value, grouped);
+        }
     }
 }

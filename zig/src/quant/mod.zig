@@ -46,6 +46,7 @@ pub const q5_k = @import("q5_k.zig");
 pub const q6_k = @import("q6_k.zig");
 pub const q8_k = @import("q8_k.zig");
 pub const traits = @import("traits.zig");
+pub const layout = @import("layout.zig");
 
 pub const QuantType = traits.QuantType;
 pub const Traits = traits.Traits;

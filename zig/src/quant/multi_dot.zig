@@ -18,6 +18,7 @@ const fp = @import("fp.zig");
 const simd = @import("simd.zig");
 const traits = @import("traits.zig");
 const legacy_dot = @import("legacy_dot.zig");
+const layout = @import("layout.zig");
 
 /// Weight rows per tile.
 pub const tile_rows: usize = 4;
@@ -32,10 +33,10 @@ pub fn supported(weight_type: traits.QuantType) bool {
     };
 }
 
-/// Rows of a tile: `rows[r]` is weight row r's bytes, `tokens[t]` activation row t's bytes,
-/// `out[t * out_stride + r]` receives their dot product.
+/// Rows of a tile: `rows` the four weight rows (either layout, layout.zig), `tokens[t]`
+/// activation row t's bytes, `out[t * out_stride + r]` receives their dot product.
 pub const Tile = struct {
-    rows: [tile_rows][]const u8,
+    rows: layout.Rows4,
     tokens: [tile_tokens][]const u8,
     out: [*]f32,
     out_stride: usize,
@@ -56,32 +57,29 @@ pub fn dotTile(weight_type: traits.QuantType, n: usize, tile: Tile) void {
 const Lanes = @Vector(8, f32);
 
 fn tileOf(comptime Kind: type, n: usize, tile: Tile) void {
+    comptime assert(tile_rows == layout.group_rows);
     const block_count = blocks.blockCount(n, blocks.qk_legacy);
-    var weight_rows: [tile_rows][]const Kind.Block = undefined;
     var act_rows: [tile_tokens][]const Kind.ActBlock = undefined;
-    inline for (0..tile_rows) |r| {
-        weight_rows[r] = blocks.asBlocks(Kind.Block, tile.rows[r]);
-        assert(weight_rows[r].len == block_count);
-    }
     inline for (0..tile_tokens) |t| {
         act_rows[t] = blocks.asBlocks(Kind.ActBlock, tile.tokens[t]);
         assert(act_rows[t].len == block_count);
     }
-    tileVector(Kind, weight_rows, act_rows, tile);
+    tileVector(Kind, block_count, act_rows, tile);
 }
 
 /// The f16 scales of block `b` of every row and token: d in lanes 0..4, m / s in lanes 4..8.
 fn blockScales(
     comptime Kind: type,
-    weight_rows: *const [tile_rows][]const Kind.Block,
+    weight_rows: layout.Rows4,
     act_rows: *const [tile_tokens][]const Kind.ActBlock,
     b: usize,
 ) struct { weights: [8]f32, acts: [8]f32 } {
     var weight_halves: [8]u16 = @splat(0);
     var act_halves: [8]u16 = @splat(0);
     inline for (0..tile_rows) |r| {
-        weight_halves[r] = @bitCast(weight_rows[r][b].d);
-        if (Kind.has_min) weight_halves[4 + r] = @bitCast(weight_rows[r][b].m);
+        const block = weight_rows.block(Kind.Block, r, b);
+        weight_halves[r] = @bitCast(block.d);
+        if (Kind.has_min) weight_halves[4 + r] = @bitCast(block.m);
     }
     inline for (0..tile_tokens) |t| {
         act_halves[t] = @bitCast(act_rows[t][b].d);
@@ -95,7 +93,7 @@ fn blockScales(
 /// to a 16-lane register (rows 0 and 1, rows 2 and 3), so one 64-byte integer dot serves two.
 fn tileVector(
     comptime Kind: type,
-    weight_rows: [tile_rows][]const Kind.Block,
+    block_count: usize,
     act_rows: [tile_tokens][]const Kind.ActBlock,
     tile: Tile,
 ) void {
@@ -104,15 +102,15 @@ fn tileVector(
     const Pair = @Vector(16, f32);
     var acc: [tile_tokens][2]Pair = @splat(@splat(@splat(0)));
     var min_acc: [tile_tokens]@Vector(4, f32) = @splat(@splat(0));
-    for (0..weight_rows[0].len) |b| {
+    for (0..block_count) |b| {
         var pairs: [2]@Vector(64, i8) = undefined;
         inline for (0..2) |p| pairs[p] = simd.concat(
             i8,
             32,
-            Kind.unpack(&weight_rows[2 * p][b]),
-            Kind.unpack(&weight_rows[2 * p + 1][b]),
+            Kind.unpack(tile.rows.block(Kind.Block, 2 * p, b)),
+            Kind.unpack(tile.rows.block(Kind.Block, 2 * p + 1, b)),
         );
-        const scales = blockScales(Kind, &weight_rows, &act_rows, b);
+        const scales = blockScales(Kind, tile.rows, &act_rows, b);
         const w_m: @Vector(4, f32) = scales.weights[4..8].*;
         // d_w of rows 2p and 2p+1 over the lanes of pair p; times d_x per token below, lane
         // by lane the same product d_w·d_x as the row kernel's.
@@ -149,7 +147,7 @@ comptime {
 
 const testing = std.testing;
 
-test "dotTile() equals the row dot product of every pair bit for bit, for every type" {
+test "dotTile() equals the row dot product of every pair bit for bit, every type and layout" {
     const allocator = testing.allocator;
     const types = [_]traits.QuantType{ .q4_0, .q4_1, .q5_0, .q5_1, .q8_0 };
     const k = 160;
@@ -163,29 +161,40 @@ test "dotTile() equals the row dot product of every pair bit for bit, for every 
         defer allocator.free(w_bytes);
         const x_bytes = try allocator.alloc(u8, vec.rowBytes(k) * tile_tokens);
         defer allocator.free(x_bytes);
+        const interleaved = try allocator.alloc(u8, w_bytes.len);
+        defer allocator.free(interleaved);
         var values: [k]f32 = undefined;
         var tile: Tile = undefined;
-        for (0..tile_rows) |r| {
+        var rows: [tile_rows][]const u8 = undefined;
+        for (&rows, 0..) |*row, r| {
             for (&values) |*v| v.* = random.floatNorm(f32);
-            tile.rows[r] = w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)];
-            t.quantize_row(&values, @constCast(tile.rows[r]));
+            row.* = w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)];
+            t.quantize_row(&values, @constCast(row.*));
         }
+        layout.interleaveRows4(t.bytes_per_block, k / 32, tile_rows, w_bytes, interleaved);
         for (0..tile_tokens) |i| {
             for (&values) |*v| v.* = random.floatNorm(f32);
             tile.tokens[i] = x_bytes[i * vec.rowBytes(k) ..][0..vec.rowBytes(k)];
             vec.quantize_row(&values, @constCast(tile.tokens[i]));
         }
-        var out: [tile_tokens * 6]f32 = @splat(-1);
-        tile.out = &out;
-        tile.out_stride = 6;
-        dotTile(weight_type, k, tile);
-        for (0..tile_tokens) |i| for (0..tile_rows) |r| {
-            const want = t.dot_generic.?(k, tile.rows[r], tile.tokens[i]);
-            try testing.expectEqual(want, out[i * 6 + r]);
-            try testing.expectEqual(t.dot.?(k, tile.rows[r], tile.tokens[i]), want);
+        const groups = [_]layout.Rows4{
+            layout.Rows4.separate(rows, t.bytes_per_block),
+            layout.Rows4.interleaved(interleaved.ptr, t.bytes_per_block),
         };
-        // Outputs beyond the tile's rows are untouched.
-        for (0..tile_tokens) |i| try testing.expectEqual(@as(f32, -1), out[i * 6 + 5]);
+        for (groups) |group| {
+            var out: [tile_tokens * 6]f32 = @splat(-1);
+            tile.rows = group;
+            tile.out = &out;
+            tile.out_stride = 6;
+            dotTile(weight_type, k, tile);
+            for (0..tile_tokens) |i| for (0..tile_rows) |r| {
+                const want = t.dot_generic.?(k, rows[r], tile.tokens[i]);
+                try testing.expectEqual(want, out[i * 6 + r]);
+                try testing.expectEqual(t.dot.?(k, rows[r], tile.tokens[i]), want);
+            };
+            // Outputs beyond the tile's rows are untouched.
+            for (0..tile_tokens) |i| try testing.expectEqual(@as(f32, -1), out[i * 6 + 5]);
+        }
     }
     try testing.expect(!supported(.q4_k));
     try testing.expect(!supported(.f32));

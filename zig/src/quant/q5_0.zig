@@ -5,6 +5,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const layout = @import("layout.zig");
 const legacy_dot = @import("legacy_dot.zig");
 const simd = @import("simd.zig");
 
@@ -99,8 +100,8 @@ pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
 }
 
 /// Four weight rows against one activation row, each result equal to `dot`'s.
-pub fn dotRows4(n: usize, w: [4][]const u8, x: []const u8) [4]f32 {
-    return legacy_dot.dotRows4(@This(), n, w, x);
+pub fn dotRows4(n: usize, rows: layout.Rows4, x: []const u8) [4]f32 {
+    return legacy_dot.dotRows4(@This(), n, rows, x);
 }
 
 /// Dot product with a Q8_0 activation row (scalar reference).

@@ -12,6 +12,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const float = @import("float.zig");
+const layout = @import("layout.zig");
 
 /// ggml type ids of the types this module implements.
 pub const QuantType = enum(u32) {
@@ -45,8 +46,8 @@ pub const QuantizeRowFn = *const fn (src: []const f32, dst: []u8) void;
 pub const DotFn = *const fn (n: usize, w: []const u8, x: []const u8) f32;
 /// One weight row and four activation rows; `out[t]` is the dot with `xs[t]`.
 pub const DotTokens4Fn = *const fn (n: usize, w: []const u8, xs: [4][]const u8, out: *[4]f32) void;
-/// `DotFn` for four weight rows and one activation row.
-pub const DotRows4Fn = *const fn (n: usize, w: [4][]const u8, x: []const u8) [4]f32;
+/// `DotFn` for four weight rows (either layout) and one activation row.
+pub const DotRows4Fn = *const fn (n: usize, rows: layout.Rows4, x: []const u8) [4]f32;
 
 /// What a kernel needs to know about one type.
 pub const Traits = struct {

@@ -1,0 +1,109 @@
+//! How the rows of a weight matrix sit in memory.
+//!
+//! `rows` is the file's layout: row after row. `rows4` interleaves groups of four rows block by
+//! block: block b of rows 4g..4g+3 one after another, then block b+1:
+//!
+//!   group g: [row 4g blk 0][4g+1 blk 0][4g+2 blk 0][4g+3 blk 0][row 4g blk 1] ...
+//!
+//! so a kernel computing four rows at once reads one sequential stream instead of four, which
+//! the hardware prefetcher keeps up with (measured here on 2 threads: a Q4_0 matrix-vector
+//! product read 17.5 GB/s row by row from 4 KiB pages, 30.2 GB/s interleaved in huge pages,
+//! against a 34.6 GB/s read-only stream). Only memory order changes: every row's blocks are
+//! the file's bytes, and each output's float operations are the same as the row kernel's.
+
+const std = @import("std");
+const assert = std.debug.assert;
+
+/// A weight matrix's layout; the number is what the graph's tensor table carries.
+pub const Layout = enum(u8) {
+    rows = 0,
+    rows4 = 1,
+
+    pub fn fromId(id: u32) ?Layout {
+        return std.enums.fromInt(Layout, id);
+    }
+};
+
+/// Rows per interleaved group of `Layout.rows4`.
+pub const group_rows: usize = 4;
+
+/// Four weight rows of one matrix: block b of row r starts at `first[r] + b·block_step` bytes.
+/// Rows one after another have `block_step` = one block; rows of a `rows4` group have
+/// first[r] = group start + r blocks and `block_step` = four blocks.
+pub const Rows4 = struct {
+    first: [group_rows][*]const u8,
+    block_step: usize,
+
+    /// Four rows of the file's layout.
+    pub fn separate(rows: [group_rows][]const u8, bytes_per_block: usize) Rows4 {
+        var first: [group_rows][*]const u8 = undefined;
+        for (&first, rows) |*f, row| f.* = row.ptr;
+        return .{ .first = first, .block_step = bytes_per_block };
+    }
+
+    /// The group that starts at `group` in a `rows4` matrix.
+    pub fn interleaved(group: [*]const u8, bytes_per_block: usize) Rows4 {
+        var first: [group_rows][*]const u8 = undefined;
+        for (&first, 0..) |*f, r| f.* = group + r * bytes_per_block;
+        return .{ .first = first, .block_step = group_rows * bytes_per_block };
+    }
+
+    /// Block `b` of row `r`.
+    pub inline fn block(self: Rows4, comptime Block: type, r: usize, b: usize) *const Block {
+        assert(self.block_step >= @sizeOf(Block));
+        return @ptrCast(self.first[r] + b * self.block_step);
+    }
+};
+
+/// Writes `src` (`rows` rows of `blocks_per_row` blocks of `bytes_per_block`, file layout) to
+/// `dst` in `rows4` layout. `rows` is a multiple of four.
+pub fn interleaveRows4(
+    bytes_per_block: usize,
+    blocks_per_row: usize,
+    rows: usize,
+    src: []const u8,
+    dst: []u8,
+) void {
+    assert(rows % group_rows == 0);
+    const row_bytes = bytes_per_block * blocks_per_row;
+    assert(src.len == rows * row_bytes and dst.len == src.len);
+    var out: usize = 0;
+    var group: usize = 0;
+    while (group < rows) : (group += group_rows) {
+        for (0..blocks_per_row) |b| {
+            for (group..group + group_rows) |r| {
+                const from = r * row_bytes + b * bytes_per_block;
+                @memcpy(dst[out..][0..bytes_per_block], src[from..][0..bytes_per_block]);
+                out += bytes_per_block;
+            }
+        }
+    }
+    assert(out == dst.len);
+}
+
+const testing = std.testing;
+
+test "interleaveRows4() puts block b of row r where Rows4.interleaved() reads it" {
+    const bytes_per_block = 3;
+    const blocks_per_row = 5;
+    const rows = 8;
+    const Block = [bytes_per_block]u8;
+    var src: [rows * blocks_per_row * bytes_per_block]u8 = undefined;
+    for (&src, 0..) |*byte, i| byte.* = @truncate(i * 7 + 1);
+    var dst: [src.len]u8 = undefined;
+    interleaveRows4(bytes_per_block, blocks_per_row, rows, &src, &dst);
+    const row_bytes = blocks_per_row * bytes_per_block;
+    for (0..rows / group_rows) |g| {
+        const group = Rows4.interleaved(dst[g * group_rows * row_bytes ..].ptr, bytes_per_block);
+        var separate_rows: [group_rows][]const u8 = undefined;
+        for (&separate_rows, 0..) |*row, r| {
+            row.* = src[(g * group_rows + r) * row_bytes ..][0..row_bytes];
+        }
+        const separate = Rows4.separate(separate_rows, bytes_per_block);
+        for (0..group_rows) |r| for (0..blocks_per_row) |b| {
+            const want = src[(g * group_rows + r) * row_bytes + b * bytes_per_block ..][0..3];
+            try testing.expectEqualSlices(u8, want, group.block(Block, r, b));
+            try testing.expectEqualSlices(u8, want, separate.block(Block, r, b));
+        };
+    }
+}
