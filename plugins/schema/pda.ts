@@ -77,26 +77,68 @@ export class Pda {
   /** The interned state holding exactly `frames` (any order, duplicates allowed). */
   stateOf(frames: number[]): number {
     if (frames.length === 0) return DEAD;
-    if (frames.length === 1 && frames[0] < this.#singleState.length) {
-      const single = this.#singleState[frames[0]];
-      if (single >= 0) return single;
-    }
+    if (frames.length === 1) return this.singleStateOf(frames[0]);
     const sorted = Int32Array.from(new Set(frames)).sort();
+    if (sorted.length === 1) return this.singleStateOf(sorted[0]);
     const key = sorted.join(",");
-    let id = this.#stateIndex.get(key);
-    if (id !== undefined) return id;
-    id = this.stateFrames.length;
+    const id = this.#stateIndex.get(key);
+    return id ?? this.#newState(sorted, key);
+  }
+
+  /** The interned state holding just `frame` (indexed by frame id: no key is built). */
+  singleStateOf(frame: number): number {
+    while (frame >= this.#singleState.length) this.#singleState = _grow(this.#singleState, -1);
+    const id = this.#singleState[frame];
+    return id >= 0 ? id : this.#newState(Int32Array.of(frame), undefined);
+  }
+
+  #newState(sorted: Int32Array, key: string | undefined): number {
+    const id = this.stateFrames.length;
     this.stateFrames.push(sorted);
-    this.#stateIndex.set(key, id);
-    if (sorted.length === 1) {
-      while (sorted[0] >= this.#singleState.length) this.#singleState = _grow(this.#singleState, -1);
-      this.#singleState[sorted[0]] = id;
-    }
+    if (key === undefined) this.#singleState[sorted[0]] = id;
+    else this.#stateIndex.set(key, id);
     const classCount = this.grammar.classCount;
     if ((id + 1) * classCount > this.transitions.length) {
       this.transitions = _grow(this.transitions, UNKNOWN);
     }
     return id;
+  }
+
+  /**
+   * The successor of `state` shared by every byte class in `classes`, `DEAD` when all die, or
+   * `undefined` when they differ. A state with one byte-reading frame answers from the DFA
+   * table without interning a successor per class.
+   */
+  uniformStep(state: number, classes: Int32Array): number | undefined {
+    const frame = this.#onlyReadingFrame(state);
+    if (frame < 0) return this.#uniformStepGeneral(state, classes);
+    const { next, classCount } = this.grammar;
+    const row = this.frameState[frame] * classCount;
+    const target = next[row + classes[0]];
+    for (let i = 1; i < classes.length; i++) {
+      if (next[row + classes[i]] !== target) return undefined;
+    }
+    return target < 0 ? DEAD : this.singleStateOf(this.frame(target, this.frameParent[frame]));
+  }
+
+  #uniformStepGeneral(state: number, classes: Int32Array): number | undefined {
+    const first = this.step(state, classes[0]);
+    for (let i = 1; i < classes.length; i++) {
+      if (this.step(state, classes[i]) !== first) return undefined;
+    }
+    return first;
+  }
+
+  /** The one frame of `state`'s closure that reads bytes, or -1 when there are several. */
+  #onlyReadingFrame(state: number): number {
+    const frames = this.closure(state);
+    let only = -1;
+    for (const f of frames) {
+      if (f <= UNKNOWN_PARENT) continue;
+      if (only >= 0) return -1;
+      only = f;
+    }
+    return only;
   }
 
   /** The successor of `state` after one byte of class `cls`, or `DEAD`. */
@@ -137,6 +179,12 @@ export class Pda {
 
   #computeStep(state: number, cls: number): number {
     const { next, classCount } = this.grammar;
+    const only = this.#onlyReadingFrame(state);
+    if (only >= 0) {
+      // One frame reads bytes (every state of a grammar without recursion): no frame list.
+      const target = next[this.frameState[only] * classCount + cls];
+      return target < 0 ? DEAD : this.singleStateOf(this.frame(target, this.frameParent[only]));
+    }
     const out: number[] = [];
     for (const f of this.closure(state)) {
       if (f <= UNKNOWN_PARENT) continue;

@@ -86,6 +86,14 @@ export class MaskEngine {
   readonly #stateMasks = new Map<number, TokenSet>();
   #escapeFlag = new Int8Array(256).fill(-1);
   readonly #collected: Int32Array;
+  /**
+   * `[2 * (shapeNodeCount + 1)]`: the last shape walk's alive tokens as [start, end) pairs of
+   * positions in `shapes.tokenIds` (a subtree's tokens are contiguous there).
+   */
+  readonly #aliveRanges: Int32Array;
+  #aliveRangeEnd = 0;
+  /** `[ceil(vocabSize / 32)]`: every token of the trie (the starting point of dense masks). */
+  readonly #trieBits: Uint32Array;
   readonly #walkStates: Int32Array;
   readonly #words: number;
 
@@ -109,6 +117,8 @@ export class MaskEngine {
     this.#shapeStates = new Int32Array(trie.maxDepth + 2);
     this.#frameMasks = new Array(grammar.stateCount);
     this.#collected = new Int32Array(trie.tokenIds.length + 1);
+    this.#aliveRanges = new Int32Array(2 * (this.#shapes.nodeCount + 1));
+    this.#trieBits = _bitsOf(trie.tokenIds, trie.tokenIds.length, Math.ceil(trie.vocabSize / 32));
     this.#walkStates = new Int32Array(trie.maxDepth + 2);
     this.#words = Math.ceil(trie.vocabSize / 32);
   }
@@ -201,35 +211,42 @@ export class MaskEngine {
       const pda = this.pda;
       const start = pda.stateOf([pda.frame(gstate, UNKNOWN_PARENT)]);
       const escapes: number[] = [];
-      const count = this.#shapeWalk(start, escapes);
-      frameMask = { set: this.#toSet(this.#collected, count), escapes: Int32Array.from(escapes) };
+      const extraCount = this.#shapeWalk(start, escapes);
+      frameMask = { set: this.#walkedSet(extraCount), escapes: Int32Array.from(escapes) };
       this.#frameMasks[gstate] = frameMask;
     }
     return frameMask;
   }
 
   /**
-   * Walks the whole vocabulary from `start` over the shape trie, writing the ids of tokens
-   * that stay alive to `#collected`; returns their count. Token-trie nodes where the unknown
-   * caller would continue are pushed to `escapes`.
+   * Walks the whole vocabulary from `start` over the shape trie. Tokens of shape nodes that
+   * stay alive go to `#aliveRanges` as position ranges (no per-token work: a dense mask is
+   * ~250k tokens but ~30k shape nodes); tokens found where the walk drops to token-trie nodes
+   * go to `#collected` as ids, and their count is returned. Token-trie nodes where the
+   * unknown caller would continue are pushed to `escapes`.
    */
   #shapeWalk(start: number, escapes: number[]): number {
     const shapes = this.#shapes;
-    const { nodeShape, nodeDepth, nodeEnd, byteOffset, byteNodes, tokenOffset, tokenIds } = shapes;
-    const byteEnd = this.trie.nodeEnd;
+    const { nodeShape, nodeDepth, nodeEnd, byteOffset, byteNodes, tokenOffset } = shapes;
     const shapeCount = shapes.shapeCount;
     const states = this.#shapeStates;
-    const collected = this.#collected;
+    const ranges = this.#aliveRanges;
+    let rangeEnd = 0;
     let count = 0;
+    // Local copies of tables that grow: refreshed whenever a computation may have grown them.
+    let uniformNext = this.#uniformNext;
+    let escapeFlag = this.#escapeFlag;
     states[0] = start;
     let n = 1;
     while (n < shapes.nodeCount) {
       const parentState = states[nodeDepth[n] - 1];
       const shape = nodeShape[n];
       const index = parentState * shapeCount + shape;
-      // Reading past the table gives undefined: a state interned since the table grew.
-      let next = index < this.#uniformNext.length ? this.#uniformNext[index] : UNIFORM_UNKNOWN;
-      if (next === UNIFORM_UNKNOWN) next = this.#computeUniformNext(parentState, shape);
+      let next = index < uniformNext.length ? uniformNext[index] : UNIFORM_UNKNOWN;
+      if (next === UNIFORM_UNKNOWN) {
+        next = this.#computeUniformNext(parentState, shape);
+        uniformNext = this.#uniformNext;
+      }
       if (next === DEAD) {
         n = nodeEnd[n];
         continue;
@@ -242,16 +259,79 @@ export class MaskEngine {
         continue;
       }
       states[nodeDepth[n]] = next;
-      for (let k = tokenOffset[n]; k < tokenOffset[n + 1]; k++) collected[count++] = tokenIds[k];
-      if (nodeEnd[n] > n + 1 && this.#hasUnknownParent(next)) {
-        for (let k = byteOffset[n]; k < byteOffset[n + 1]; k++) {
-          const node = byteNodes[k];
-          if (byteEnd[node] > node + 1) escapes.push(node);
+      const from = tokenOffset[n];
+      const to = tokenOffset[n + 1];
+      if (from < to) {
+        // Alive nodes that follow each other in preorder extend one range.
+        if (rangeEnd > 0 && ranges[rangeEnd - 1] === from) ranges[rangeEnd - 1] = to;
+        else {
+          ranges[rangeEnd++] = from;
+          ranges[rangeEnd++] = to;
         }
+      }
+      if (nodeEnd[n] > n + 1) {
+        let flag = next < escapeFlag.length ? escapeFlag[next] : -1;
+        if (flag === -1) {
+          flag = this.#hasUnknownParent(next) ? 1 : 0;
+          escapeFlag = this.#escapeFlag;
+        }
+        if (flag === 1) this.#pushEscapes(n, escapes);
       }
       n++;
     }
+    this.#aliveRangeEnd = rangeEnd;
     return count;
+  }
+
+  /** Pushes the token-trie nodes of shape node `n` that have children to `escapes`. */
+  #pushEscapes(n: number, escapes: number[]): void {
+    const { byteOffset, byteNodes } = this.#shapes;
+    const byteEnd = this.trie.nodeEnd;
+    for (let k = byteOffset[n]; k < byteOffset[n + 1]; k++) {
+      const node = byteNodes[k];
+      if (byteEnd[node] > node + 1) escapes.push(node);
+    }
+  }
+
+  /**
+   * The set of the last shape walk: `#aliveRanges` plus the first `extraCount` ids of
+   * `#collected`. A set of more than half the trie starts from all trie tokens and clears
+   * the positions between ranges, so its cost follows the forbidden tokens, not the allowed.
+   */
+  #walkedSet(extraCount: number): TokenSet {
+    const ranges = this.#aliveRanges;
+    const rangeEnd = this.#aliveRangeEnd;
+    const positionIds = this.#shapes.tokenIds;
+    let rangeTokenCount = 0;
+    for (let r = 0; r < rangeEnd; r += 2) rangeTokenCount += ranges[r + 1] - ranges[r];
+    if (rangeTokenCount + extraCount <= SPARSE_LIMIT) {
+      const ids = this.#collected.slice(0, rangeTokenCount + extraCount);
+      let i = extraCount;
+      for (let r = 0; r < rangeEnd; r += 2) {
+        for (let p = ranges[r]; p < ranges[r + 1]; p++) ids[i++] = positionIds[p];
+      }
+      return { ids: ids.sort(), bits: null, forbidden: null, count: ids.length };
+    }
+    let bits: Uint32Array;
+    if (rangeTokenCount > positionIds.length / 2) {
+      bits = this.#trieBits.slice();
+      let p = 0;
+      for (let r = 0; r <= rangeEnd; r += 2) {
+        const gapEnd = r < rangeEnd ? ranges[r] : positionIds.length;
+        for (; p < gapEnd; p++) bits[positionIds[p] >>> 5] &= ~(1 << (positionIds[p] & 31));
+        p = r < rangeEnd ? ranges[r + 1] : p;
+      }
+    } else {
+      bits = new Uint32Array(this.#words);
+      for (let r = 0; r < rangeEnd; r += 2) {
+        for (let p = ranges[r]; p < ranges[r + 1]; p++) {
+          bits[positionIds[p] >>> 5] |= 1 << (positionIds[p] & 31);
+        }
+      }
+    }
+    const extras = this.#collected;
+    for (let i = 0; i < extraCount; i++) bits[extras[i] >>> 5] |= 1 << (extras[i] & 31);
+    return _fromBits(bits, this.trie.vocabSize);
   }
 
   /** The state all bytes of `shape` lead to from `state` (DEAD when all die), or NOT_UNIFORM. */
@@ -263,12 +343,7 @@ export class MaskEngine {
       grown.set(this.#uniformNext);
       this.#uniformNext = grown;
     }
-    const classes = this.#shapeClasses[shape];
-    const first = this.pda.step(state, classes[0]);
-    let next = first;
-    for (let i = 1; i < classes.length && next !== NOT_UNIFORM; i++) {
-      if (this.pda.step(state, classes[i]) !== first) next = NOT_UNIFORM;
-    }
+    const next = this.pda.uniformStep(state, this.#shapeClasses[shape]) ?? NOT_UNIFORM;
     this.#uniformNext[state * shapeCount + shape] = next;
     return next;
   }
@@ -344,18 +419,16 @@ export class MaskEngine {
     }
     return flag === 1;
   }
-
-  #toSet(ids: Int32Array, count: number): TokenSet {
-    if (count <= SPARSE_LIMIT) {
-      return { ids: ids.slice(0, count).sort(), bits: null, forbidden: null, count };
-    }
-    const bits = new Uint32Array(this.#words);
-    for (let i = 0; i < count; i++) bits[ids[i] >>> 5] |= 1 << (ids[i] & 31);
-    return _fromBits(bits, this.trie.vocabSize);
-  }
 }
 
 const _EMPTY_SET: TokenSet = { ids: new Int32Array(0), bits: null, forbidden: null, count: 0 };
+
+/** A `[words]` bit set of the first `count` ids of `ids`. */
+function _bitsOf(ids: Int32Array, count: number, words: number): Uint32Array {
+  const bits = new Uint32Array(words);
+  for (let i = 0; i < count; i++) bits[ids[i] >>> 5] |= 1 << (ids[i] & 31);
+  return bits;
+}
 
 function _orInto(bits: Uint32Array, part: TokenSet): void {
   if (part.bits !== null) {
