@@ -7,7 +7,7 @@ import { createGrammarConstraint } from "./constraint.ts";
 import { parseGbnf } from "./gbnf.ts";
 import { GrammarMatcher } from "./matcher.ts";
 import { bruteForceAllowed, loadTestTokenizer, randomWalk, seededRandom } from "./test_helpers.ts";
-import { maskEngineOf, type TokenSet } from "./token_mask.ts";
+import { MaskEngine, maskEngineOf, type TokenSet } from "./token_mask.ts";
 import { tokenTrieOf } from "./token_trie.ts";
 import { WALK_SCHEMAS } from "./walk_schemas.ts";
 
@@ -79,6 +79,26 @@ for (const alias of ["smollm2-135m-instruct", "gemma3-270m"] as const) {
     }
   });
 }
+
+Deno.test("MaskEngine.mask() equals naiveMask() for sparse, middle and dense first-use masks on gemma3-270m", async () => {
+  const tokenizer = await loadTestTokenizer("gemma3-270m");
+  const { grammar } = compileSchema(WALK_SCHEMAS.person);
+  const trie = tokenTrieOf(tokenizer);
+  // The three ways a walked set is built: id list, bits set from ranges, bits cleared in gaps.
+  const cases: [text: string, count: number][] = [
+    ['{"name": "a", "age": 3, "e', 5],
+    ['{"name": "a", "age": 3, "email": "ab', 53802],
+    ['{"name": "ab', 238434],
+  ];
+  for (const [text, count] of cases) {
+    const engine = new MaskEngine(grammar, trie);
+    const at = new GrammarMatcher(grammar);
+    assert.equal(at.acceptText(text), true, text);
+    const set = engine.mask(at.state);
+    assert.equal(set.count, count, text);
+    assert.deepEqual(idsOfSet(set), Array.from(engine.naiveMask(at.state)), text);
+  }
+});
 
 Deno.test("createGrammarConstraint() processor keeps exactly the allowed logits of a dense mask", async () => {
   const tokenizer = await loadTestTokenizer("gemma3-270m");
