@@ -333,13 +333,16 @@ export fn zeno_quant_vec_dot(type_id: u32, n: usize, w: ?[*]const u8, x: ?[*]con
 
 /// The layout MUL_MAT multiplies a matrix of `type_id` with `rows` rows of `n` values fastest
 /// in: 1 (rows interleaved in groups of four) for the legacy types when `rows` is a multiple
-/// of four, else 0 (the file's layout, read in place).
+/// of four; 2 (groups of sixteen, lanes = rows) for Q4_K when `rows` is a multiple of 16 and
+/// this CPU has AVX-512 VNNI; else 0 (the file's layout, read in place).
 export fn zeno_matrix_layout(type_id: u32, n: u64, rows: u64) u32 {
     const quant_type = quant.QuantType.fromId(type_id) orelse return 0;
-    if (n == 0 or n % quant.traits.traits(quant_type).block_size != 0) return 0;
-    if (rows == 0 or rows % quant.layout.group_rows != 0) return 0;
-    if (!ops.mul_mat.supportsLayout(quant_type, .rows4)) return 0;
-    return @intFromEnum(quant.layout.Layout.rows4);
+    if (n == 0 or n % quant.traits.traits(quant_type).block_size != 0 or rows == 0) return 0;
+    for ([_]quant.layout.Layout{ .rows16, .rows4 }) |layout| {
+        if (rows % quant.layout.rowsPerGroup(layout) != 0) continue;
+        if (ops.mul_mat.supportsLayout(quant_type, layout)) return @intFromEnum(layout);
+    }
+    return 0;
 }
 
 /// Writes the matrix at `src` (`rows` rows of `n` values of `type_id`, the file's layout) to
@@ -356,9 +359,10 @@ export fn zeno_matrix_repack(
 ) Status {
     const quant_type = quant.QuantType.fromId(type_id) orelse return .unsupported;
     const layout = quant.layout.Layout.fromId(layout_id) orelse return .unsupported;
-    if (layout != .rows4 or !ops.mul_mat.supportsLayout(quant_type, layout)) return .unsupported;
+    if (layout == .rows or !ops.mul_mat.supportsLayout(quant_type, layout)) return .unsupported;
     const t = quant.traits.traits(quant_type);
-    if (n == 0 or n % t.block_size != 0 or rows == 0 or rows % quant.layout.group_rows != 0) {
+    const group_rows = quant.layout.rowsPerGroup(layout);
+    if (n == 0 or n % t.block_size != 0 or rows == 0 or rows % group_rows != 0) {
         return .invalid_argument;
     }
     const byte_length = std.math.mul(u64, t.rowBytes(@intCast(n)), rows) catch
@@ -366,14 +370,20 @@ export fn zeno_matrix_repack(
     const from = (src orelse return .invalid_argument)[0..@intCast(byte_length)];
     const to = (dst orelse return .invalid_argument)[0..@intCast(byte_length)];
     const blocks_per_row: usize = @intCast(n / t.block_size);
-    quant.layout.interleaveRows4(t.bytes_per_block, blocks_per_row, @intCast(rows), from, to);
+    switch (layout) {
+        .rows => unreachable,
+        .rows4 => quant.layout.interleaveRows4(t.bytes_per_block, blocks_per_row, @intCast(rows), from, to),
+        .rows16 => quant.q4_k_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
+    }
     return .ok;
 }
 
 test "zeno_matrix_layout() and zeno_matrix_repack() interleave legacy types only" {
     try testing.expectEqual(@as(u32, 1), zeno_matrix_layout(2, 64, 8)); // Q4_0
     try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(2, 64, 6)); // rows not 4k
-    try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(12, 256, 8)); // Q4_K
+    const q4_k_layout: u32 = if (quant.simd.use_vnni512) 2 else 0;
+    try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(12, 256, 8)); // Q4_K, 8 rows
+    try testing.expectEqual(q4_k_layout, zeno_matrix_layout(12, 256, 32));
     try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(0, 64, 8)); // F32
     var src: [4 * 36]u8 = undefined;
     for (&src, 0..) |*b, i| b.* = @truncate(i);
@@ -382,6 +392,7 @@ test "zeno_matrix_layout() and zeno_matrix_repack() interleave legacy types only
     // Block 0 of row 1 (bytes 36..54) follows block 0 of row 0.
     try testing.expectEqualSlices(u8, src[36..54], dst[18..36]);
     try testing.expectEqual(Status.unsupported, zeno_matrix_repack(12, 1, 256, 4, &src, &dst));
+    try testing.expectEqual(Status.unsupported, zeno_matrix_repack(2, 2, 64, 16, &src, &dst));
     try testing.expectEqual(Status.unsupported, zeno_matrix_repack(2, 9, 64, 4, &src, &dst));
     try testing.expectEqual(Status.invalid_argument, zeno_matrix_repack(2, 1, 64, 3, &src, &dst));
     try testing.expectEqual(Status.invalid_argument, zeno_matrix_repack(2, 1, 64, 4, null, &dst));

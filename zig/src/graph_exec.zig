@@ -18,7 +18,8 @@ const std = @import("std");
 const assert = std.debug.assert;
 const ops = @import("ops/mod.zig");
 const traits = @import("quant/traits.zig");
-const Layout = @import("quant/layout.zig").Layout;
+const layout_module = @import("quant/layout.zig");
+const Layout = layout_module.Layout;
 const pool_module = @import("pool.zig");
 const Pool = pool_module.Pool;
 const QuantType = traits.QuantType;
@@ -613,11 +614,12 @@ fn checkMulMat(exec: *Executor, nt: NodeTensors, needs: *ScratchNeeds) Error!voi
             .{ traits.traits(weight_type).name, @tagName(weights.layout) },
         );
     }
-    if (weights.layout == .rows4 and weights.rowCount() % 4 != 0) {
+    const group_rows = layout_module.rowsPerGroup(weights.layout);
+    if (weights.rowCount() % group_rows != 0) {
         return exec.fail(
             error.InvalidGraph,
-            "weights in layout rows4 have {d} rows, not a multiple of 4",
-            .{weights.rowCount()},
+            "weights in layout {s} have {d} rows, not a multiple of {d}",
+            .{ @tagName(weights.layout), weights.rowCount(), group_rows },
         );
     }
     try expectType(exec, x, f32_id, "src1");

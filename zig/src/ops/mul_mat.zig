@@ -13,6 +13,8 @@ const assert = std.debug.assert;
 const traits = @import("../quant/traits.zig");
 const multi_dot = @import("../quant/multi_dot.zig");
 const layout = @import("../quant/layout.zig");
+const q4_k_rows16 = @import("../quant/q4_k_rows16.zig");
+const simd = @import("../quant/simd.zig");
 
 /// Weight rows per block of the blocked kernel: small enough that a block of a 4096-wide
 /// 8-bit matrix (~70 KB) stays in L2 while every token of a prefill batch passes over it.
@@ -51,12 +53,14 @@ pub fn readsF32(weight_type: traits.QuantType) bool {
 }
 
 /// Whether weights of `weight_type` can be multiplied in `weight_layout` (the file's row
-/// layout: every type with a dot kernel; four rows interleaved: the legacy types).
+/// layout: every type with a dot kernel; four rows interleaved: the legacy types; sixteen
+/// rows with lanes = rows: Q4_K, where `vpdpbusd` exists: elsewhere it would be slower).
 pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layout) bool {
     const t = traits.traits(weight_type);
     return switch (weight_layout) {
         .rows => t.dot != null,
         .rows4 => t.dot_rows4 != null and multi_dot.supported(weight_type),
+        .rows16 => weight_type == .q4_k and simd.use_vnni512,
     };
 }
 
@@ -80,8 +84,9 @@ pub const Operands = struct {
 
     fn check(o: Operands) void {
         const t = traits.traits(o.weight_type);
-        assert(supportsLayout(o.weight_type, o.weight_layout));
-        assert(o.weight_layout == .rows or o.rows % layout.group_rows == 0);
+        assert(supportsLayout(o.weight_type, o.weight_layout) or
+            (o.weight_layout == .rows16 and o.weight_type == .q4_k)); // tests on any CPU
+        assert(o.rows % layout.rowsPerGroup(o.weight_layout) == 0);
         assert(o.weights.len == t.rowBytes(o.k) * o.rows);
         assert(o.activations.len == traits.traits(t.vec_dot_type).rowBytes(o.k) * o.n);
         assert(o.dst.len == o.n * o.rows);
@@ -94,6 +99,7 @@ pub const Operands = struct {
 pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     o.check();
     assert(row_begin <= row_end and row_end <= o.rows);
+    if (o.weight_layout == .rows16) return mulMatGroups16(o, row_begin, row_end);
     const interleaved = o.weight_layout == .rows4;
     assert(!interleaved or (row_begin % layout.group_rows == 0 and row_end % layout.group_rows == 0));
     const t = traits.traits(o.weight_type);
@@ -134,6 +140,33 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
             while (r < block_end) : (r += 1) {
                 out[r] = token_dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
             }
+        }
+    }
+}
+
+/// `mulMatRows` for Q4_K in `rows16`: each group of 16 rows against tokens in groups of four
+/// (`dotBatched`'s order), then the remaining tokens one by one (`dot`'s), as `repacked` says
+/// llama.cpp orders them (rows16 matrices have a multiple of 16 rows).
+fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
+    comptime assert(rows_per_block % q4_k_rows16.group_rows == 0);
+    assert(o.weight_type == .q4_k);
+    assert(row_begin % q4_k_rows16.group_rows == 0 and row_end % q4_k_rows16.group_rows == 0);
+    const group_bytes = q4_k_rows16.group_rows * traits.traits(.q4_k).rowBytes(o.k);
+    const x_row_bytes = o.activations.len / o.n;
+    const tokens_grouped = o.n - o.n % 4;
+    var row = row_begin;
+    while (row < row_end) : (row += q4_k_rows16.group_rows) {
+        const group = o.weights[row / q4_k_rows16.group_rows * group_bytes ..][0..group_bytes];
+        var token: usize = 0;
+        while (token < tokens_grouped) : (token += 4) {
+            var xs: [4][]const u8 = undefined;
+            for (&xs, token..) |*x, i| x.* = o.activations[i * x_row_bytes ..][0..x_row_bytes];
+            const sums = q4_k_rows16.dotGroupTokens4(o.k, group, xs);
+            for (sums, token..) |s, i| o.dst[i * o.rows + row ..][0..16].* = s;
+        }
+        for (tokens_grouped..o.n) |edge_token| {
+            const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
+            o.dst[edge_token * o.rows + row ..][0..16].* = q4_k_rows16.dotGroup(o.k, group, x);
         }
     }
 }
@@ -194,6 +227,7 @@ fn rowsAt(o: Operands, row: usize) layout.Rows4 {
             const group = o.weights[row * w_row_bytes ..][0 .. layout.group_rows * w_row_bytes];
             return layout.Rows4.interleaved(group.ptr, t.bytes_per_block);
         },
+        .rows16 => unreachable, // mulMatGroups16
     }
 }
 
@@ -382,4 +416,51 @@ test "mulMatRows(): rows4 weights give the file layout's results bit for bit" {
         }
     }
     try testing.expect(!supportsLayout(.q4_k, .rows4));
+}
+
+test "mulMatRows(): rows16 Q4_K weights give the file layout's results bit for bit" {
+    const allocator = testing.allocator;
+    const k = 512;
+    const rows = 48; // three groups: one block of 16 rows per group
+    const t = traits.traits(.q4_k);
+    var prng = std.Random.DefaultPrng.init(9);
+    const w_bytes = try allocator.alloc(u8, t.rowBytes(k) * rows);
+    defer allocator.free(w_bytes);
+    var values: [k]f32 = undefined;
+    for (0..rows) |r| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32);
+        t.quantize_row(&values, w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)]);
+    }
+    const grouped_bytes = try allocator.alloc(u8, w_bytes.len);
+    defer allocator.free(grouped_bytes);
+    q4_k_rows16.interleave(k / 256, rows, w_bytes, grouped_bytes);
+    for ([_]usize{ 1, 4, 6, 9 }) |n| {
+        const x = try allocator.alloc(f32, n * k);
+        defer allocator.free(x);
+        for (x) |*v| v.* = prng.random().floatNorm(f32);
+        const xq = try allocator.alloc(u8, quantizedBytes(.q4_k, k, n));
+        defer allocator.free(xq);
+        quantizeRows(.q4_k, x, k, 0, n, xq);
+        const want = try allocator.alloc(f32, n * rows);
+        defer allocator.free(want);
+        const got = try allocator.alloc(f32, n * rows);
+        defer allocator.free(got);
+        const file_layout: Operands = .{
+            .weight_type = .q4_k,
+            .k = k,
+            .rows = rows,
+            .n = n,
+            .weights = w_bytes,
+            .activations = xq,
+            .dst = want,
+        };
+        mulMatRows(file_layout, 0, rows);
+        var grouped = file_layout;
+        grouped.weight_layout = .rows16;
+        grouped.weights = grouped_bytes;
+        grouped.dst = got;
+        mulMatRows(grouped, 0, 16);
+        mulMatRows(grouped, 16, rows);
+        try testing.expectEqualSlices(f32, want, got);
+    }
 }

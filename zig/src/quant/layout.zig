@@ -10,6 +10,9 @@
 //! product read 17.5 GB/s row by row from 4 KiB pages, 30.2 GB/s interleaved in huge pages,
 //! against a 34.6 GB/s read-only stream). Only memory order changes: every row's blocks are
 //! the file's bytes, and each output's float operations are the same as the row kernel's.
+//!
+//! `rows16` (Q4_K only, q4_k_rows16.zig) groups sixteen rows and rearranges each group block
+//! so that SIMD lanes are rows: the file's bytes, moved, and the row kernel's float steps.
 
 const std = @import("std");
 const assert = std.debug.assert;
@@ -18,6 +21,7 @@ const assert = std.debug.assert;
 pub const Layout = enum(u8) {
     rows = 0,
     rows4 = 1,
+    rows16 = 2,
 
     pub fn fromId(id: u32) ?Layout {
         return std.enums.fromInt(Layout, id);
@@ -26,6 +30,15 @@ pub const Layout = enum(u8) {
 
 /// Rows per interleaved group of `Layout.rows4`.
 pub const group_rows: usize = 4;
+
+/// Rows per group of `layout`.
+pub fn rowsPerGroup(layout: Layout) usize {
+    return switch (layout) {
+        .rows => 1,
+        .rows4 => group_rows,
+        .rows16 => 16,
+    };
+}
 
 /// Four weight rows of one matrix: block b of row r starts at `first[r] + b·block_step` bytes.
 /// Rows one after another have `block_step` = one block; rows of a `rows4` group have

@@ -1,0 +1,247 @@
+//! Q4_K matrices repacked sixteen rows at a time (`Layout.rows16`), for kernels whose SIMD
+//! lanes are the rows: lane r of every vector belongs to row r of the group, so the integer
+//! sums over k are vertical adds and nothing is reduced across lanes.
+//!
+//! One group block holds super-block b of rows 16g..16g+15, 2304 bytes (16 × 144, the file's
+//! size), blocks one after another:
+//!
+//!   [0, 32)       d of rows 0..15 (f16)
+//!   [32, 64)      dmin of rows 0..15 (f16)
+//!   [64, 256)     the 12 packed scale bytes, transposed: byte i of row r at 64 + 16·i + r
+//!   [256, 2304)   qs in 4-byte pieces: step s = 8c + i (chunk c of 64 values, i in 0..8) is
+//!                 64 bytes at 256 + 64·s, row r's qs[32c + 4i ..][0..4] at 4r
+//!
+//! A step's 64 bytes hold values 64c + 4i .. +4 of each row in their low nibbles and values
+//! 64c + 32 + 4i .. +4 in their high nibbles (Q4_K's packing), so one `vpdpbusd` against the
+//! four matching activations, broadcast to every lane, adds four products to each row's lane.
+//!
+//! The float steps per row are those of q4_k.zig's `dot` (one token: a block's integer sums
+//! converted at once) and `dotBatched` (tokens in groups of four: each 64-value chunk's), lane
+//! by lane, so results are bit-identical to them.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const simd = @import("simd.zig");
+
+const Block = blocks.BlockQ4_K;
+const ActBlock = blocks.BlockQ8_K;
+const qk = blocks.qk_k;
+
+/// Rows per group.
+pub const group_rows: usize = 16;
+/// Bytes of one group block.
+pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
+
+const d_offset = 0;
+const dmin_offset = 32;
+const scales_offset = 64;
+const qs_offset = 256;
+/// 4-byte pieces of a row's 128 qs bytes.
+const steps_per_block = qk / 2 / 4;
+
+comptime {
+    assert(steps_per_block == 32);
+    assert(qs_offset + steps_per_block * 64 == group_block_bytes);
+    assert(scales_offset + blocks.k_scale_bytes * group_rows == qs_offset);
+}
+
+const I32s = @Vector(group_rows, i32);
+const F32s = @Vector(group_rows, f32);
+const Bytes16 = @Vector(group_rows, u8);
+
+/// Writes `rows` rows of `blocks_per_row` Q4_K blocks (file layout, `src`) to `dst` in groups
+/// of 16 rows. `rows` is a multiple of 16.
+pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
+    assert(rows % group_rows == 0);
+    const row_bytes = blocks_per_row * @sizeOf(Block);
+    assert(src.len == rows * row_bytes and dst.len == src.len);
+    const all = blocks.asBlocks(Block, src);
+    var out: usize = 0;
+    var group: usize = 0;
+    while (group < rows) : (group += group_rows) {
+        for (0..blocks_per_row) |b| {
+            const block_out = dst[out..][0..group_block_bytes];
+            for (0..group_rows) |r| writeRow(block_out, r, &all[(group + r) * blocks_per_row + b]);
+            out += group_block_bytes;
+        }
+    }
+    assert(out == dst.len);
+}
+
+fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) void {
+    const d: [2]u8 = @bitCast(block.d);
+    const dmin: [2]u8 = @bitCast(block.dmin);
+    block_out[d_offset + 2 * r ..][0..2].* = d;
+    block_out[dmin_offset + 2 * r ..][0..2].* = dmin;
+    for (block.scales, 0..) |byte, i| block_out[scales_offset + group_rows * i + r] = byte;
+    for (0..steps_per_block) |s| {
+        const c = s / 8;
+        const i = s % 8;
+        block_out[qs_offset + 64 * s + 4 * r ..][0..4].* = block.qs[32 * c + 4 * i ..][0..4].*;
+    }
+}
+
+/// The 8 scales and 8 mins of every row of a group block, lanes = rows (k_scales.zig's
+/// packing, decoded for 16 rows at once).
+const ScalesMins = struct {
+    scale: [8]I32s,
+    min: [8]I32s,
+
+    inline fn of(block: *const [group_block_bytes]u8) ScalesMins {
+        var s: [blocks.k_scale_bytes]Bytes16 = undefined;
+        inline for (&s, 0..) |*v, i| v.* = block[scales_offset + group_rows * i ..][0..16].*;
+        const low6: Bytes16 = @splat(63);
+        const low4: Bytes16 = @splat(0x0F);
+        var out: ScalesMins = undefined;
+        inline for (0..4) |j| {
+            out.scale[j] = s[j] & low6;
+            out.min[j] = s[j + 4] & low6;
+            out.scale[j + 4] = (s[j + 8] & low4) | ((s[j] >> @splat(6)) << @splat(4));
+            out.min[j + 4] = (s[j + 8] >> @splat(4)) | ((s[j + 4] >> @splat(6)) << @splat(4));
+        }
+        return out;
+    }
+};
+
+/// Four activation bytes in every lane.
+inline fn broadcast4(bytes: *const [4]i8) @Vector(64, i8) {
+    const word = std.mem.readInt(u32, @ptrCast(bytes), .little);
+    return @bitCast(@as(@Vector(16, u32), @splat(word)));
+}
+
+/// Running sums of the 16 rows, as q4_k.zig's `Acc` per row.
+const Acc = struct {
+    scaled: F32s = @splat(0),
+    mins: F32s = @splat(0),
+};
+
+/// The dot products of a group's 16 rows with `tokens` activation rows: `per_chunk` false is
+/// `q4_k.dot`'s order, true `q4_k.dotBatched`'s.
+inline fn groupDot(
+    comptime tokens: usize,
+    comptime per_chunk: bool,
+    n: usize,
+    group: []const u8,
+    xs: [tokens][]const u8,
+) [tokens]F32s {
+    // Every step is unrolled (and, without VNNI, each `vpdpbusd` becomes a tree of adds).
+    @setEvalBranchQuota(400_000);
+    const block_count = blocks.blockCount(n, qk);
+    assert(group.len == block_count * group_block_bytes);
+    var acts: [tokens][]const ActBlock = undefined;
+    inline for (&acts, xs) |*a, x| {
+        a.* = blocks.asBlocks(ActBlock, x);
+        assert(a.len == block_count);
+    }
+    var acc: [tokens]Acc = @splat(.{});
+    for (0..block_count) |b| {
+        const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
+        const d_w = halves(block[d_offset..][0..32]);
+        const dmin_w = halves(block[dmin_offset..][0..32]);
+        const sm = ScalesMins.of(block);
+        var block_sums: [tokens]I32s = @splat(@splat(0));
+        var block_mins: [tokens]I32s = @splat(@splat(0));
+        inline for (0..4) |c| {
+            var low: [tokens]I32s = @splat(@splat(0));
+            var high: [tokens]I32s = @splat(@splat(0));
+            inline for (0..8) |i| {
+                const packed_q: @Vector(64, u8) = block[qs_offset + 64 * (8 * c + i) ..][0..64].*;
+                const q_low = packed_q & @as(@Vector(64, u8), @splat(0x0F));
+                const q_high = packed_q >> @splat(4);
+                inline for (0..tokens) |t| {
+                    const xb = &acts[t][b];
+                    const x_low = broadcast4(xb.qs[64 * c + 4 * i ..][0..4]);
+                    const x_high = broadcast4(xb.qs[64 * c + 32 + 4 * i ..][0..4]);
+                    low[t] = simd.dotUnsigned4Add(low[t], q_low, x_low);
+                    high[t] = simd.dotUnsigned4Add(high[t], q_high, x_high);
+                }
+            }
+            inline for (0..tokens) |t| {
+                const xb = &acts[t][b];
+                const chunk = low[t] * sm.scale[2 * c] + high[t] * sm.scale[2 * c + 1];
+                const bsum_low: I32s = @splat(@as(i32, xb.bsums[4 * c]) + xb.bsums[4 * c + 1]);
+                const bsum_high: I32s = @splat(@as(i32, xb.bsums[4 * c + 2]) + xb.bsums[4 * c + 3]);
+                const chunk_mins = sm.min[2 * c] * bsum_low + sm.min[2 * c + 1] * bsum_high;
+                if (per_chunk) {
+                    const d: F32s = d_w * @as(F32s, @splat(xb.d));
+                    const dmin: F32s = dmin_w * @as(F32s, @splat(xb.d));
+                    acc[t].scaled = @mulAdd(F32s, @floatFromInt(chunk), d, acc[t].scaled);
+                    acc[t].mins = @mulAdd(F32s, @floatFromInt(chunk_mins), dmin, acc[t].mins);
+                } else {
+                    block_sums[t] += chunk;
+                    block_mins[t] += chunk_mins;
+                }
+            }
+        }
+        if (!per_chunk) inline for (0..tokens) |t| {
+            const x_d: F32s = @splat(acts[t][b].d);
+            acc[t].scaled = @mulAdd(F32s, @floatFromInt(block_sums[t]), d_w * x_d, acc[t].scaled);
+            acc[t].mins = @mulAdd(F32s, @floatFromInt(block_mins[t]), dmin_w * x_d, acc[t].mins);
+        };
+    }
+    var out: [tokens]F32s = undefined;
+    inline for (&out, acc) |*o, a| o.* = a.scaled - a.mins;
+    return out;
+}
+
+inline fn halves(bytes: *const [32]u8) F32s {
+    const words: [group_rows]u16 = @bitCast(bytes.*);
+    const low = fp.halvesToF32(8, words[0..8].*);
+    return simd.concat(f32, 8, low, fp.halvesToF32(8, words[8..16].*));
+}
+
+/// One token against the group's 16 rows, each result equal to `q4_k.dot`'s.
+pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
+    return groupDot(1, false, n, group, .{x})[0];
+}
+
+/// Four tokens against the group's 16 rows, each result equal to `q4_k.dotBatched`'s.
+pub fn dotGroupTokens4(n: usize, group: []const u8, xs: [4][]const u8) [4][group_rows]f32 {
+    const sums = groupDot(4, true, n, group, xs);
+    var out: [4][group_rows]f32 = undefined;
+    inline for (&out, sums) |*o, s| o.* = s;
+    return out;
+}
+
+const testing = std.testing;
+
+test "dotGroup() and dotGroupTokens4() equal q4_k's dot() and dotBatched() bit for bit" {
+    const q4_k = @import("q4_k.zig");
+    const q8_k = @import("q8_k.zig");
+    const allocator = testing.allocator;
+    const n = 3 * qk;
+    const rows = 2 * group_rows;
+    const row_bytes = 3 * @sizeOf(Block);
+    var prng = std.Random.DefaultPrng.init(17);
+    var values: [n]f32 = undefined;
+    const w = try allocator.alloc(u8, rows * row_bytes);
+    defer allocator.free(w);
+    for (0..rows) |r| {
+        // Varied magnitudes, so scales and mins use their high bits too.
+        const gain: f32 = @floatFromInt(1 + r % 7);
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * gain + gain * 0.3;
+        q4_k.quantizeRow(&values, w[r * row_bytes ..][0..row_bytes]);
+    }
+    const grouped = try allocator.alloc(u8, w.len);
+    defer allocator.free(grouped);
+    interleave(3, rows, w, grouped);
+    var act_bytes: [4][3 * @sizeOf(ActBlock)]u8 = undefined;
+    var xs: [4][]const u8 = undefined;
+    for (&act_bytes, &xs) |*a, *x| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
+        q8_k.quantizeRow(&values, a);
+        x.* = a;
+    }
+    for (0..rows / group_rows) |g| {
+        const group = grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
+        const single = dotGroup(n, group, xs[2]);
+        const batched = dotGroupTokens4(n, group, xs);
+        for (0..group_rows) |r| {
+            const row = w[(g * group_rows + r) * row_bytes ..][0..row_bytes];
+            try testing.expectEqual(q4_k.dot(n, row, xs[2]), single[r]);
+            for (0..4) |t| try testing.expectEqual(q4_k.dotBatched(n, row, xs[t]), batched[t][r]);
+        }
+    }
+}
