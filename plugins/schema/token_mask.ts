@@ -81,7 +81,17 @@ export class MaskEngine {
    * NOT_UNIFORM, UNIFORM_UNKNOWN.
    */
   #uniformNext: Int32Array;
-  readonly #shapeStates: Int32Array;
+  /**
+   * Frame walks run on walk codes: a code below `#gstateCount` is a gstate without calls under
+   * the unknown caller (stepped with the DFA table, nothing interned), any other code is pda
+   * state `code - #gstateCount`.
+   */
+  readonly #gstateCount: number;
+  /** `[gstateCount]`: 1 where the gstate has no call edges (its frame alone reads bytes). */
+  readonly #callFree: Uint8Array;
+  /** `[gstateCount * shapeCount]`: like `#uniformNext`, from call-free gstate codes. */
+  readonly #gstateUniform: Int32Array;
+  readonly #walkCodes: Int32Array;
   readonly #frameMasks: (_FrameMask | undefined)[];
   readonly #stateMasks = new Map<number, TokenSet>();
   #escapeFlag = new Int8Array(256).fill(-1);
@@ -114,7 +124,13 @@ export class MaskEngine {
     for (let b = 0; b < 256; b++) classSets[this.#shapes.shapeOfByte[b]].add(grammar.byteClass[b]);
     this.#shapeClasses = classSets.map((set) => Int32Array.from(set));
     this.#uniformNext = new Int32Array(64 * shapeCount).fill(UNIFORM_UNKNOWN);
-    this.#shapeStates = new Int32Array(trie.maxDepth + 2);
+    this.#gstateCount = grammar.stateCount;
+    this.#callFree = new Uint8Array(grammar.stateCount);
+    for (let g = 0; g < grammar.stateCount; g++) {
+      this.#callFree[g] = grammar.callOffset[g] === grammar.callOffset[g + 1] ? 1 : 0;
+    }
+    this.#gstateUniform = new Int32Array(grammar.stateCount * shapeCount).fill(UNIFORM_UNKNOWN);
+    this.#walkCodes = new Int32Array(trie.maxDepth + 2);
     this.#frameMasks = new Array(grammar.stateCount);
     this.#collected = new Int32Array(trie.tokenIds.length + 1);
     this.#aliveRanges = new Int32Array(2 * (this.#shapes.nodeCount + 1));
@@ -208,8 +224,9 @@ export class MaskEngine {
   #frameMask(gstate: number): _FrameMask {
     let frameMask = this.#frameMasks[gstate];
     if (frameMask === undefined) {
-      const pda = this.pda;
-      const start = pda.stateOf([pda.frame(gstate, UNKNOWN_PARENT)]);
+      const start = this.#callFree[gstate] === 1
+        ? gstate
+        : this.#gstateCount + this.pda.singleStateOf(this.pda.frame(gstate, UNKNOWN_PARENT));
       const escapes: number[] = [];
       const extraCount = this.#shapeWalk(start, escapes);
       frameMask = { set: this.#walkedSet(extraCount), escapes: Int32Array.from(escapes) };
@@ -219,7 +236,7 @@ export class MaskEngine {
   }
 
   /**
-   * Walks the whole vocabulary from `start` over the shape trie. Tokens of shape nodes that
+   * Walks the whole vocabulary from walk code `start` over the shape trie. Tokens of shape nodes that
    * stay alive go to `#aliveRanges` as position ranges (no per-token work: a dense mask is
    * ~250k tokens but ~30k shape nodes); tokens found where the walk drops to token-trie nodes
    * go to `#collected` as ids, and their count is returned. Token-trie nodes where the
@@ -229,36 +246,36 @@ export class MaskEngine {
     const shapes = this.#shapes;
     const { nodeShape, nodeDepth, nodeEnd, byteOffset, byteNodes, tokenOffset } = shapes;
     const shapeCount = shapes.shapeCount;
-    const states = this.#shapeStates;
+    const gstateCount = this.#gstateCount;
+    const gstateUniform = this.#gstateUniform;
+    const accepting = this.pda.grammar.accepting;
+    const codes = this.#walkCodes;
     const ranges = this.#aliveRanges;
     let rangeEnd = 0;
     let count = 0;
-    // Local copies of tables that grow: refreshed whenever a computation may have grown them.
-    let uniformNext = this.#uniformNext;
-    let escapeFlag = this.#escapeFlag;
-    states[0] = start;
+    codes[0] = start;
     let n = 1;
     while (n < shapes.nodeCount) {
-      const parentState = states[nodeDepth[n] - 1];
+      const parentCode = codes[nodeDepth[n] - 1];
       const shape = nodeShape[n];
-      const index = parentState * shapeCount + shape;
-      let next = index < uniformNext.length ? uniformNext[index] : UNIFORM_UNKNOWN;
-      if (next === UNIFORM_UNKNOWN) {
-        next = this.#computeUniformNext(parentState, shape);
-        uniformNext = this.#uniformNext;
-      }
+      let next: number;
+      if (parentCode < gstateCount) {
+        next = gstateUniform[parentCode * shapeCount + shape];
+        if (next === UNIFORM_UNKNOWN) next = this.#computeGstateUniform(parentCode, shape);
+      } else next = this.#pdaNextCode(parentCode - gstateCount, shape);
       if (next === DEAD) {
         n = nodeEnd[n];
         continue;
       }
       if (next === NOT_UNIFORM) {
+        const parentState = this.#pdaStateOfCode(parentCode);
         for (let k = byteOffset[n]; k < byteOffset[n + 1]; k++) {
           count = this.#walkNode(byteNodes[k], parentState, count, escapes);
         }
         n = nodeEnd[n];
         continue;
       }
-      states[nodeDepth[n]] = next;
+      codes[nodeDepth[n]] = next;
       const from = tokenOffset[n];
       const to = tokenOffset[n + 1];
       if (from < to) {
@@ -269,14 +286,11 @@ export class MaskEngine {
           ranges[rangeEnd++] = to;
         }
       }
-      if (nodeEnd[n] > n + 1) {
-        let flag = next < escapeFlag.length ? escapeFlag[next] : -1;
-        if (flag === -1) {
-          flag = this.#hasUnknownParent(next) ? 1 : 0;
-          escapeFlag = this.#escapeFlag;
-        }
-        if (flag === 1) this.#pushEscapes(n, escapes);
-      }
+      // A call-free gstate ends its rule (back to the unknown caller) where it accepts.
+      const callerMayContinue = next < gstateCount
+        ? accepting[next] === 1
+        : this.#hasUnknownParent(next - gstateCount);
+      if (nodeEnd[n] > n + 1 && callerMayContinue) this.#pushEscapes(n, escapes);
       n++;
     }
     this.#aliveRangeEnd = rangeEnd;
@@ -332,6 +346,40 @@ export class MaskEngine {
     const extras = this.#collected;
     for (let i = 0; i < extraCount; i++) bits[extras[i] >>> 5] |= 1 << (extras[i] & 31);
     return _fromBits(bits, this.trie.vocabSize);
+  }
+
+  /**
+   * The walk code all bytes of `shape` lead to from call-free `gstate` under the unknown
+   * caller (DEAD when all die), or NOT_UNIFORM; read from the DFA table and cached.
+   */
+  #computeGstateUniform(gstate: number, shape: number): number {
+    const { next, classCount } = this.pda.grammar;
+    const classes = this.#shapeClasses[shape];
+    const row = gstate * classCount;
+    const target = next[row + classes[0]];
+    let code = target < 0 ? DEAD : target;
+    for (let i = 1; i < classes.length; i++) {
+      if (next[row + classes[i]] !== target) code = NOT_UNIFORM;
+    }
+    if (code >= 0 && this.#callFree[code] === 0) {
+      code = this.#gstateCount + this.pda.singleStateOf(this.pda.frame(target, UNKNOWN_PARENT));
+    }
+    this.#gstateUniform[gstate * this.#shapes.shapeCount + shape] = code;
+    return code;
+  }
+
+  /** The walk code all bytes of `shape` lead to from pda `state`, or DEAD, NOT_UNIFORM. */
+  #pdaNextCode(state: number, shape: number): number {
+    const index = state * this.#shapes.shapeCount + shape;
+    let next = index < this.#uniformNext.length ? this.#uniformNext[index] : UNIFORM_UNKNOWN;
+    if (next === UNIFORM_UNKNOWN) next = this.#computeUniformNext(state, shape);
+    return next < 0 ? next : this.#gstateCount + next;
+  }
+
+  /** The pda state a walk code stands for (interned on demand for gstate codes). */
+  #pdaStateOfCode(code: number): number {
+    if (code >= this.#gstateCount) return code - this.#gstateCount;
+    return this.pda.singleStateOf(this.pda.frame(code, UNKNOWN_PARENT));
   }
 
   /** The state all bytes of `shape` lead to from `state` (DEAD when all die), or NOT_UNIFORM. */
