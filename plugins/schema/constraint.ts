@@ -107,7 +107,11 @@ class _Constraint implements GrammarConstraint {
     const set = this.#engine.mask(this.#state);
     if (set.bits !== null) bits.set(set.bits);
     else for (const id of set.ids!) bits[id >>> 5] |= 1 << (id & 31);
-    if (this.canEnd()) for (const id of this.#engine.trie.eogIds) bits[id >>> 5] |= 1 << (id & 31);
+    if (this.canEnd()) {
+      for (const id of this.#engine.trie.eogIds) {
+        bits[id >>> 5] |= 1 << (id & 31);
+      }
+    }
     return bits;
   }
 
@@ -138,9 +142,9 @@ class _Constraint implements GrammarConstraint {
     const keepEog = this.canEnd();
     const set = this.#ended ? _NOTHING : this.#engine.mask(this.#state);
     const saved = this.#eogLogits;
-    if (keepEog) for (let i = 0; i < eogIds.length; i++) saved[i] = logits[eogIds[i]];
+    if (keepEog) { for (let i = 0; i < eogIds.length; i++) saved[i] = logits[eogIds[i]]; }
     _applySet(logits, set, this.#tokenizer.vocabSize);
-    if (keepEog) for (let i = 0; i < eogIds.length; i++) logits[eogIds[i]] = saved[i];
+    if (keepEog) { for (let i = 0; i < eogIds.length; i++) logits[eogIds[i]] = saved[i]; }
   }
 }
 
@@ -149,14 +153,15 @@ let _scratchLogits = new Float32Array(0);
 
 /** A reused buffer of at least `size` floats (masking allocates nothing per step). */
 function _scratch(size: number): Float32Array {
-  if (_scratchLogits.length < size) _scratchLogits = new Float32Array(Math.max(size, _scratchLogits.length * 2));
+  if (_scratchLogits.length < size) {
+    _scratchLogits = new Float32Array(Math.max(size, _scratchLogits.length * 2));
+  }
   return _scratchLogits;
 }
 
 /**
- * Writes -Infinity into every logit whose token is not in `set` (in place), in
- * `min(count, vocabSize - count)` scattered writes: an almost-everything set writes its
- * forbidden ids; any other set fills the array and puts its allowed logits back.
+ * Writes -Infinity into every logit whose token is not in `set` (in place): a set that keeps
+ * its forbidden ids writes those; any other fills the array and puts its allowed logits back.
  */
 function _applySet(logits: Float32Array, set: TokenSet, vocabSize: number): void {
   if (set.forbidden !== null) {

@@ -25,15 +25,17 @@ import type { TokenTrie } from "./token_trie.ts";
 
 /**
  * A set of token ids, kept in the forms its uses need: `bits` for membership when the set is
- * large, and whichever id list is shorter so that masking logits costs
- * `min(count, vocabSize - count)` writes.
+ * large, and the id list that masks logits fastest. Keeping `ids` costs a gather, a fill and
+ * a scatter (about three passes over `count` ids); writing `forbidden` costs one pass over
+ * `vocabSize - count` ids. Measured on a 262k vocabulary the second wins above about a
+ * quarter of the vocabulary (40 % allowed: 180 µs as ids, 95 µs as forbidden ids).
  */
 export interface TokenSet {
-  /** The ids, ascending, when `count <= vocabSize / 2`; else null. */
+  /** The ids, ascending, when `count <= vocabSize * FORBIDDEN_LIST_FROM`; else null. */
   readonly ids: Int32Array | null;
   /** `[ceil(vocabSize / 32)]` bit set when `count > SPARSE_LIMIT` (2048); else null. */
   readonly bits: Uint32Array | null;
-  /** The ids in `[0, vocabSize)` not in the set, ascending, when `count > vocabSize / 2`. */
+  /** The ids in `[0, vocabSize)` not in the set, ascending, when `ids` is null. */
   readonly forbidden: Int32Array | null;
   readonly count: number;
 }
@@ -45,6 +47,8 @@ interface _FrameMask {
 }
 
 const SPARSE_LIMIT = 2048;
+/** Fraction of the vocabulary above which a set keeps its forbidden ids (see `TokenSet`). */
+const FORBIDDEN_LIST_FROM = 0.25;
 /** `#uniformNext` entries: not computed yet / bytes of the shape lead to different states. */
 const UNIFORM_UNKNOWN = -2;
 const NOT_UNIFORM = -3;
@@ -490,7 +494,7 @@ function _orInto(bits: Uint32Array, part: TokenSet): void {
 function _fromBits(bits: Uint32Array, vocabSize: number): TokenSet {
   let count = 0;
   for (let w = 0; w < bits.length; w++) count += _popcount(bits[w]);
-  if (count > vocabSize / 2) {
+  if (count > vocabSize * FORBIDDEN_LIST_FROM) {
     return { ids: null, bits, forbidden: _idsWhere(bits, vocabSize - count, vocabSize, -1), count };
   }
   return {

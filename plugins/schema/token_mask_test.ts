@@ -123,3 +123,32 @@ Deno.test("createGrammarConstraint() processor keeps exactly the allowed logits 
   }
   assert.ok(kept > tokenizer.vocabSize / 2, `expected a dense mask, kept ${kept}`);
 });
+
+Deno.test("createGrammarConstraint() processor keeps exactly naiveMask()'s logits through each masking path", async () => {
+  const tokenizer = await loadTestTokenizer("gemma3-270m");
+  const { grammar } = compileSchema(WALK_SCHEMAS.person);
+  const engine = maskEngineOf(grammar, tokenTrieOf(tokenizer));
+  // Allowed counts: a sparse id list, ids with bits (under a quarter of the vocabulary), and
+  // forbidden lists under and over half of it.
+  const cases: [text: string, count: number][] = [
+    ['{"name": "a", "age": 3, "e', 5],
+    ['{"name": "a", "age": 3, "email": "ab', 53802],
+    ['{"name": "a", "age": 3, "tags": ["ab', 106535],
+    ['{"name": "ab', 238434],
+  ];
+  for (const [text, count] of cases) {
+    const constraint = createGrammarConstraint(grammar, tokenizer);
+    const shadow = new GrammarMatcher(grammar);
+    for (const id of tokenizer.encode(text, { addSpecial: false })) {
+      constraint.accept(id);
+      assert.equal(shadow.acceptBytes(tokenizer.tokenBytes(id)), true, text);
+    }
+    const naive = engine.naiveMask(shadow.state);
+    assert.equal(naive.length, count, text);
+    const expected = new Float32Array(tokenizer.vocabSize).fill(-Infinity);
+    for (const id of naive) expected[id] = id % 7;
+    const logits = new Float32Array(tokenizer.vocabSize).map((_, i) => i % 7);
+    constraint.processor(logits, { history: [] });
+    assert.deepEqual(logits, expected, text);
+  }
+});
