@@ -1,7 +1,9 @@
 /**
  * Wires the schema plugin into sessions: `session.generate(prompt, { schema })` (JSON Schema or
  * zod) and `{ grammar }` (GBNF) become decoding constraints through the plugin contract in
- * core/plugin.ts. Compiled grammars are cached per schema object and per GBNF text.
+ * core/plugin.ts. Compiled grammars are cached per schema object, per JSON Schema text and per
+ * GBNF text: a grammar's token masks live with it, so a server that gets the same schema in
+ * every request body computes them once, not once a request.
  *
  * @module
  */
@@ -15,28 +17,60 @@ import { createGrammarConstraint } from "./constraint.ts";
 import type { JsonSchema } from "./json_schema.ts";
 
 const schemaCache = new WeakMap<object, CompiledGrammar>();
+const schemaTextCache = new Map<string, CompiledGrammar>();
 const gbnfCache = new Map<string, CompiledGrammar>();
 const GBNF_CACHE_ENTRIES = 32;
+const SCHEMA_TEXT_CACHE_ENTRIES = 32;
 
 function isZod(schema: unknown): schema is ZodSchemaLike {
   return typeof schema === "object" && schema !== null && "_zod" in schema;
 }
 
-function schemaGrammar(schema: object): CompiledGrammar {
+/**
+ * The compiled grammar of a `schema` option, cached by object and, for JSON Schemas, by their
+ * JSON text (equal schemas parsed from different request bodies share one grammar).
+ * @param schema a JSON Schema object or a zod schema
+ * @returns the compiled grammar
+ * @throws SchemaCompileError when the schema cannot be enforced
+ */
+export function schemaGrammar(schema: object): CompiledGrammar {
   let grammar = schemaCache.get(schema);
+  if (grammar !== undefined) return grammar;
+  const text = isZod(schema) ? undefined : _jsonText(schema);
+  grammar = text === undefined ? undefined : schemaTextCache.get(text);
   if (grammar === undefined) {
     grammar = compileSchema(schema as JsonSchema).grammar;
-    schemaCache.set(schema, grammar);
+    if (text !== undefined) _remember(schemaTextCache, text, grammar, SCHEMA_TEXT_CACHE_ENTRIES);
   }
+  schemaCache.set(schema, grammar);
   return grammar;
+}
+
+/** The JSON text of `schema`, or undefined when it has none (a cycle): then it is not cached by text. */
+function _jsonText(schema: object): string | undefined {
+  try {
+    return JSON.stringify(schema);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sets `key` in a cache that keeps its `limit` newest entries. */
+function _remember(
+  cache: Map<string, CompiledGrammar>,
+  key: string,
+  grammar: CompiledGrammar,
+  limit: number,
+): void {
+  if (cache.size >= limit) cache.delete(cache.keys().next().value!);
+  cache.set(key, grammar);
 }
 
 function gbnfGrammar(text: string): CompiledGrammar {
   let grammar = gbnfCache.get(text);
   if (grammar === undefined) {
     grammar = compileGbnf(text);
-    if (gbnfCache.size >= GBNF_CACHE_ENTRIES) gbnfCache.delete(gbnfCache.keys().next().value!);
-    gbnfCache.set(text, grammar);
+    _remember(gbnfCache, text, grammar, GBNF_CACHE_ENTRIES);
   }
   return grammar;
 }
@@ -59,9 +93,13 @@ function constraint(
 /** Builds the constraint of a `schema` option: JSON text parsed, and checked by zod when given. */
 export function schemaConstraint(schema: unknown, tokenizer: Tokenizer): DecodingConstraint {
   if (typeof schema !== "object" || schema === null) {
-    throw new TypeError(`Cannot use schema ${JSON.stringify(schema)}: expected a JSON Schema object or a zod schema`);
+    throw new TypeError(
+      `Cannot use schema ${JSON.stringify(schema)}: expected a JSON Schema object or a zod schema`,
+    );
   }
-  const parse = isZod(schema) ? (text: string) => parseTyped(text, schema) : (text: string) => JSON.parse(text);
+  const parse = isZod(schema)
+    ? (text: string) => parseTyped(text, schema)
+    : (text: string) => JSON.parse(text);
   return constraint(schemaGrammar(schema), tokenizer, parse);
 }
 
