@@ -333,7 +333,7 @@ export fn zeno_quant_vec_dot(type_id: u32, n: usize, w: ?[*]const u8, x: ?[*]con
 
 /// The layout MUL_MAT multiplies a matrix of `type_id` with `rows` rows of `n` values fastest
 /// in: 1 (rows interleaved in groups of four) for the legacy types when `rows` is a multiple
-/// of four; 2 (groups of sixteen, lanes = rows) for Q4_K when `rows` is a multiple of 16 and
+/// of four; 2 (groups of sixteen, lanes = rows) for Q4_K and Q6_K when `rows` is a multiple of 16 and
 /// this CPU has AVX-512 VNNI; else 0 (the file's layout, read in place).
 export fn zeno_matrix_layout(type_id: u32, n: u64, rows: u64) u32 {
     const quant_type = quant.QuantType.fromId(type_id) orelse return 0;
@@ -373,7 +373,11 @@ export fn zeno_matrix_repack(
     switch (layout) {
         .rows => unreachable,
         .rows4 => quant.layout.interleaveRows4(t.bytes_per_block, blocks_per_row, @intCast(rows), from, to),
-        .rows16 => quant.q4_k_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
+        .rows16 => switch (quant_type) {
+            .q4_k => quant.q4_k_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
+            .q6_k => quant.q6_k_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
+            else => unreachable, // supportsLayout
+        },
     }
     return .ok;
 }

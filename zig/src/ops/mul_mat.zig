@@ -14,6 +14,7 @@ const traits = @import("../quant/traits.zig");
 const multi_dot = @import("../quant/multi_dot.zig");
 const layout = @import("../quant/layout.zig");
 const q4_k_rows16 = @import("../quant/q4_k_rows16.zig");
+const q6_k_rows16 = @import("../quant/q6_k_rows16.zig");
 const simd = @import("../quant/simd.zig");
 
 /// Weight rows per block of the blocked kernel: small enough that a block of a 4096-wide
@@ -54,14 +55,19 @@ pub fn readsF32(weight_type: traits.QuantType) bool {
 
 /// Whether weights of `weight_type` can be multiplied in `weight_layout` (the file's row
 /// layout: every type with a dot kernel; four rows interleaved: the legacy types; sixteen
-/// rows with lanes = rows: Q4_K, where `vpdpbusd` exists: elsewhere it would be slower).
+/// rows with lanes = rows: Q4_K and Q6_K, where AVX-512 VNNI exists: elsewhere they would be
+/// slower).
 pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layout) bool {
     const t = traits.traits(weight_type);
     return switch (weight_layout) {
         .rows => t.dot != null,
         .rows4 => t.dot_rows4 != null and multi_dot.supported(weight_type),
-        .rows16 => weight_type == .q4_k and simd.use_vnni512,
+        .rows16 => hasRows16Kernel(weight_type) and simd.use_vnni512,
     };
+}
+
+fn hasRows16Kernel(weight_type: traits.QuantType) bool {
+    return weight_type == .q4_k or weight_type == .q6_k;
 }
 
 /// The operands of one MUL_MAT node, as raw bytes.
@@ -85,7 +91,7 @@ pub const Operands = struct {
     fn check(o: Operands) void {
         const t = traits.traits(o.weight_type);
         assert(supportsLayout(o.weight_type, o.weight_layout) or
-            (o.weight_layout == .rows16 and o.weight_type == .q4_k)); // tests on any CPU
+            (o.weight_layout == .rows16 and hasRows16Kernel(o.weight_type))); // tests, any CPU
         assert(o.rows % layout.rowsPerGroup(o.weight_layout) == 0);
         assert(o.weights.len == t.rowBytes(o.k) * o.rows);
         assert(o.activations.len == traits.traits(t.vec_dot_type).rowBytes(o.k) * o.n);
@@ -144,15 +150,28 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     }
 }
 
-/// `mulMatRows` for Q4_K in `rows16`: each group of 16 rows against tokens in groups of four
-/// (`dotBatched`'s order), then the remaining tokens one by one (`dot`'s), as `repacked` says
-/// llama.cpp orders them (rows16 matrices have a multiple of 16 rows).
+/// `mulMatRows` for `rows16` weights, group by group of 16 rows. Q4_K: tokens in groups of
+/// four (`dotBatched`'s order), then the remaining tokens one by one (`dot`'s), as `repacked`
+/// says llama.cpp orders them (rows16 matrices have a multiple of 16 rows). Q6_K: one token
+/// at a time (`dot`'s order for every token).
 fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
     comptime assert(rows_per_block % q4_k_rows16.group_rows == 0);
-    assert(o.weight_type == .q4_k);
+    comptime assert(q6_k_rows16.group_rows == q4_k_rows16.group_rows);
     assert(row_begin % q4_k_rows16.group_rows == 0 and row_end % q4_k_rows16.group_rows == 0);
-    const group_bytes = q4_k_rows16.group_rows * traits.traits(.q4_k).rowBytes(o.k);
+    const group_bytes = q4_k_rows16.group_rows * traits.traits(o.weight_type).rowBytes(o.k);
     const x_row_bytes = o.activations.len / o.n;
+    if (o.weight_type == .q6_k) {
+        var row = row_begin;
+        while (row < row_end) : (row += q6_k_rows16.group_rows) {
+            const group = o.weights[row / q6_k_rows16.group_rows * group_bytes ..][0..group_bytes];
+            for (0..o.n) |token| {
+                const x = o.activations[token * x_row_bytes ..][0..x_row_bytes];
+                o.dst[token * o.rows + row ..][0..16].* = q6_k_rows16.dotGroup(o.k, group, x);
+            }
+        }
+        return;
+    }
+    assert(o.weight_type == .q4_k);
     const tokens_grouped = o.n - o.n % 4;
     var row = row_begin;
     while (row < row_end) : (row += q4_k_rows16.group_rows) {
@@ -418,11 +437,19 @@ test "mulMatRows(): rows4 weights give the file layout's results bit for bit" {
     try testing.expect(!supportsLayout(.q4_k, .rows4));
 }
 
-test "mulMatRows(): rows16 Q4_K weights give the file layout's results bit for bit" {
+test "mulMatRows(): rows16 Q4_K and Q6_K weights give the file layout's results bit for bit" {
+    try checkRows16(.q4_k, q4_k_rows16.interleave);
+    try checkRows16(.q6_k, q6_k_rows16.interleave);
+}
+
+fn checkRows16(
+    comptime weight_type: traits.QuantType,
+    interleave: fn (usize, usize, []const u8, []u8) void,
+) !void {
     const allocator = testing.allocator;
     const k = 512;
     const rows = 48; // three groups: one block of 16 rows per group
-    const t = traits.traits(.q4_k);
+    const t = traits.traits(weight_type);
     var prng = std.Random.DefaultPrng.init(9);
     const w_bytes = try allocator.alloc(u8, t.rowBytes(k) * rows);
     defer allocator.free(w_bytes);
@@ -433,20 +460,20 @@ test "mulMatRows(): rows16 Q4_K weights give the file layout's results bit for b
     }
     const grouped_bytes = try allocator.alloc(u8, w_bytes.len);
     defer allocator.free(grouped_bytes);
-    q4_k_rows16.interleave(k / 256, rows, w_bytes, grouped_bytes);
+    interleave(k / 256, rows, w_bytes, grouped_bytes);
     for ([_]usize{ 1, 4, 6, 9 }) |n| {
         const x = try allocator.alloc(f32, n * k);
         defer allocator.free(x);
         for (x) |*v| v.* = prng.random().floatNorm(f32);
-        const xq = try allocator.alloc(u8, quantizedBytes(.q4_k, k, n));
+        const xq = try allocator.alloc(u8, quantizedBytes(weight_type, k, n));
         defer allocator.free(xq);
-        quantizeRows(.q4_k, x, k, 0, n, xq);
+        quantizeRows(weight_type, x, k, 0, n, xq);
         const want = try allocator.alloc(f32, n * rows);
         defer allocator.free(want);
         const got = try allocator.alloc(f32, n * rows);
         defer allocator.free(got);
         const file_layout: Operands = .{
-            .weight_type = .q4_k,
+            .weight_type = weight_type,
             .k = k,
             .rows = rows,
             .n = n,

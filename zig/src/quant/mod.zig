@@ -48,6 +48,7 @@ pub const q8_k = @import("q8_k.zig");
 pub const traits = @import("traits.zig");
 pub const layout = @import("layout.zig");
 pub const q4_k_rows16 = @import("q4_k_rows16.zig");
+pub const q6_k_rows16 = @import("q6_k_rows16.zig");
 
 pub const QuantType = traits.QuantType;
 pub const Traits = traits.Traits;
@@ -60,6 +61,7 @@ test {
     _ = traits;
     _ = layout;
     _ = q4_k_rows16;
+    _ = q6_k_rows16;
     _ = @import("conformance_test.zig");
     _ = @import("roundtrip_test.zig");
     _ = @import("fixtures_test.zig");

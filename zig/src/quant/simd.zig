@@ -156,6 +156,41 @@ pub inline fn dotUnsigned4Add(
     );
 }
 
+/// Pair sums of u8·i8 products in i16 lanes: out[p] = a[2p]·b[2p] + a[2p+1]·b[2p+1]
+/// (`vpmaddubsw`, which saturates: callers keep 2·max(a)·128 below 32768).
+pub inline fn pairSumsUnsigned(a: @Vector(64, u8), b: @Vector(64, i8)) @Vector(32, i16) {
+    if (!use_vnni512) {
+        const a16: @Vector(64, i16) = a;
+        const b16: @Vector(64, i16) = b;
+        const products: @Vector(64, i32) = @as(@Vector(64, i32), a16) * @as(@Vector(64, i32), b16);
+        return @intCast(addPairs(64, products));
+    }
+    return asm ("vpmaddubsw %[signed], %[unsigned], %[out]"
+        : [out] "=x" (-> @Vector(32, i16)),
+        : [unsigned] "x" (a),
+          [signed] "x" (b),
+    );
+}
+
+/// `start` + Σ of the two i16·i16 products of each i32 lane (`vpdpwssd`; exact while the sum
+/// fits i32).
+pub inline fn dotPairs16Add(
+    start: @Vector(16, i32),
+    a: @Vector(32, i16),
+    b: @Vector(32, i16),
+) @Vector(16, i32) {
+    if (!use_vnni512) {
+        const products = @as(@Vector(32, i32), a) * @as(@Vector(32, i32), b);
+        return start + addPairs(32, products);
+    }
+    return asm ("vpdpwssd %[b], %[a], %[acc]"
+        : [acc] "=x" (-> @Vector(16, i32)),
+        : [a] "x" (a),
+          [b] "x" (b),
+          [_] "0" (start),
+    );
+}
+
 /// 32 lanes with AVX2: |a| (unsigned) times b carrying a's sign, pairs summed to i16 (at most
 /// 2·128·127, no saturation), then pairs of pairs to i32.
 inline fn dotGroups4Avx2(a: @Vector(32, i8), b: @Vector(32, i8)) @Vector(8, i32) {

@@ -1,0 +1,200 @@
+//! Q6_K matrices repacked sixteen rows at a time (`Layout.rows16`), SIMD lanes = rows, as
+//! q4_k_rows16.zig does for Q4_K.
+//!
+//! One group block holds super-block b of rows 16g..16g+15, 3360 bytes (16 × 210, the file's
+//! size):
+//!
+//!   [0, 32)       d of rows 0..15 (f16)
+//!   [32, 288)     the 16 sub-block scales (i8), transposed: scale s of row r at 32 + 16·s + r
+//!   [288, 3360)   16 quads of 192 bytes; quad (h, l), h in 0..2, l in 0..8, at 288 + 192·(8h + l):
+//!                 ql_a: row r's ql[64h + 4l ..][0..4] at 4r       (bytes 0..64 of the quad)
+//!                 ql_b: row r's ql[64h + 32 + 4l ..][0..4] at 4r  (bytes 64..128)
+//!                 qh:   row r's qh[32h + 4l ..][0..4] at 4r       (bytes 128..192)
+//!
+//! Quad (h, l) yields values 4l..4l+4 of the four 32-value chunks 4h..4h+3 of every row (Q6_K's
+//! packing: ql_a's low and high nibbles are chunks 4h and 4h+2, ql_b's 4h+1 and 4h+3, qh's bit
+//! pairs the top bits of all four). Each piece meets its four activations, broadcast to every
+//! lane, in one `vpmaddubsw`, and `vpdpwssd` adds it, times the row's sub-block scale, to that
+//! row's lane.
+//!
+//! Integer sums are exact; the float steps per row are q6_k.zig's `dot` (llama.cpp's x86
+//! kernel): eight lanes per row, lane l holding positions 4l..4l+3 of every chunk, less
+//! 32·(bsums·scales) of sub-blocks 2l and 2l+1, fused-multiply-added with d_w·d_x block by
+//! block, summed by halves at the end. Here lane l of the row is vector l, so results are
+//! bit-identical to `dot`'s.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const simd = @import("simd.zig");
+
+const Block = blocks.BlockQ6_K;
+const ActBlock = blocks.BlockQ8_K;
+const qk = blocks.qk_k;
+
+/// Rows per group.
+pub const group_rows: usize = 16;
+/// Bytes of one group block.
+pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
+
+const d_offset = 0;
+const scales_offset = 32;
+const quads_offset = 288;
+const quad_bytes = 192;
+const quads_per_block = 16;
+
+comptime {
+    assert(scales_offset + 16 * group_rows == quads_offset);
+    assert(quads_offset + quads_per_block * quad_bytes == group_block_bytes);
+}
+
+const I32s = @Vector(group_rows, i32);
+const F32s = @Vector(group_rows, f32);
+const Bytes = @Vector(64, u8);
+
+/// Writes `rows` rows of `blocks_per_row` Q6_K blocks (file layout, `src`) to `dst` in groups
+/// of 16 rows. `rows` is a multiple of 16.
+pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
+    assert(rows % group_rows == 0);
+    const row_bytes = blocks_per_row * @sizeOf(Block);
+    assert(src.len == rows * row_bytes and dst.len == src.len);
+    const all = blocks.asBlocks(Block, src);
+    var out: usize = 0;
+    var group: usize = 0;
+    while (group < rows) : (group += group_rows) {
+        for (0..blocks_per_row) |b| {
+            const block_out = dst[out..][0..group_block_bytes];
+            for (0..group_rows) |r| writeRow(block_out, r, &all[(group + r) * blocks_per_row + b]);
+            out += group_block_bytes;
+        }
+    }
+    assert(out == dst.len);
+}
+
+fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) void {
+    const d: [2]u8 = @bitCast(block.d);
+    block_out[d_offset + 2 * r ..][0..2].* = d;
+    for (block.scales, 0..) |scale, s| block_out[scales_offset + group_rows * s + r] = @bitCast(scale);
+    for (0..2) |h| for (0..8) |l| {
+        const quad = block_out[quads_offset + quad_bytes * (8 * h + l) ..][0..quad_bytes];
+        quad[4 * r ..][0..4].* = block.ql[64 * h + 4 * l ..][0..4].*;
+        quad[64 + 4 * r ..][0..4].* = block.ql[64 * h + 32 + 4 * l ..][0..4].*;
+        quad[128 + 4 * r ..][0..4].* = block.qh[32 * h + 4 * l ..][0..4].*;
+    };
+}
+
+/// Four activation bytes in every lane.
+inline fn broadcast4(bytes: *const [4]i8) @Vector(64, i8) {
+    const word = std.mem.readInt(u32, @ptrCast(bytes), .little);
+    return @bitCast(@as(@Vector(16, u32), @splat(word)));
+}
+
+/// Each row's scale of sub-block `s` in both i16 halves of its lane (the operand `vpdpwssd`
+/// multiplies a lane's two pair sums with), and sign-extended to i32.
+inline fn scaleLanes(block: *const [group_block_bytes]u8, s: usize) struct { pairs: @Vector(32, i16), wide: I32s } {
+    const bytes: @Vector(group_rows, i8) = @bitCast(block[scales_offset + group_rows * s ..][0..16].*);
+    const wide: I32s = bytes;
+    const low: @Vector(group_rows, u32) = @bitCast(wide & @as(I32s, @splat(0xFFFF)));
+    const both = low | (low << @splat(16));
+    return .{ .pairs = @bitCast(both), .wide = wide };
+}
+
+/// The 16 rows' dot products with one activation row, each equal to `q6_k.dot`'s.
+pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
+    // Every quad and lane is unrolled (and, without VNNI, each instruction is a tree of adds).
+    @setEvalBranchQuota(400_000);
+    const block_count = blocks.blockCount(n, qk);
+    assert(group.len == block_count * group_block_bytes);
+    const acts = blocks.asBlocks(ActBlock, x);
+    assert(acts.len == block_count);
+    var acc: [8]F32s = @splat(@splat(0));
+    for (acts, 0..) |*xb, b| {
+        const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
+        var scales: [16]@Vector(32, i16) = undefined;
+        var scales_wide: [16]I32s = undefined;
+        inline for (0..16) |s| {
+            const lanes = scaleLanes(block, s);
+            scales[s] = lanes.pairs;
+            scales_wide[s] = lanes.wide;
+        }
+        var lanes: [8]I32s = @splat(@splat(0));
+        inline for (0..2) |h| {
+            inline for (0..8) |l| {
+                const quad = block[quads_offset + quad_bytes * (8 * h + l) ..][0..quad_bytes];
+                const levels = unpackQuad(quad);
+                inline for (levels, 0..) |level, k| {
+                    const chunk = 4 * h + k;
+                    const x4 = broadcast4(xb.qs[32 * chunk + 4 * l ..][0..4]);
+                    const pairs = simd.pairSumsUnsigned(level, x4);
+                    lanes[l] = simd.dotPairs16Add(lanes[l], pairs, scales[2 * chunk + l / 4]);
+                }
+            }
+        }
+        const d: F32s = halves(block[d_offset..][0..32]) * @as(F32s, @splat(xb.d));
+        inline for (&acc, &lanes, 0..) |*a, *lane, l| {
+            const bsum_a: I32s = @splat(xb.bsums[2 * l]);
+            const bsum_b: I32s = @splat(xb.bsums[2 * l + 1]);
+            const offset = bsum_a * scales_wide[2 * l] + bsum_b * scales_wide[2 * l + 1];
+            const sums = lane.* - (offset << @splat(5));
+            a.* = @mulAdd(F32s, d, @floatFromInt(sums), a.*);
+        }
+    }
+    // simd.treeSum's order over each row's 8 lanes.
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+/// The unsigned levels (0..63) of the quad's four chunks, lanes = rows.
+inline fn unpackQuad(quad: *const [quad_bytes]u8) [4]Bytes {
+    const ql_a: Bytes = quad[0..64].*;
+    const ql_b: Bytes = quad[64..128].*;
+    const qh: Bytes = quad[128..192].*;
+    const nibble: Bytes = @splat(0x0F);
+    const two_bits: Bytes = @splat(3);
+    return .{
+        (ql_a & nibble) | ((qh & two_bits) << @splat(4)),
+        (ql_b & nibble) | (((qh >> @splat(2)) & two_bits) << @splat(4)),
+        (ql_a >> @splat(4)) | (((qh >> @splat(4)) & two_bits) << @splat(4)),
+        (ql_b >> @splat(4)) | ((qh >> @splat(6)) << @splat(4)),
+    };
+}
+
+inline fn halves(bytes: *const [32]u8) F32s {
+    const words: [group_rows]u16 = @bitCast(bytes.*);
+    const low = fp.halvesToF32(8, words[0..8].*);
+    return simd.concat(f32, 8, low, fp.halvesToF32(8, words[8..16].*));
+}
+
+const testing = std.testing;
+
+test "dotGroup() equals q6_k's dot() bit for bit" {
+    const q6_k = @import("q6_k.zig");
+    const q8_k = @import("q8_k.zig");
+    const allocator = testing.allocator;
+    const n = 3 * qk;
+    const rows = 2 * group_rows;
+    const row_bytes = 3 * @sizeOf(Block);
+    var prng = std.Random.DefaultPrng.init(23);
+    var values: [n]f32 = undefined;
+    const w = try allocator.alloc(u8, rows * row_bytes);
+    defer allocator.free(w);
+    for (0..rows) |r| {
+        const gain: f32 = @floatFromInt(1 + r % 5);
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * gain - gain * 0.2;
+        q6_k.quantizeRow(&values, w[r * row_bytes ..][0..row_bytes]);
+    }
+    const grouped = try allocator.alloc(u8, w.len);
+    defer allocator.free(grouped);
+    interleave(3, rows, w, grouped);
+    var act_bytes: [3 * @sizeOf(ActBlock)]u8 = undefined;
+    for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
+    q8_k.quantizeRow(&values, &act_bytes);
+    for (0..rows / group_rows) |g| {
+        const group = grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
+        const got = dotGroup(n, group, &act_bytes);
+        for (0..group_rows) |r| {
+            const row = w[(g * group_rows + r) * row_bytes ..][0..row_bytes];
+            try testing.expectEqual(q6_k.dot(n, row, &act_bytes), got[r]);
+        }
+    }
+}
