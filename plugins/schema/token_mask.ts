@@ -11,7 +11,11 @@
  * A frame's walk goes over the shape trie (`shape_trie.ts`): where the automaton treats
  * every byte of a shape alike (the common case inside string contents), one shape node
  * stands for all its token-trie nodes; where it does not, the walk drops to those token-trie
- * nodes. `naiveMask()` walks the token trie from the real state with none of this (no frame
+ * nodes. Two things keep a dense walk (~250k tokens, ~30k shape nodes on Gemma 3) near
+ * 0.4 ms: gstates without calls are stepped on the DFA table itself (the caller being
+ * unknown, no pda state is interned per byte depth), and alive shape nodes are recorded as
+ * ranges of token positions, so the work follows nodes, not tokens, until the set is built.
+ * `naiveMask()` walks the token trie from the real state with none of this (no frame
  * split, no shapes, no caches): the oracle the fast path is tested against.
  *
  * @module
