@@ -511,6 +511,10 @@ function _fromBits(bits: Uint32Array, vocabSize: number): TokenSet {
 
 /** The ids below `vocabSize` whose bit is set (`flip` 0) or clear (`flip` -1), ascending. */
 function _idsWhere(bits: Uint32Array, count: number, vocabSize: number, flip: number): Int32Array {
+  // The lowest-bit loop costs ~1.2-1.7 ns an id (a branch per id), the byte table ~20 ns a
+  // word whatever its ids: the table wins above about 3/8 of the vocabulary. It reads whole
+  // words (and `count` must be every id they hold), so it only serves whole-word vocabularies.
+  if (count > bits.length * 12 && vocabSize % 32 === 0) return _idsWhereByBytes(bits, count, flip);
   const ids = new Int32Array(count);
   let i = 0;
   for (let w = 0; w < bits.length; w++) {
@@ -524,6 +528,44 @@ function _idsWhere(bits: Uint32Array, count: number, vocabSize: number, flip: nu
     }
   }
   return ids;
+}
+
+/** Per byte value: its number of set bits, and their positions (8 slots, lowest first). */
+const _BYTE_BIT_COUNT = new Uint8Array(256);
+const _BYTE_BIT_POSITIONS = new Uint8Array(256 * 8);
+for (let byte = 0; byte < 256; byte++) {
+  for (let bit = 0; bit < 8; bit++) {
+    if (byte & (1 << bit)) _BYTE_BIT_POSITIONS[byte * 8 + _BYTE_BIT_COUNT[byte]++] = bit;
+  }
+}
+
+/**
+ * `_idsWhere` for long lists over a whole-word vocabulary: each byte's eight slots are written
+ * whatever its bits and the cursor moves by its bit count, so nothing branches per id. The
+ * last byte writes up to 7 slots past `count`, hence `count + 8` (Gemma 3's dense masks,
+ * 155k-191k of 262k ids listed: ~175-185 µs instead of ~270-320 µs).
+ */
+function _idsWhereByBytes(bits: Uint32Array, count: number, flip: number): Int32Array {
+  const ids = new Int32Array(count + 8);
+  let i = 0;
+  for (let w = 0; w < bits.length; w++) {
+    const word = bits[w] ^ flip;
+    for (let shift = 0; shift < 32; shift += 8) {
+      const byte = (word >>> shift) & 255;
+      const base = w * 32 + shift;
+      const slots = byte * 8;
+      ids[i] = base + _BYTE_BIT_POSITIONS[slots];
+      ids[i + 1] = base + _BYTE_BIT_POSITIONS[slots + 1];
+      ids[i + 2] = base + _BYTE_BIT_POSITIONS[slots + 2];
+      ids[i + 3] = base + _BYTE_BIT_POSITIONS[slots + 3];
+      ids[i + 4] = base + _BYTE_BIT_POSITIONS[slots + 4];
+      ids[i + 5] = base + _BYTE_BIT_POSITIONS[slots + 5];
+      ids[i + 6] = base + _BYTE_BIT_POSITIONS[slots + 6];
+      ids[i + 7] = base + _BYTE_BIT_POSITIONS[slots + 7];
+      i += _BYTE_BIT_COUNT[byte];
+    }
+  }
+  return ids.subarray(0, count);
 }
 
 function _popcount(x: number): number {
