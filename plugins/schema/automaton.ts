@@ -377,37 +377,71 @@ function _determinize(
     return id;
   };
   intern(_closure(nfa, [built.start]));
-  const buckets: number[][] = Array.from({ length: classCount }, () => []);
   for (let d = 0; d < sets.length; d++) {
     const set = sets[d];
-    for (const bucket of buckets) bucket.length = 0;
-    const callTargets = new Map<number, number[]>();
-    let accepting = false;
-    for (const s of set) {
-      if (s === final) accepting = true;
-      const edges = nfa.bytes[s];
-      for (let i = 0; i < edges.length; i += 3) {
-        const last = byteClass[edges[i + 1]];
-        for (let c = byteClass[edges[i]]; c <= last; c++) buckets[c].push(edges[i + 2]);
-      }
-      const calls = nfa.calls[s];
-      for (let i = 0; i < calls.length; i += 2) {
-        const list = callTargets.get(calls[i]) ?? [];
-        list.push(calls[i + 1]);
-        callTargets.set(calls[i], list);
-      }
-    }
-    const next = new Int32Array(classCount).fill(-1);
-    for (let c = 0; c < classCount; c++) {
-      if (buckets[c].length > 0) next[c] = intern(_closure(nfa, buckets[c]));
-    }
-    const calls: number[] = [];
-    for (const [rule, targets] of callTargets) calls.push(rule, intern(_closure(nfa, targets)));
-    dfa.next.push(next);
-    dfa.accepting.push(accepting);
-    dfa.calls.push(calls);
+    dfa.next.push(_byteStep(nfa, set, byteClass, classCount, intern));
+    dfa.accepting.push(set.includes(final));
+    dfa.calls.push(_callStep(nfa, set, intern));
   }
   return dfa;
+}
+
+/**
+ * The next local state per byte class from the NFA state set `set` (-1 none). Only classes
+ * where some edge starts, or ends just before, are resolved: any other class has the edges
+ * of the class before it, so a range over many classes (like [^"\\]) costs one closure,
+ * not one per class it spans.
+ */
+function _byteStep(
+  nfa: _Nfa,
+  set: number[],
+  byteClass: Uint8Array,
+  classCount: number,
+  intern: (set: number[]) => number,
+): Int32Array {
+  // The set's edges in class space: flat [firstClass, lastClass, to, …].
+  const edges: number[] = [];
+  const changes = new Uint8Array(classCount + 1);
+  for (const s of set) {
+    const bytes = nfa.bytes[s];
+    for (let i = 0; i < bytes.length; i += 3) {
+      const first = byteClass[bytes[i]];
+      const last = byteClass[bytes[i + 1]];
+      edges.push(first, last, bytes[i + 2]);
+      changes[first] = 1;
+      changes[last + 1] = 1;
+    }
+  }
+  const next = new Int32Array(classCount).fill(-1);
+  const targets: number[] = [];
+  for (let c = 0; c < classCount; c++) {
+    if (changes[c] === 0) {
+      if (c > 0) next[c] = next[c - 1];
+      continue;
+    }
+    targets.length = 0;
+    for (let i = 0; i < edges.length; i += 3) {
+      if (edges[i] <= c && c <= edges[i + 1]) targets.push(edges[i + 2]);
+    }
+    if (targets.length > 0) next[c] = intern(_closure(nfa, targets));
+  }
+  return next;
+}
+
+/** The call edges of the NFA state set `set`: flat [ruleIndex, returnLocalState, …]. */
+function _callStep(nfa: _Nfa, set: number[], intern: (set: number[]) => number): number[] {
+  const callTargets = new Map<number, number[]>();
+  for (const s of set) {
+    const calls = nfa.calls[s];
+    for (let i = 0; i < calls.length; i += 2) {
+      const list = callTargets.get(calls[i]) ?? [];
+      list.push(calls[i + 1]);
+      callTargets.set(calls[i], list);
+    }
+  }
+  const out: number[] = [];
+  for (const [rule, targets] of callTargets) out.push(rule, intern(_closure(nfa, targets)));
+  return out;
 }
 
 function _closure(nfa: _Nfa, seeds: number[]): number[] {
