@@ -256,7 +256,6 @@ export class MaskEngine {
     const shapeCount = shapes.shapeCount;
     const gstateCount = this.#gstateCount;
     const gstateUniform = this.#gstateUniform;
-    const accepting = this.pda.grammar.accepting;
     const codes = this.#walkCodes;
     const ranges = this.#aliveRanges;
     let rangeEnd = 0;
@@ -294,15 +293,18 @@ export class MaskEngine {
           ranges[rangeEnd++] = to;
         }
       }
-      // A call-free gstate ends its rule (back to the unknown caller) where it accepts.
-      const callerMayContinue = next < gstateCount
-        ? accepting[next] === 1
-        : this.#hasUnknownParent(next - gstateCount);
-      if (nodeEnd[n] > n + 1 && callerMayContinue) this.#pushEscapes(n, escapes);
+      if (nodeEnd[n] > n + 1 && this.#callerMayContinue(next)) this.#pushEscapes(n, escapes);
       n++;
     }
     this.#aliveRangeEnd = rangeEnd;
     return count;
+  }
+
+  /** True when the unknown caller may read on from walk code `code` (its rule may end there). */
+  #callerMayContinue(code: number): boolean {
+    // A call-free gstate ends its rule (back to the unknown caller) where it accepts.
+    if (code < this.#gstateCount) return this.pda.grammar.accepting[code] === 1;
+    return this.#hasUnknownParent(code - this.#gstateCount);
   }
 
   /** Pushes the token-trie nodes of shape node `n` that have children to `escapes`. */

@@ -7,6 +7,8 @@ const assert = std.debug.assert;
 
 const has_f16c = builtin.cpu.arch == .x86_64 and
     std.Target.x86.featureSetHas(builtin.cpu.features, .f16c);
+const has_avx512f = builtin.cpu.arch == .x86_64 and
+    std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f);
 
 /// IEEE half → f32 (exact). Uses F16C / FP16 instructions when the target has them.
 pub inline fn halfToF32(h: f16) f32 {
@@ -42,6 +44,22 @@ pub inline fn halvesToF32(comptime count: usize, bits: [count]u16) @Vector(count
     var out: [count]f32 = undefined;
     inline for (bits, &out) |b, *v| v.* = @floatCast(@as(f16, @bitCast(b)));
     return out;
+}
+
+/// 16 IEEE halves stored little-endian in `bytes` → f32 (one 512-bit `vcvtph2ps` with
+/// AVX-512, else two `halvesToF32` of 8).
+pub inline fn halves16ToF32(bytes: *const [32]u8) @Vector(16, f32) {
+    if (has_avx512f) {
+        const bits: @Vector(16, u16) = @bitCast(bytes.*);
+        return asm ("vcvtph2ps %[in], %[out]"
+            : [out] "=x" (-> @Vector(16, f32)),
+            : [in] "x" (bits),
+        );
+    }
+    const words: [16]u16 = @bitCast(bytes.*);
+    const low: [8]f32 = halvesToF32(8, words[0..8].*);
+    const high: [8]f32 = halvesToF32(8, words[8..16].*);
+    return low ++ high;
 }
 
 /// f32 → IEEE half, rounding to nearest even (what ggml's FP32_TO_FP16 does on F16C).

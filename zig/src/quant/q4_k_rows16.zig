@@ -105,12 +105,6 @@ const ScalesMins = struct {
     }
 };
 
-/// Four activation bytes in every lane.
-inline fn broadcast4(bytes: *const [4]i8) @Vector(64, i8) {
-    const word = std.mem.readInt(u32, @ptrCast(bytes), .little);
-    return @bitCast(@as(@Vector(16, u32), @splat(word)));
-}
-
 /// Running sums of the 16 rows, as q4_k.zig's `Acc` per row.
 const Acc = struct {
     scaled: F32s = @splat(0),
@@ -138,8 +132,8 @@ inline fn groupDot(
     var acc: [tokens]Acc = @splat(.{});
     for (0..block_count) |b| {
         const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
-        const d_w = halves(block[d_offset..][0..32]);
-        const dmin_w = halves(block[dmin_offset..][0..32]);
+        const d_w = fp.halves16ToF32(block[d_offset..][0..32]);
+        const dmin_w = fp.halves16ToF32(block[dmin_offset..][0..32]);
         const sm = ScalesMins.of(block);
         var block_sums: [tokens]I32s = @splat(@splat(0));
         var block_mins: [tokens]I32s = @splat(@splat(0));
@@ -152,8 +146,8 @@ inline fn groupDot(
                 const q_high = packed_q >> @splat(4);
                 inline for (0..tokens) |t| {
                     const xb = &acts[t][b];
-                    const x_low = broadcast4(xb.qs[64 * c + 4 * i ..][0..4]);
-                    const x_high = broadcast4(xb.qs[64 * c + 32 + 4 * i ..][0..4]);
+                    const x_low = simd.repeat4Bytes(xb.qs[64 * c + 4 * i ..][0..4]);
+                    const x_high = simd.repeat4Bytes(xb.qs[64 * c + 32 + 4 * i ..][0..4]);
                     low[t] = simd.dotUnsigned4Add(low[t], q_low, x_low);
                     high[t] = simd.dotUnsigned4Add(high[t], q_high, x_high);
                 }
@@ -184,12 +178,6 @@ inline fn groupDot(
     var out: [tokens]F32s = undefined;
     inline for (&out, acc) |*o, a| o.* = a.scaled - a.mins;
     return out;
-}
-
-inline fn halves(bytes: *const [32]u8) F32s {
-    const words: [group_rows]u16 = @bitCast(bytes.*);
-    const low = fp.halvesToF32(8, words[0..8].*);
-    return simd.concat(f32, 8, low, fp.halvesToF32(8, words[8..16].*));
 }
 
 /// One token against the group's 16 rows, each result equal to `q4_k.dot`'s.

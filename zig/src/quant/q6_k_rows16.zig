@@ -84,12 +84,6 @@ fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) vo
     };
 }
 
-/// Four activation bytes in every lane.
-inline fn broadcast4(bytes: *const [4]i8) @Vector(64, i8) {
-    const word = std.mem.readInt(u32, @ptrCast(bytes), .little);
-    return @bitCast(@as(@Vector(16, u32), @splat(word)));
-}
-
 /// Each row's scale of sub-block `s` in both i16 halves of its lane (the operand `vpdpwssd`
 /// multiplies a lane's two pair sums with), and sign-extended to i32.
 inline fn scaleLanes(block: *const [group_block_bytes]u8, s: usize) struct { pairs: @Vector(32, i16), wide: I32s } {
@@ -125,13 +119,13 @@ pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
                 const levels = unpackQuad(quad);
                 inline for (levels, 0..) |level, k| {
                     const chunk = 4 * h + k;
-                    const x4 = broadcast4(xb.qs[32 * chunk + 4 * l ..][0..4]);
+                    const x4 = simd.repeat4Bytes(xb.qs[32 * chunk + 4 * l ..][0..4]);
                     const pairs = simd.pairSumsUnsigned(level, x4);
                     lanes[l] = simd.dotPairs16Add(lanes[l], pairs, scales[2 * chunk + l / 4]);
                 }
             }
         }
-        const d: F32s = halves(block[d_offset..][0..32]) * @as(F32s, @splat(xb.d));
+        const d: F32s = fp.halves16ToF32(block[d_offset..][0..32]) * @as(F32s, @splat(xb.d));
         inline for (&acc, &lanes, 0..) |*a, *lane, l| {
             const bsum_a: I32s = @splat(xb.bsums[2 * l]);
             const bsum_b: I32s = @splat(xb.bsums[2 * l + 1]);
@@ -157,12 +151,6 @@ inline fn unpackQuad(quad: *const [quad_bytes]u8) [4]Bytes {
         (ql_a >> @splat(4)) | (((qh >> @splat(4)) & two_bits) << @splat(4)),
         (ql_b >> @splat(4)) | ((qh >> @splat(6)) << @splat(4)),
     };
-}
-
-inline fn halves(bytes: *const [32]u8) F32s {
-    const words: [group_rows]u16 = @bitCast(bytes.*);
-    const low = fp.halvesToF32(8, words[0..8].*);
-    return simd.concat(f32, 8, low, fp.halvesToF32(8, words[8..16].*));
 }
 
 const testing = std.testing;

@@ -156,6 +156,13 @@ pub inline fn dotUnsigned4Add(
     );
 }
 
+/// Four bytes repeated over 64 lanes (one `vpbroadcastd`): the activations every row's lane
+/// of a lanes = rows kernel multiplies.
+pub inline fn repeat4Bytes(bytes: *const [4]i8) @Vector(64, i8) {
+    const word = std.mem.readInt(u32, @ptrCast(bytes), .little);
+    return @bitCast(@as(@Vector(16, u32), @splat(word)));
+}
+
 /// Pair sums of u8·i8 products in i16 lanes: out[p] = a[2p]·b[2p] + a[2p+1]·b[2p+1]
 /// (`vpmaddubsw`, which saturates: callers keep 2·max(a)·128 below 32768).
 pub inline fn pairSumsUnsigned(a: @Vector(64, u8), b: @Vector(64, i8)) @Vector(32, i16) {
