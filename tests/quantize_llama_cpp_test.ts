@@ -5,10 +5,15 @@
  * tests/oracle/greedy_models.mjs) greedy-decodes three prompts on every file, and zeno, fed
  * llama.cpp's tokens (teacher forcing, one batch), must pick the same token at every step.
  *
- * Random weights have no confident predictions: a step whose two best logits lie closer than
- * the two engines' arithmetic differ (activation rounding, ~0.3 on logits of ~55 here) may
- * go either way. Such a step passes when llama.cpp's token is within TIE_TOLERANCE of zeno's
- * best, and at most MAX_TIES of all steps may be such ties.
+ * Where llama.cpp runs its AVX-512 build (the one zeno's kernels follow rounding for
+ * rounding), every type but Q5_K_M is held to identity: the same token at every step and the
+ * first step's top-3 logits equal to the bit (Q4_0 through llama.cpp's repacked order, which
+ * it uses for matrices with rows a multiple of 8). Q5_K's dot is not yet in llama.cpp's order
+ * (its logits differ by a few ulps), and on other CPUs llama.cpp rounds otherwise: there,
+ * random weights have no confident predictions, and a step whose two best logits lie closer
+ * than the two engines' arithmetic differ (~0.3 on logits of ~55 here) may go either way.
+ * Such a step passes when llama.cpp's token is within TIE_TOLERANCE of zeno's best, and at
+ * most MAX_TIES of all steps may be such ties.
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
@@ -22,6 +27,7 @@ import { quantTarget } from "../core/quantize/quant_targets.ts";
 import { quantizeModel } from "../core/quantize/quantize_model.ts";
 import { writeSynthModel } from "../core/synth/synth_model.ts";
 import { synthSpec } from "../core/synth/synth_specs.ts";
+import { llamaCppRoundsLikeZeno } from "./llama_cpp_greedy.ts";
 import { testdataPath } from "./testdata.ts";
 
 const STEPS = 24;
@@ -38,14 +44,15 @@ const MAX_TIES = 3;
 /** Largest |zeno − llama.cpp| on the first step's top-3 logits (whose scale is ~55). */
 const LOGIT_TOLERANCE = 0.75;
 
-// type, general.file_type, types of [token_embd, blk.0.attn_v, blk.1.attn_v, blk.1.ffn_down]
-const CASES: [string, number, string[]][] = [
-  ["Q4_0", 2, ["Q6_K", "Q4_0", "Q4_0", "Q4_0"]],
-  ["Q4_1", 3, ["Q6_K", "Q4_1", "Q4_1", "Q4_1"]],
-  ["Q8_0", 7, ["Q8_0", "Q8_0", "Q8_0", "Q8_0"]],
-  ["Q4_K_M", 15, ["Q6_K", "Q4_K", "Q6_K", "Q6_K"]],
-  ["Q5_K_M", 17, ["Q6_K", "Q5_K", "Q6_K", "Q6_K"]],
-  ["Q6_K", 18, ["Q6_K", "Q6_K", "Q6_K", "Q6_K"]],
+// type, general.file_type, types of [token_embd, blk.0.attn_v, blk.1.attn_v, blk.1.ffn_down],
+// whether zeno's kernels for it round as llama.cpp's AVX-512 build does
+const CASES: [string, number, string[], boolean][] = [
+  ["Q4_0", 2, ["Q6_K", "Q4_0", "Q4_0", "Q4_0"], true],
+  ["Q4_1", 3, ["Q6_K", "Q4_1", "Q4_1", "Q4_1"], true],
+  ["Q8_0", 7, ["Q8_0", "Q8_0", "Q8_0", "Q8_0"], true],
+  ["Q4_K_M", 15, ["Q6_K", "Q4_K", "Q6_K", "Q6_K"], true],
+  ["Q5_K_M", 17, ["Q6_K", "Q5_K", "Q6_K", "Q6_K"], false],
+  ["Q6_K", 18, ["Q6_K", "Q6_K", "Q6_K", "Q6_K"], true],
 ];
 
 interface OracleResult {
@@ -119,7 +126,7 @@ async function zenoTeacherForced(
   }
 }
 
-CASES.forEach(([type, fileType, expectedTypes], c) => {
+CASES.forEach(([type, fileType, expectedTypes, roundsAlike], c) => {
   Deno.test(`quantizeModel() ${type}: llama.cpp decodes zeno's file to zeno's greedy tokens`, async () => {
     const oracle = (await prepare())[c];
     const gguf = await readGgufFile(pathOf(type));
@@ -133,6 +140,7 @@ CASES.forEach(([type, fileType, expectedTypes], c) => {
       "blk.1.ffn_down.weight",
     ];
     deepStrictEqual(names.map(typeOf), expectedTypes);
+    const exact = roundsAlike && llamaCppRoundsLikeZeno();
     const ties: string[] = [];
     for (let p = 0; p < PROMPTS.length; p++) {
       const { tokens, top } = oracle[p];
@@ -140,7 +148,7 @@ CASES.forEach(([type, fileType, expectedTypes], c) => {
       const steps = await zenoTeacherForced(pathOf(type), PROMPTS[p], tokens);
       for (const [id, logit] of top) {
         ok(
-          Math.abs(steps[0][id] - logit) <= LOGIT_TOLERANCE,
+          Math.abs(steps[0][id] - logit) <= (exact ? 0 : LOGIT_TOLERANCE),
           `prompt ${p} token ${id}: zeno ${steps[0][id]}, llama.cpp ${logit}`,
         );
       }
@@ -149,7 +157,7 @@ CASES.forEach(([type, fileType, expectedTypes], c) => {
         if (best === tokens[i]) return;
         const gap = logits[best] - logits[tokens[i]];
         ok(
-          gap <= TIE_TOLERANCE,
+          !exact && gap <= TIE_TOLERANCE,
           `prompt ${p} step ${i}: zeno picks ${best}, llama.cpp ${tokens[i]}, ${
             gap.toFixed(3)
           } apart`,

@@ -13,6 +13,7 @@ const assert = std.debug.assert;
 const traits = @import("../quant/traits.zig");
 const multi_dot = @import("../quant/multi_dot.zig");
 const layout = @import("../quant/layout.zig");
+const q4_0_rows16 = @import("../quant/q4_0_rows16.zig");
 const q4_k_rows16 = @import("../quant/q4_k_rows16.zig");
 const q6_k_rows16 = @import("../quant/q6_k_rows16.zig");
 const simd = @import("../quant/simd.zig");
@@ -55,8 +56,8 @@ pub fn readsF32(weight_type: traits.QuantType) bool {
 
 /// Whether weights of `weight_type` can be multiplied in `weight_layout` (the file's row
 /// layout: every type with a dot kernel; four rows interleaved: the legacy types; sixteen
-/// rows with lanes = rows: Q4_K and Q6_K, where AVX-512 VNNI exists: elsewhere they would be
-/// slower).
+/// rows with lanes = rows: Q4_0, Q4_K and Q6_K, where AVX-512 VNNI exists: elsewhere they
+/// would be slower).
 pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layout) bool {
     const t = traits.traits(weight_type);
     return switch (weight_layout) {
@@ -66,8 +67,27 @@ pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layou
     };
 }
 
+/// Whether a matrix of `weight_type` with `rows` rows can sit in `weight_layout`: the type
+/// supports it, the rows fill whole groups, and four interleaved rows are not asked of a
+/// matrix whose order is llama.cpp's repacked one (`dot_repacked`: their kernels compute
+/// `dot`'s order).
+pub fn supportsMatrix(weight_type: traits.QuantType, weight_layout: layout.Layout, rows: usize) bool {
+    if (!supportsLayout(weight_type, weight_layout)) return false;
+    if (rows % layout.rowsPerGroup(weight_layout) != 0) return false;
+    return weight_layout != .rows4 or !repackedOrder(traits.traits(weight_type), rows);
+}
+
+/// Whether every token of a matrix with `rows` rows is multiplied in `dot_repacked`'s order
+/// (llama.cpp repacks such matrices and computes them in that order).
+fn repackedOrder(t: *const traits.Traits, rows: usize) bool {
+    return t.dot_repacked != null and rows % 8 == 0;
+}
+
 fn hasRows16Kernel(weight_type: traits.QuantType) bool {
-    return weight_type == .q4_k or weight_type == .q6_k;
+    return switch (weight_type) {
+        .q4_0, .q4_k, .q6_k => true,
+        else => false,
+    };
 }
 
 /// The operands of one MUL_MAT node, as raw bytes.
@@ -93,6 +113,7 @@ pub const Operands = struct {
         assert(supportsLayout(o.weight_type, o.weight_layout) or
             (o.weight_layout == .rows16 and hasRows16Kernel(o.weight_type))); // tests, any CPU
         assert(o.rows % layout.rowsPerGroup(o.weight_layout) == 0);
+        assert(o.weight_layout != .rows4 or !repackedOrder(t, o.rows));
         assert(o.weights.len == t.rowBytes(o.k) * o.rows);
         assert(o.activations.len == traits.traits(t.vec_dot_type).rowBytes(o.k) * o.n);
         assert(o.dst.len == o.n * o.rows);
@@ -106,6 +127,7 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     o.check();
     assert(row_begin <= row_end and row_end <= o.rows);
     if (o.weight_layout == .rows16) return mulMatGroups16(o, row_begin, row_end);
+    if (repackedOrder(traits.traits(o.weight_type), o.rows)) return mulMatRepacked(o, row_begin, row_end);
     const interleaved = o.weight_layout == .rows4;
     assert(!interleaved or (row_begin % layout.group_rows == 0 and row_end % layout.group_rows == 0));
     const t = traits.traits(o.weight_type);
@@ -150,42 +172,76 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     }
 }
 
-/// `mulMatRows` for `rows16` weights, group by group of 16 rows. Q4_K: tokens in groups of
-/// four (`dotBatched`'s order), then the remaining tokens one by one (`dot`'s), as `repacked`
-/// says llama.cpp orders them (rows16 matrices have a multiple of 16 rows). Q6_K: one token
-/// at a time (`dot`'s order for every token).
+/// `mulMatRows` for `rows16` weights, group by group of 16 rows (rows16 matrices have a
+/// multiple of 16 rows). Q4_K: tokens in groups of four (`dotBatched`'s order), then the
+/// remaining tokens one by one (`dot`'s), as `repacked` says llama.cpp orders them. Q4_0:
+/// four tokens per weight pass, `dotRepacked`'s order for every token. Q6_K: one token at a
+/// time, `dot`'s order.
 fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
-    comptime assert(rows_per_block % q4_k_rows16.group_rows == 0);
-    comptime assert(q6_k_rows16.group_rows == q4_k_rows16.group_rows);
-    assert(row_begin % q4_k_rows16.group_rows == 0 and row_end % q4_k_rows16.group_rows == 0);
-    const group_bytes = q4_k_rows16.group_rows * traits.traits(o.weight_type).rowBytes(o.k);
-    const x_row_bytes = o.activations.len / o.n;
-    if (o.weight_type == .q6_k) {
-        var row = row_begin;
-        while (row < row_end) : (row += q6_k_rows16.group_rows) {
-            const group = o.weights[row / q6_k_rows16.group_rows * group_bytes ..][0..group_bytes];
-            for (0..o.n) |token| {
-                const x = o.activations[token * x_row_bytes ..][0..x_row_bytes];
-                o.dst[token * o.rows + row ..][0..16].* = q6_k_rows16.dotGroup(o.k, group, x);
-            }
-        }
-        return;
+    comptime assert(rows_per_block % group_rows16 == 0);
+    comptime for (.{ q4_0_rows16, q4_k_rows16, q6_k_rows16 }) |kernel| {
+        assert(kernel.group_rows == group_rows16);
+    };
+    switch (o.weight_type) {
+        .q4_0 => groups16(4, q4_0_rows16.dotGroupTokens4, q4_0_rows16.dotGroup, o, row_begin, row_end),
+        .q4_k => groups16(4, q4_k_rows16.dotGroupTokens4, q4_k_rows16.dotGroup, o, row_begin, row_end),
+        .q6_k => groups16(1, null, q6_k_rows16.dotGroup, o, row_begin, row_end),
+        else => unreachable, // Operands.check
     }
-    assert(o.weight_type == .q4_k);
-    const tokens_grouped = o.n - o.n % 4;
+}
+
+const group_rows16: usize = 16;
+
+/// Rows [row_begin, row_end) of a rows16 matrix against every token: `tokens` at a time
+/// through `dot_tokens` when there is one, the rest through `dot_one`.
+fn groups16(
+    comptime tokens: usize,
+    comptime dot_tokens: ?fn (usize, []const u8, [tokens][]const u8) [tokens][16]f32,
+    comptime dot_one: fn (usize, []const u8, []const u8) [16]f32,
+    o: Operands,
+    row_begin: usize,
+    row_end: usize,
+) void {
+    const group_rows = group_rows16;
+    assert(row_begin % group_rows == 0 and row_end % group_rows == 0);
+    const group_bytes = group_rows * traits.traits(o.weight_type).rowBytes(o.k);
+    const x_row_bytes = o.activations.len / o.n;
+    const tokens_grouped = if (dot_tokens != null) o.n - o.n % tokens else 0;
     var row = row_begin;
-    while (row < row_end) : (row += q4_k_rows16.group_rows) {
-        const group = o.weights[row / q4_k_rows16.group_rows * group_bytes ..][0..group_bytes];
-        var token: usize = 0;
-        while (token < tokens_grouped) : (token += 4) {
-            var xs: [4][]const u8 = undefined;
-            for (&xs, token..) |*x, i| x.* = o.activations[i * x_row_bytes ..][0..x_row_bytes];
-            const sums = q4_k_rows16.dotGroupTokens4(o.k, group, xs);
-            for (sums, token..) |s, i| o.dst[i * o.rows + row ..][0..16].* = s;
+    while (row < row_end) : (row += group_rows) {
+        const group = o.weights[row / group_rows * group_bytes ..][0..group_bytes];
+        if (dot_tokens) |kernel| {
+            var token: usize = 0;
+            while (token < tokens_grouped) : (token += tokens) {
+                var xs: [tokens][]const u8 = undefined;
+                for (&xs, token..) |*x, i| x.* = o.activations[i * x_row_bytes ..][0..x_row_bytes];
+                const sums = kernel(o.k, group, xs);
+                for (sums, token..) |s, i| o.dst[i * o.rows + row ..][0..group_rows].* = s;
+            }
         }
         for (tokens_grouped..o.n) |edge_token| {
             const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
-            o.dst[edge_token * o.rows + row ..][0..16].* = q4_k_rows16.dotGroup(o.k, group, x);
+            o.dst[edge_token * o.rows + row ..][0..group_rows].* = dot_one(o.k, group, x);
+        }
+    }
+}
+
+/// `mulMatRows` for matrices in `dot_repacked`'s order and the file's layout, row by row:
+/// a block of rows against every token while it is hot in cache.
+fn mulMatRepacked(o: Operands, row_begin: usize, row_end: usize) void {
+    assert(o.weight_layout == .rows);
+    const t = traits.traits(o.weight_type);
+    const dot = t.dot_repacked.?;
+    const w_row_bytes = t.rowBytes(o.k);
+    const x_row_bytes = o.activations.len / o.n;
+    var block_begin = row_begin;
+    while (block_begin < row_end) : (block_begin += rows_per_block) {
+        const block_end = @min(row_end, block_begin + rows_per_block);
+        for (0..o.n) |token| {
+            const x = o.activations[token * x_row_bytes ..][0..x_row_bytes];
+            for (block_begin..block_end) |r| {
+                o.dst[token * o.rows + r] = dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
+            }
         }
     }
 }
@@ -389,7 +445,9 @@ test "mulMatRows(): every weight type, SIMD equals scalar, close to the exact pr
 test "mulMatRows(): rows4 weights give the file layout's results bit for bit" {
     const allocator = testing.allocator;
     const k = 96;
-    const rows = 24; // one block of 16 rows and one of 8
+    // One block of 16 rows and one of 12: Q4_0 matrices with rows 8k take llama.cpp's
+    // repacked order instead, which four interleaved rows do not compute.
+    const rows = 28;
     var prng = std.Random.DefaultPrng.init(5);
     for ([_]traits.QuantType{ .q4_0, .q4_1, .q5_0, .q5_1, .q8_0 }) |weight_type| {
         try testing.expect(supportsLayout(weight_type, .rows4));
@@ -437,7 +495,38 @@ test "mulMatRows(): rows4 weights give the file layout's results bit for bit" {
     try testing.expect(!supportsLayout(.q4_k, .rows4));
 }
 
-test "mulMatRows(): rows16 Q4_K and Q6_K weights give the file layout's results bit for bit" {
+test "mulMatRows(): Q4_0 matrices with rows 8k give dotRepackedGeneric()'s results for every token" {
+    const allocator = testing.allocator;
+    const k = 96;
+    const q4_0 = @import("../quant/q4_0.zig");
+    const t = traits.traits(.q4_0);
+    var prng = std.Random.DefaultPrng.init(17);
+    for ([_]usize{ 8, 24 }) |rows| {
+        const w_bytes = try allocator.alloc(u8, t.rowBytes(k) * rows);
+        defer allocator.free(w_bytes);
+        var values: [k]f32 = undefined;
+        for (0..rows) |r| {
+            for (&values) |*v| v.* = prng.random().floatNorm(f32);
+            t.quantize_row(&values, w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)]);
+        }
+        const n = 6;
+        var x: [n * k]f32 = undefined;
+        for (&x) |*v| v.* = prng.random().floatNorm(f32);
+        var xq: [quantizedBytes(.q4_0, k, n)]u8 = undefined;
+        quantizeRows(.q4_0, &x, k, 0, n, &xq);
+        const got = try allocator.alloc(f32, n * rows);
+        defer allocator.free(got);
+        mulMatRows(.{ .weight_type = .q4_0, .k = k, .rows = rows, .n = n, .weights = w_bytes, .activations = &xq, .dst = got }, 0, rows);
+        const x_row_bytes = xq.len / n;
+        for (0..n) |token| for (0..rows) |r| {
+            const want = q4_0.dotRepackedGeneric(k, w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)], xq[token * x_row_bytes ..][0..x_row_bytes]);
+            try testing.expectEqual(want, got[token * rows + r]);
+        };
+    }
+}
+
+test "mulMatRows(): rows16 Q4_0, Q4_K and Q6_K weights give the file layout's results bit for bit" {
+    try checkRows16(.q4_0, q4_0_rows16.interleave);
     try checkRows16(.q4_k, q4_k_rows16.interleave);
     try checkRows16(.q6_k, q6_k_rows16.interleave);
 }
@@ -460,7 +549,7 @@ fn checkRows16(
     }
     const grouped_bytes = try allocator.alloc(u8, w_bytes.len);
     defer allocator.free(grouped_bytes);
-    interleave(k / 256, rows, w_bytes, grouped_bytes);
+    interleave(k / t.block_size, rows, w_bytes, grouped_bytes);
     for ([_]usize{ 1, 4, 6, 9 }) |n| {
         const x = try allocator.alloc(f32, n * k);
         defer allocator.free(x);

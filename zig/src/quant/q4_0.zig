@@ -80,3 +80,59 @@ pub fn dotRows4(n: usize, rows: layout.Rows4, x: []const u8) [4]f32 {
 pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dotGeneric(@This(), n, w, x);
 }
+
+/// Dot product with a Q8_0 activation row in the order of llama.cpp's repacked Q4_0 kernels
+/// (x86 `gemv`/`gemm_q4_0_8x8_q8_0`, used for every token of a matrix whose rows are a
+/// multiple of 8): per block one exact i32 sum of the 32 products, converted and
+/// fused-multiply-added with d_w·d_x into one f32; no lanes, no final reduction.
+pub fn dotRepacked(n: usize, w: []const u8, x: []const u8) f32 {
+    const weight_blocks = blocks.asBlocks(Block, w);
+    const act_blocks = blocks.asBlocks(ActBlock, x);
+    assert(weight_blocks.len == blocks.blockCount(n, qk));
+    assert(act_blocks.len == weight_blocks.len);
+    var acc: f32 = 0;
+    for (weight_blocks, act_blocks) |*wb, *xb| {
+        const q: @Vector(qk, i32) = unpack(wb);
+        const a: @Vector(qk, i32) = xb.qs;
+        const sum: i32 = @reduce(.Add, q * a);
+        acc = @mulAdd(f32, @floatFromInt(sum), fp.halfToF32(wb.d) * fp.halfToF32(xb.d), acc);
+    }
+    return acc;
+}
+
+/// Scalar reference of `dotRepacked`.
+pub fn dotRepackedGeneric(n: usize, w: []const u8, x: []const u8) f32 {
+    const weight_blocks = blocks.asBlocks(Block, w);
+    const act_blocks = blocks.asBlocks(ActBlock, x);
+    assert(weight_blocks.len == blocks.blockCount(n, qk));
+    assert(act_blocks.len == weight_blocks.len);
+    var acc: f32 = 0;
+    for (weight_blocks, act_blocks) |*wb, *xb| {
+        var sum: i32 = 0;
+        for (0..qk / 2) |j| {
+            const low = @as(i32, wb.qs[j] & 0x0F) - 8;
+            const high = @as(i32, wb.qs[j] >> 4) - 8;
+            sum += low * xb.qs[j] + high * xb.qs[j + qk / 2];
+        }
+        acc = @mulAdd(f32, @floatFromInt(sum), fp.halfToF32(wb.d) * fp.halfToF32(xb.d), acc);
+    }
+    return acc;
+}
+
+test "dotRepacked() equals dotRepackedGeneric() and stays near dot()" {
+    const q8_0 = @import("q8_0.zig");
+    const n = 7 * qk;
+    var prng = std.Random.DefaultPrng.init(41);
+    var values: [n]f32 = undefined;
+    var w: [7 * @sizeOf(Block)]u8 = undefined;
+    var x: [7 * @sizeOf(ActBlock)]u8 = undefined;
+    for (0..20) |_| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32);
+        quantizeRow(&values, &w);
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 4;
+        q8_0.quantizeRowActivation(&values, &x);
+        const repacked = dotRepacked(n, &w, &x);
+        try std.testing.expectEqual(dotRepackedGeneric(n, &w, &x), repacked);
+        try std.testing.expectApproxEqRel(dot(n, &w, &x), repacked, 1e-5);
+    }
+}

@@ -69,6 +69,9 @@ pub const Traits = struct {
     /// `dot` in the order llama.cpp uses for tokens it multiplies in groups of four (null:
     /// the same as `dot`). Only Q4_K differs, through its repacked kernels.
     dot_batched: ?DotFn = null,
+    /// `dot` in the order llama.cpp uses for every token of a matrix it repacks (rows a
+    /// multiple of 8; null: `dot`'s order). Only Q4_0 has one: the rows16 layout computes it.
+    dot_repacked: ?DotFn = null,
     /// `dot` of four rows at once, bit-identical per row (legacy types).
     dot_rows4: ?DotRows4Fn = null,
     /// One weight row against four activation rows, bit-identical per token to `dot_batched`
@@ -129,6 +132,7 @@ fn quantTraits(comptime Kernels: type, name: []const u8, comptime vec_dot_type: 
         .dot = if (has_dot) Kernels.dot else null,
         .dot_generic = if (has_dot) Kernels.dotGeneric else null,
         .dot_batched = if (@hasDecl(Kernels, "dotBatched")) Kernels.dotBatched else null,
+        .dot_repacked = if (@hasDecl(Kernels, "dotRepacked")) Kernels.dotRepacked else null,
         .dot_rows4 = if (@hasDecl(Kernels, "dotRows4")) Kernels.dotRows4 else null,
         .dot_tokens4 = if (@hasDecl(Kernels, "dotTokens4")) Kernels.dotTokens4 else null,
     };

@@ -1,0 +1,165 @@
+//! Q4_0 matrices repacked sixteen rows at a time (`Layout.rows16`), SIMD lanes = rows, as
+//! q4_k_rows16.zig does for Q4_K.
+//!
+//! One group block holds block b of rows 16g..16g+15, 288 bytes (16 × 18, the file's size):
+//!
+//!   [0, 32)     d of rows 0..15 (f16)
+//!   [32, 288)   qs in 4-byte pieces: piece i (0..4) is 64 bytes at 32 + 64·i, row r's
+//!               qs[4i ..][0..4] at 4r
+//!
+//! Piece i holds values 4i..4i+4 of every row in its low nibbles and 16+4i..16+4i+4 in its
+//! high nibbles. One `vpdpbusd` of the unsigned levels against four activations broadcast to
+//! every lane adds four products to each of the 16 rows' sums; eight of them, started at
+//! -8·Σx (Q4_0's level offset times the block's activation sum, the same for every row), give
+//! each row's exact i32 sum of the block.
+//!
+//! The float steps per row are `q4_0.dotRepacked`'s (llama.cpp's repacked Q4_0 order): the
+//! block's sum converted and fused-multiply-added with d_w·d_x, block by block, so results
+//! are bit-identical to it.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const simd = @import("simd.zig");
+
+const Block = blocks.BlockQ4_0;
+const ActBlock = blocks.BlockQ8_0;
+const qk = blocks.qk_legacy;
+
+/// Rows per group.
+pub const group_rows: usize = 16;
+/// Bytes of one group block.
+pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
+
+const qs_offset = 32;
+const pieces = qk / 2 / 4;
+
+comptime {
+    assert(qs_offset + pieces * 64 == group_block_bytes);
+}
+
+const I32s = @Vector(group_rows, i32);
+const F32s = @Vector(group_rows, f32);
+const Bytes = @Vector(64, u8);
+
+/// Writes `rows` rows of `blocks_per_row` Q4_0 blocks (file layout, `src`) to `dst` in groups
+/// of 16 rows. `rows` is a multiple of 16.
+pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
+    assert(rows % group_rows == 0);
+    const row_bytes = blocks_per_row * @sizeOf(Block);
+    assert(src.len == rows * row_bytes and dst.len == src.len);
+    const all = blocks.asBlocks(Block, src);
+    var out: usize = 0;
+    var group: usize = 0;
+    while (group < rows) : (group += group_rows) {
+        for (0..blocks_per_row) |b| {
+            const block_out = dst[out..][0..group_block_bytes];
+            for (0..group_rows) |r| {
+                const block = &all[(group + r) * blocks_per_row + b];
+                const d: [2]u8 = @bitCast(block.d);
+                block_out[2 * r ..][0..2].* = d;
+                for (0..pieces) |i| {
+                    block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = block.qs[4 * i ..][0..4].*;
+                }
+            }
+            out += group_block_bytes;
+        }
+    }
+    assert(out == dst.len);
+}
+
+/// Q4_0's level offset times the sum of the block's 32 activations, negated: where every
+/// row's sum of unsigned levels times activations starts.
+inline fn offsetStart(xb: *const ActBlock) I32s {
+    const xs: @Vector(qk, i32) = xb.qs;
+    return @splat(-8 * @reduce(.Add, xs));
+}
+
+/// The dot products of a group's 16 rows with `tokens` activation rows, `dotRepacked`'s order.
+inline fn groupDot(
+    comptime tokens: usize,
+    n: usize,
+    group: []const u8,
+    xs: [tokens][]const u8,
+) [tokens]F32s {
+    const block_count = blocks.blockCount(n, qk);
+    assert(group.len == block_count * group_block_bytes);
+    var acts: [tokens][]const ActBlock = undefined;
+    inline for (&acts, xs) |*a, x| {
+        a.* = blocks.asBlocks(ActBlock, x);
+        assert(a.len == block_count);
+    }
+    var acc: [tokens]F32s = @splat(@splat(0));
+    for (0..block_count) |b| {
+        const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
+        const d_w = fp.halves16ToF32(block[0..32]);
+        var sums: [tokens]I32s = undefined;
+        inline for (&sums, &acts) |*s, a| s.* = offsetStart(&a[b]);
+        inline for (0..pieces) |i| {
+            const packed_q: Bytes = block[qs_offset + 64 * i ..][0..64].*;
+            const low = packed_q & @as(Bytes, @splat(0x0F));
+            const high = packed_q >> @splat(4);
+            inline for (&sums, &acts) |*s, a| {
+                const xb = &a[b];
+                s.* = simd.dotUnsigned4Add(s.*, low, simd.repeat4Bytes(xb.qs[4 * i ..][0..4]));
+                s.* = simd.dotUnsigned4Add(s.*, high, simd.repeat4Bytes(xb.qs[16 + 4 * i ..][0..4]));
+            }
+        }
+        inline for (&acc, sums, &acts) |*a, s, act| {
+            const d = d_w * @as(F32s, @splat(fp.halfToF32(act[b].d)));
+            a.* = @mulAdd(F32s, @floatFromInt(s), d, a.*);
+        }
+    }
+    return acc;
+}
+
+/// One token against the group's 16 rows, each result equal to `q4_0.dotRepacked`'s.
+pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
+    return groupDot(1, n, group, .{x})[0];
+}
+
+/// Four tokens against the group's 16 rows (each weight piece unpacked once for all four).
+pub fn dotGroupTokens4(n: usize, group: []const u8, xs: [4][]const u8) [4][group_rows]f32 {
+    const sums = groupDot(4, n, group, xs);
+    var out: [4][group_rows]f32 = undefined;
+    inline for (&out, sums) |*o, s| o.* = s;
+    return out;
+}
+
+const testing = std.testing;
+
+test "dotGroup() and dotGroupTokens4() equal q4_0's dotRepacked() bit for bit" {
+    const q4_0 = @import("q4_0.zig");
+    const q8_0 = @import("q8_0.zig");
+    const allocator = testing.allocator;
+    const n = 5 * qk;
+    const rows = 2 * group_rows;
+    const row_bytes = 5 * @sizeOf(Block);
+    var prng = std.Random.DefaultPrng.init(29);
+    var values: [n]f32 = undefined;
+    const w = try allocator.alloc(u8, rows * row_bytes);
+    defer allocator.free(w);
+    for (0..rows) |r| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * @as(f32, @floatFromInt(1 + r % 3));
+        q4_0.quantizeRow(&values, w[r * row_bytes ..][0..row_bytes]);
+    }
+    const grouped = try allocator.alloc(u8, w.len);
+    defer allocator.free(grouped);
+    interleave(5, rows, w, grouped);
+    var act_bytes: [4][5 * @sizeOf(ActBlock)]u8 = undefined;
+    for (&act_bytes) |*a| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
+        q8_0.quantizeRowActivation(&values, a);
+    }
+    for (0..rows / group_rows) |g| {
+        const group = grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
+        const single = dotGroup(n, group, &act_bytes[1]);
+        const four = dotGroupTokens4(n, group, .{ &act_bytes[0], &act_bytes[1], &act_bytes[2], &act_bytes[3] });
+        for (0..group_rows) |r| {
+            const row = w[(g * group_rows + r) * row_bytes ..][0..row_bytes];
+            try testing.expectEqual(q4_0.dotRepacked(n, row, &act_bytes[1]), single[r]);
+            for (0..4) |t| try testing.expectEqual(q4_0.dotRepacked(n, row, &act_bytes[t]), four[t][r]);
+        }
+    }
+}
