@@ -339,7 +339,9 @@ export fn zeno_matrix_layout(type_id: u32, n: u64, rows: u64) u32 {
     const quant_type = quant.QuantType.fromId(type_id) orelse return 0;
     if (n == 0 or n % quant.traits.traits(quant_type).block_size != 0 or rows == 0) return 0;
     for ([_]quant.layout.Layout{ .rows16, .rows4 }) |layout| {
-        if (ops.mul_mat.supportsMatrix(quant_type, layout, @intCast(rows))) return @intFromEnum(layout);
+        if (ops.mul_mat.supportsMatrix(quant_type, layout, @intCast(n), @intCast(rows))) {
+            return @intFromEnum(layout);
+        }
     }
     return 0;
 }
@@ -359,7 +361,9 @@ export fn zeno_matrix_repack(
     const quant_type = quant.QuantType.fromId(type_id) orelse return .unsupported;
     const layout = quant.layout.Layout.fromId(layout_id) orelse return .unsupported;
     if (layout == .rows or !ops.mul_mat.supportsLayout(quant_type, layout)) return .unsupported;
-    if (!ops.mul_mat.supportsMatrix(quant_type, layout, @intCast(rows))) return .invalid_argument;
+    if (!ops.mul_mat.supportsMatrix(quant_type, layout, @intCast(n), @intCast(rows))) {
+        return .invalid_argument;
+    }
     const t = quant.traits.traits(quant_type);
     const group_rows = quant.layout.rowsPerGroup(layout);
     if (n == 0 or n % t.block_size != 0 or rows == 0 or rows % group_rows != 0) {

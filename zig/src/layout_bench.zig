@@ -3,26 +3,40 @@
 //! read-only stream of the same memory. Not part of the test suite; run it alone on a quiet
 //! machine:
 //!
-//!   python3 -m ziglang test zig/src/layout_bench.zig -O ReleaseFast -mcpu=znver4 -fllvm
+//!   python3 -m ziglang test zig/src/layout_bench.zig -O ReleaseFast \
+//!     -mcpu=x86_64_v4+avx512vnni+avx512vbmi -fllvm
+//!
+//! (`-mcpu=znver4` dies here with SIGILL: the VM does not offer every Zen 4 feature.)
 //!
 //! Layouts: the file's rows in 4 KiB pages (how a mapped file is read), the same rows in
-//! transparent huge pages, four separate rows per kernel call, and rows interleaved four by
-//! four (quant/layout.zig) in huge pages. Measured here (stream 34.6 GB/s): Q4_0 17.5, 22.9,
-//! 12.6, 30.2; Q8_0 31.5, 33.6, 19.1, 33.4; Q4_K row by row 18.1 / 18.6 (it is compute-bound).
+//! transparent huge pages, four separate rows per kernel call, rows interleaved four by
+//! four (quant/layout.zig) in huge pages, and sixteen rows with lanes = rows (rows16, through
+//! MUL_MAT's driver; AVX-512 VNNI only). A second test runs the rows16 kernels on one thread
+//! over 72 KiB of weights in cache: their compute ceiling, without memory in the way.
+//!
+//! Measured here (stream 34.6 GB/s): Q4_0 17.5, 22.9, 12.6, 30.2; Q8_0 31.5, 33.6, 19.1,
+//! 33.4; Q4_K row by row 18.1 / 18.6 (it is compute-bound). On a busier day (stream 28.8):
+//! rows16 Q4_0 20.0, Q4_K 23.9, Q6_K 23.3; in cache, one thread: Q4_0 37.5 GB/s with the
+//! block constants computed per group, 52-54 with them prepared once per token.
 
 const std = @import("std");
 const linux = std.os.linux;
 const traits_mod = @import("quant/traits.zig");
 const layout = @import("quant/layout.zig");
 const bandwidth = @import("bandwidth.zig");
+const mul_mat = @import("ops/mul_mat.zig");
+const q4_0_rows16 = @import("quant/q4_0_rows16.zig");
+const q4_k_rows16 = @import("quant/q4_k_rows16.zig");
+const q6_k_rows16 = @import("quant/q6_k_rows16.zig");
 
 const k = 2048;
 const target_bytes = 256 << 20;
 const passes = 4;
 
-const Mode = enum { row, rows4_separate, rows4_interleaved };
+const Mode = enum { row, rows4_separate, rows4_interleaved, rows16 };
 
 const Job = struct {
+    quant_type: traits_mod.QuantType,
     t: *const traits_mod.Traits,
     mode: Mode,
     weights: []const u8,
@@ -62,6 +76,10 @@ fn worker(job: *const Job, half: usize) void {
     const rows = job.out.len / 2;
     const begin = half * rows;
     for (0..passes) |_| {
+        if (job.mode == .rows16) {
+            mulMatRows16(job, begin, begin + rows);
+            continue;
+        }
         var r = begin;
         while (r < begin + rows) {
             if (job.mode == .row) {
@@ -73,6 +91,19 @@ fn worker(job: *const Job, half: usize) void {
             }
         }
     }
+}
+
+fn mulMatRows16(job: *const Job, begin: usize, end: usize) void {
+    mul_mat.mulMatRows(.{
+        .weight_type = job.quant_type,
+        .weight_layout = .rows16,
+        .k = k,
+        .rows = job.out.len,
+        .n = 1,
+        .weights = job.weights,
+        .activations = job.x,
+        .dst = job.out,
+    }, begin, end);
 }
 
 /// Best of three runs of both halves on two threads, GB/s.
@@ -95,7 +126,7 @@ test "matrix-vector throughput by layout" {
     for ([_]traits_mod.QuantType{ .q4_0, .q8_0, .q4_k, .q6_k }) |quant_type| {
         const t = traits_mod.traits(quant_type);
         const row_bytes = t.rowBytes(k);
-        const rows = target_bytes / row_bytes / 8 * 8;
+        const rows = target_bytes / row_bytes / 32 * 32;
         const plain = mapAnonymous(rows * row_bytes, false);
         // 64 distinct rows, repeated: the values do not matter for speed.
         for (0..rows) |r| {
@@ -114,7 +145,7 @@ test "matrix-vector throughput by layout" {
         act.quantize_activation_row(&values, x);
         const out = try std.heap.page_allocator.alloc(f32, rows);
         defer std.heap.page_allocator.free(out);
-        var job: Job = .{ .t = t, .mode = .row, .weights = plain, .x = x, .out = out };
+        var job: Job = .{ .quant_type = quant_type, .t = t, .mode = .row, .weights = plain, .x = x, .out = out };
         const stream = try bandwidth.readGbps(huge, 2, 5);
         const row_plain = try measure(&job);
         job.weights = huge;
@@ -134,6 +165,62 @@ test "matrix-vector throughput by layout" {
                 separate, grouped,
             });
         }
+        if (mul_mat.supportsLayout(quant_type, .rows16)) {
+            const grouped = mapAnonymous(plain.len, true);
+            const blocks_per_row = k / t.block_size;
+            switch (quant_type) {
+                .q4_0 => q4_0_rows16.interleave(blocks_per_row, rows, plain, grouped),
+                .q4_k => q4_k_rows16.interleave(blocks_per_row, rows, plain, grouped),
+                .q6_k => q6_k_rows16.interleave(blocks_per_row, rows, plain, grouped),
+                else => unreachable,
+            }
+            job.mode = .rows16;
+            job.weights = grouped;
+            std.debug.print(" | rows16 lanes = rows {d:.1}", .{try measure(&job)});
+        }
         std.debug.print(" GB/s\n", .{});
     }
+}
+
+test "rows16 kernels in cache, one thread (compute ceiling)" {
+    var prng = std.Random.DefaultPrng.init(4);
+    var values: [k]f32 = undefined;
+    for ([_]traits_mod.QuantType{ .q4_0, .q4_k, .q6_k }) |quant_type| {
+        if (!mul_mat.supportsLayout(quant_type, .rows16)) continue;
+        const t = traits_mod.traits(quant_type);
+        const rows = 64;
+        const plain = try std.heap.page_allocator.alloc(u8, rows * t.rowBytes(k));
+        defer std.heap.page_allocator.free(plain);
+        for (0..rows) |r| {
+            for (&values) |*v| v.* = prng.random().floatNorm(f32);
+            t.quantize_row(&values, plain[r * t.rowBytes(k) ..][0..t.rowBytes(k)]);
+        }
+        const grouped = try std.heap.page_allocator.alloc(u8, plain.len);
+        defer std.heap.page_allocator.free(grouped);
+        switch (quant_type) {
+            .q4_0 => q4_0_rows16.interleave(k / t.block_size, rows, plain, grouped),
+            .q4_k => q4_k_rows16.interleave(k / t.block_size, rows, plain, grouped),
+            .q6_k => q6_k_rows16.interleave(k / t.block_size, rows, plain, grouped),
+            else => unreachable,
+        }
+        const act = traits_mod.traits(t.vec_dot_type);
+        var x_bytes: [k * 2]u8 = undefined;
+        for (&values) |*v| v.* = prng.random().floatNorm(f32);
+        const x = x_bytes[0..act.rowBytes(k)];
+        act.quantize_activation_row(&values, x);
+        var out: [rows]f32 = undefined;
+        const job: Job = .{ .quant_type = quant_type, .t = t, .mode = .rows16, .weights = grouped, .x = x, .out = &out };
+        var best: f64 = 0;
+        for (0..5) |_| {
+            const start = nowNs();
+            for (0..2000) |_| {
+                mulMatRows16(&job, 0, rows);
+                std.mem.doNotOptimizeAway(&out);
+            }
+            const bytes: f64 = @floatFromInt(plain.len * 2000);
+            best = @max(best, bytes / @as(f64, @floatFromInt(nowNs() - start)));
+        }
+        std.debug.print("\n{s} rows16 in cache: {d:.1} GB/s", .{ t.name, best });
+    }
+    std.debug.print("\n", .{});
 }

@@ -67,13 +67,22 @@ pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layou
     };
 }
 
-/// Whether a matrix of `weight_type` with `rows` rows can sit in `weight_layout`: the type
-/// supports it, the rows fill whole groups, and four interleaved rows are not asked of a
+/// Whether a matrix of `weight_type` with `rows` rows of `k` values can sit in
+/// `weight_layout`: the type supports it, the rows fill whole groups, rows16 Q4_0 rows are
+/// no longer than its kernels prepare constants for, and four interleaved rows are not asked of a
 /// matrix whose order is llama.cpp's repacked one (`dot_repacked`: their kernels compute
 /// `dot`'s order).
-pub fn supportsMatrix(weight_type: traits.QuantType, weight_layout: layout.Layout, rows: usize) bool {
+pub fn supportsMatrix(
+    weight_type: traits.QuantType,
+    weight_layout: layout.Layout,
+    k: usize,
+    rows: usize,
+) bool {
     if (!supportsLayout(weight_type, weight_layout)) return false;
     if (rows % layout.rowsPerGroup(weight_layout) != 0) return false;
+    if (weight_type == .q4_0 and weight_layout == .rows16) {
+        if (k / traits.traits(.q4_0).block_size > q4_0_rows16.max_blocks) return false;
+    }
     return weight_layout != .rows4 or !repackedOrder(traits.traits(weight_type), rows);
 }
 
@@ -175,15 +184,15 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
 /// `mulMatRows` for `rows16` weights, group by group of 16 rows (rows16 matrices have a
 /// multiple of 16 rows). Q4_K: tokens in groups of four (`dotBatched`'s order), then the
 /// remaining tokens one by one (`dot`'s), as `repacked` says llama.cpp orders them. Q4_0:
-/// four tokens per weight pass, `dotRepacked`'s order for every token. Q6_K: one token at a
-/// time, `dot`'s order.
+/// `groups16Q4_0`, `dotRepacked`'s order for every token. Q6_K: one token at a time, `dot`'s
+/// order.
 fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
     comptime assert(rows_per_block % group_rows16 == 0);
     comptime for (.{ q4_0_rows16, q4_k_rows16, q6_k_rows16 }) |kernel| {
         assert(kernel.group_rows == group_rows16);
     };
     switch (o.weight_type) {
-        .q4_0 => groups16(4, q4_0_rows16.dotGroupTokens4, q4_0_rows16.dotGroup, o, row_begin, row_end),
+        .q4_0 => groups16Q4_0(o, row_begin, row_end),
         .q4_k => groups16(4, q4_k_rows16.dotGroupTokens4, q4_k_rows16.dotGroup, o, row_begin, row_end),
         .q6_k => groups16(1, null, q6_k_rows16.dotGroup, o, row_begin, row_end),
         else => unreachable, // Operands.check
@@ -222,6 +231,51 @@ fn groups16(
         for (tokens_grouped..o.n) |edge_token| {
             const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
             o.dst[edge_token * o.rows + row ..][0..group_rows].* = dot_one(o.k, group, x);
+        }
+    }
+}
+
+/// Bytes of rows16 Q4_0 weights one pass of `groups16Q4_0` keeps hot in L2 while every
+/// token goes over them (Zen 5: 1 MiB of L2 per core).
+const q4_0_tile_bytes: usize = 256 << 10;
+
+/// `mulMatRows` for rows16 Q4_0 weights: rows in tiles of about `q4_0_tile_bytes`; within a
+/// tile, tokens four at a time (edges one by one: the same order), each token's block
+/// constants prepared once per tile instead of once per group.
+fn groups16Q4_0(o: Operands, row_begin: usize, row_end: usize) void {
+    const Constants = q4_0_rows16.BlockConstants;
+    const block_count = o.k / traits.traits(.q4_0).block_size;
+    assert(block_count <= q4_0_rows16.max_blocks); // supportsMatrix
+    assert(row_begin % group_rows16 == 0 and row_end % group_rows16 == 0);
+    const group_bytes = group_rows16 * traits.traits(.q4_0).rowBytes(o.k);
+    const tile_rows = @max(1, q4_0_tile_bytes / group_bytes) * group_rows16;
+    const x_row_bytes = o.activations.len / o.n;
+    var buffer: [4][q4_0_rows16.max_blocks]Constants = undefined;
+    var tile_begin = row_begin;
+    while (tile_begin < row_end) : (tile_begin += tile_rows) {
+        const tile_end = @min(row_end, tile_begin + tile_rows);
+        var token: usize = 0;
+        while (token < o.n) {
+            const count = @min(4, o.n - token);
+            var xs: [4][]const u8 = undefined;
+            var constants: [4][]const Constants = undefined;
+            for (0..count) |i| {
+                xs[i] = o.activations[(token + i) * x_row_bytes ..][0..x_row_bytes];
+                q4_0_rows16.prepare(xs[i], buffer[i][0..block_count]);
+                constants[i] = buffer[i][0..block_count];
+            }
+            var row = tile_begin;
+            while (row < tile_end) : (row += group_rows16) {
+                const group = o.weights[row / group_rows16 * group_bytes ..][0..group_bytes];
+                if (count == 4) {
+                    const sums = q4_0_rows16.dotGroupTokens4(o.k, group, xs, constants);
+                    for (sums, token..) |sum, i| o.dst[i * o.rows + row ..][0..group_rows16].* = sum;
+                } else for (0..count) |i| {
+                    const sum = q4_0_rows16.dotGroup(o.k, group, xs[i], constants[i]);
+                    o.dst[(token + i) * o.rows + row ..][0..group_rows16].* = sum;
+                }
+            }
+            token += count;
         }
     }
 }
