@@ -10,12 +10,16 @@
  * grammar: it shares no mask with the timed grammar, but lets V8 optimize the mask code paths
  * first, so "cold" is masks computed on first use, not the engine's JIT tier-up (paid once
  * per process).
+ * Logits are masked as a session does: through the native library's kernel when it loads (a
+ * native backend installs it), else in JS; `maskKernel` in the JSON says which.
  * Writes bench/results/schema.json and prints a markdown table.
  *
  *   deno run -A bench/schema_bench.ts
  */
 
 import { writeFileSync } from "node:fs";
+import { createNativeBackend } from "../backends/native/backend.ts";
+import { hasLogitsMaskKernel } from "../core/sampling/logits_mask.ts";
 import { compileSchema } from "../plugins/schema/compile.ts";
 import { createGrammarConstraint } from "../plugins/schema/constraint.ts";
 import { shapeTrieOf } from "../plugins/schema/shape_trie.ts";
@@ -24,6 +28,13 @@ import { loadTestTokenizer, randomWalk, seededRandom } from "../plugins/schema/t
 import { WALK_SCHEMAS } from "../plugins/schema/walk_schemas.ts";
 
 const WALKS = 6;
+
+try {
+  createNativeBackend({ threads: 1 }).dispose(); // installs the logits mask kernel
+} catch (error) {
+  console.error(`schema bench: no native library, masking in JS (${error})`);
+}
+const maskKernel = hasLogitsMaskKernel() ? "native" : "js";
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -100,5 +111,5 @@ for (const r of rows) {
 }
 writeFileSync(
   new URL("./results/schema.json", import.meta.url),
-  JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + "\n",
+  JSON.stringify({ date: new Date().toISOString(), maskKernel, rows }, null, 2) + "\n",
 );

@@ -21,6 +21,7 @@ import type {
   ModelBytes,
 } from "../../core/backend.ts";
 import { NativeLibraryError } from "../../core/errors.ts";
+import { setLogitsMaskKernel } from "../../core/sampling/logits_mask.ts";
 import { ggmlTypeName } from "../../core/gguf/ggml_types.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
 import type { Graph } from "../../core/graph.ts";
@@ -115,11 +116,20 @@ class NativeBuffer implements BackendBuffer {
  */
 export function createNativeBackend(options: NativeBackendOptions = {}): Backend {
   const library = loadNativeLibrary(options.library);
+  _registerLogitsMask(library);
   const threads = options.threads ?? 0;
   if (!Number.isInteger(threads) || threads < 0 || threads > 256) {
     throw new RangeError(`Cannot create the native backend with ${threads} threads: use 1 to 256`);
   }
   return new NativeBackend(library, threads);
+}
+
+/** Hands the library's logits mask kernel to the sampler (the library stays open). */
+function _registerLogitsMask(library: NativeLibrary): void {
+  const symbols = library.symbols;
+  setLogitsMaskKernel((logits, bits, count) => {
+    checkStatus(symbols, symbols.zeno_logits_mask(logits, bits, count), "Cannot mask logits");
+  });
 }
 
 class NativeBackend implements Backend {

@@ -11,7 +11,7 @@
  */
 
 /** The ABI version this TypeScript expects; the library's `zeno_abi_version()` must equal it. */
-export const ZENO_ABI_VERSION = 4;
+export const ZENO_ABI_VERSION = 5;
 
 /** Every symbol of the native library. */
 export const NATIVE_SYMBOLS = {
@@ -62,6 +62,8 @@ export const NATIVE_SYMBOLS = {
     parameters: ["pointer", "usize", "u32", "u32", "buffer"],
     result: "i32",
   },
+  // Logits masks: (logits: Float32Array, bits: Uint32Array, count) -> status.
+  zeno_logits_mask: { parameters: ["buffer", "buffer", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

@@ -9,6 +9,7 @@ export * from "./types.ts";
 export * from "./sampler.ts";
 export * from "./greedy.ts";
 export * from "./logit_bias.ts";
+export * from "./logits_mask.ts";
 export * from "./min_p.ts";
 export * from "./penalties.ts";
 export * from "./sort_candidates.ts";

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createNativeBackend } from "../../backends/native/backend.ts";
+import { type LogitsMaskKernel, setLogitsMaskKernel } from "../../core/sampling/logits_mask.ts";
 import { testdataPath } from "../../tests/testdata.ts";
 import { type CompiledGrammar, compileGrammar } from "./automaton.ts";
 import { compileSchema } from "./compile.ts";
@@ -124,7 +126,27 @@ Deno.test("createGrammarConstraint() processor keeps exactly the allowed logits 
   assert.ok(kept > tokenizer.vocabSize / 2, `expected a dense mask, kept ${kept}`);
 });
 
-Deno.test("createGrammarConstraint() processor keeps exactly naiveMask()'s logits through each masking path", async () => {
+for (const kernel of ["JS", "native"] as const) {
+  Deno.test(`createGrammarConstraint() processor keeps exactly naiveMask()'s logits through each masking path (${kernel} mask kernel)`, async () => {
+    const previous = setLogitsMaskKernel(kernel === "JS" ? null : nativeLogitsMaskKernel());
+    try {
+      await checkMaskingPaths();
+    } finally {
+      setLogitsMaskKernel(previous);
+    }
+  });
+}
+
+/** The native library's kernel, as the native backend installs it. */
+function nativeLogitsMaskKernel(): LogitsMaskKernel {
+  const previous = setLogitsMaskKernel(null);
+  createNativeBackend({ threads: 1 }).dispose();
+  const kernel = setLogitsMaskKernel(previous);
+  assert.ok(kernel !== null, "the native backend installs a logits mask kernel");
+  return kernel;
+}
+
+async function checkMaskingPaths(): Promise<void> {
   const tokenizer = await loadTestTokenizer("gemma3-270m");
   const { grammar } = compileSchema(WALK_SCHEMAS.person);
   const engine = maskEngineOf(grammar, tokenTrieOf(tokenizer));
@@ -151,4 +173,4 @@ Deno.test("createGrammarConstraint() processor keeps exactly naiveMask()'s logit
     constraint.processor(logits, { history: [] });
     assert.deepEqual(logits, expected, text);
   }
-});
+}

@@ -24,7 +24,7 @@ const assert = std.debug.assert;
 // Version
 
 /// Bumped on every incompatible change of this file; the loader refuses any other value.
-pub const abi_version: u32 = 4;
+pub const abi_version: u32 = 5;
 
 /// The ABI version this library was built with (`ZENO_ABI_VERSION` in symbols.ts).
 export fn zeno_abi_version() u32 {
@@ -582,6 +582,28 @@ test "zeno_stream_read_gbps() measures and rejects bad arguments" {
     try testing.expectEqual(invalid, zeno_stream_read_gbps(null, 1 << 20, 1, 1, null));
     try testing.expectEqual(Status.ok, zeno_stream_read_gbps(null, 1 << 20, 2, 2, &gbps));
     try testing.expect(gbps > 0);
+}
+
+// Logits masks (constrained sampling): ops/logits_mask.zig.
+
+/// Writes -inf into `logits[i]` for every i < `count` whose bit in `bits` (bit i % 32 of word
+/// i / 32, ceil(count / 32) words) is clear. `invalid_argument` for null arrays.
+export fn zeno_logits_mask(logits: ?[*]f32, bits: ?[*]const u32, count: u32) Status {
+    if (count == 0) return .ok;
+    const row = (logits orelse return .invalid_argument)[0..count];
+    const words = (bits orelse return .invalid_argument)[0 .. (count + 31) / 32];
+    ops.logits_mask.maskByBits(row, words);
+    return .ok;
+}
+
+test "zeno_logits_mask() masks clear bits and rejects null arrays" {
+    var logits = [_]f32{ 1, 2, 3, 4, 5 };
+    const bits = [_]u32{0b10110};
+    try testing.expectEqual(Status.ok, zeno_logits_mask(&logits, &bits, logits.len));
+    const inf = std.math.inf(f32);
+    try testing.expectEqualSlices(f32, &.{ -inf, 2, 3, -inf, 5 }, &logits);
+    try testing.expectEqual(Status.invalid_argument, zeno_logits_mask(null, &bits, 5));
+    try testing.expectEqual(Status.invalid_argument, zeno_logits_mask(&logits, null, 5));
 }
 
 // ---------------------------------------------------------------------------------------------

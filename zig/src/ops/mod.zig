@@ -5,6 +5,7 @@
 pub const attention = @import("attention.zig");
 pub const elementwise = @import("elementwise.zig");
 pub const ggml_math = @import("ggml_math.zig");
+pub const logits_mask = @import("logits_mask.zig");
 pub const mul_mat = @import("mul_mat.zig");
 pub const norm = @import("norm.zig");
 pub const rope = @import("rope.zig");
@@ -14,6 +15,7 @@ test {
     _ = attention;
     _ = elementwise;
     _ = ggml_math;
+    _ = logits_mask;
     _ = mul_mat;
     _ = norm;
     _ = rope;
