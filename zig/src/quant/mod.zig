@@ -62,6 +62,7 @@ test {
     _ = traits;
     _ = layout;
     _ = q4_0;
+    _ = q5_k;
     _ = q4_0_rows16;
     _ = q4_k_rows16;
     _ = q6_k_rows16;

@@ -8,7 +8,6 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
-const k_dot = @import("k_dot.zig");
 const k_scales = @import("k_scales.zig");
 const q4_k = @import("q4_k.zig");
 const simd = @import("simd.zig");
@@ -70,23 +69,32 @@ fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
     }
 }
 
-/// One block, scalar: d_w·d_x·Σ sc·Σ q·q_x - dmin_w·d_x·Σ m·Σ q_x.
-pub fn blockDotGeneric(wb: *const Block, xb: *const ActBlock) f32 {
+/// A block's exact integer sums in llama.cpp's 8-lane partition: lane l holds, over the four
+/// 64-value chunks c, scale(2c)·Σ q·x over values 64c + 4l + [0, 4) plus scale(2c + 1)·Σ q·x
+/// over values 64c + 32 + 4l + [0, 4) (its `maddubs` + `madd` lanes); and Σ min(s)·(x of s).
+const BlockSums = struct { lanes: @Vector(8, i32), min_sum: i32 };
+
+fn blockSumsGeneric(wb: *const Block, xb: *const ActBlock) BlockSums {
     const q = levels(wb);
-    var isum: i32 = 0;
-    for (0..8) |s| {
-        var sub: i32 = 0;
-        for (q[32 * s ..][0..32], xb.qs[32 * s ..][0..32]) |a, b| sub += @as(i32, a) * b;
-        isum += @as(i32, k_scales.scaleMin(&wb.scales, s).scale) * sub;
+    var lanes: [8]i32 = @splat(0);
+    for (0..4) |c| {
+        for (0..2) |half| {
+            const s = 2 * c + half;
+            const scale: i32 = k_scales.scaleMin(&wb.scales, s).scale;
+            for (0..8) |l| {
+                var sum: i32 = 0;
+                for (0..4) |k| {
+                    const at = 32 * s + 4 * l + k;
+                    sum += @as(i32, q[at]) * xb.qs[at];
+                }
+                lanes[l] += scale * sum;
+            }
+        }
     }
-    const d = fp.halfToF32(wb.d) * xb.d;
-    const dmin = fp.halfToF32(wb.dmin) * xb.d;
-    const min_sum: f32 = @floatFromInt(q4_k.minSum(&wb.scales, xb));
-    return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
+    return .{ .lanes = lanes, .min_sum = q4_k.minSum(&wb.scales, xb) };
 }
 
-/// One block, SIMD: 64 values per step, as Q4_K plus the fifth bits.
-pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
+fn blockSumsSimd(wb: *const Block, xb: *const ActBlock) BlockSums {
     const one: @Vector(32, u8) = @splat(1);
     const high: @Vector(32, u8) = wb.qh;
     const unpacked = k_scales.unpackScaleMin(&wb.scales);
@@ -103,19 +111,62 @@ pub fn blockDotSimd(wb: *const Block, xb: *const ActBlock) f32 {
         const scale: @Vector(32, i16) = scale_lanes[32 * c ..][0..32].*;
         acc += simd.dotGroups4Scaled(64, q, act, scale);
     }
-    const isum = @reduce(.Add, acc);
-    const d = fp.halfToF32(wb.d) * xb.d;
-    const dmin = fp.halfToF32(wb.dmin) * xb.d;
-    const min_sum: f32 = @floatFromInt(q4_k.minSumSimd(unpacked.min, xb));
-    return d * @as(f32, @floatFromInt(isum)) - dmin * min_sum;
+    // acc lane g sums values 4g..4g+4 of each chunk: g < 8 the low half, g ≥ 8 the high.
+    const sums: [16]i32 = acc;
+    const low_lanes: @Vector(8, i32) = sums[0..8].*;
+    const high_lanes: @Vector(8, i32) = sums[8..16].*;
+    return .{ .lanes = low_lanes + high_lanes, .min_sum = q4_k.minSumSimd(unpacked.min, xb) };
 }
 
-/// Dot product with a Q8_K activation row (SIMD).
+/// Dot product with a Q8_K activation row in the float order of llama.cpp's x86
+/// `ggml_vec_dot_q5_K_q8_K` (AVX2, which its AVX-512 build runs too): per block the 8 integer
+/// lanes converted and fused-multiply-added with d_x·d_w into one 8-lane accumulator, the
+/// minimum terms fused-multiply-added with -d_x·dmin_w into a scalar, then the lanes summed
+/// by halves and the scalar added.
+inline fn rowDot(
+    comptime blockSums: fn (*const Block, *const ActBlock) BlockSums,
+    n: usize,
+    w: []const u8,
+    x: []const u8,
+) f32 {
+    const weight_blocks = blocks.asBlocks(Block, w);
+    const act_blocks = blocks.asBlocks(ActBlock, x);
+    assert(weight_blocks.len == blocks.blockCount(n, qk));
+    assert(act_blocks.len == weight_blocks.len);
+    var acc: @Vector(8, f32) = @splat(0);
+    var mins: f32 = 0;
+    for (weight_blocks, act_blocks) |*wb, *xb| {
+        const d = xb.d * fp.halfToF32(wb.d);
+        const dmin = -xb.d * fp.halfToF32(wb.dmin);
+        const sums = blockSums(wb, xb);
+        mins = @mulAdd(f32, dmin, @floatFromInt(sums.min_sum), mins);
+        acc = @mulAdd(@Vector(8, f32), @splat(d), @floatFromInt(sums.lanes), acc);
+    }
+    return simd.treeSum(8, acc) + mins;
+}
+
+/// Dot product with a Q8_K activation row (SIMD), llama.cpp's order.
 pub fn dot(n: usize, w: []const u8, x: []const u8) f32 {
-    return k_dot.rowDot(Block, blockDotSimd, n, w, x);
+    return rowDot(blockSumsSimd, n, w, x);
 }
 
-/// Dot product with a Q8_K activation row (scalar reference).
+/// Scalar reference of `dot`: the same float steps, integer sums one product at a time.
 pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
-    return k_dot.rowDot(Block, blockDotGeneric, n, w, x);
+    return rowDot(blockSumsGeneric, n, w, x);
+}
+
+test "dot() equals dotGeneric() bit for bit" {
+    const q8_k = @import("q8_k.zig");
+    const n = 3 * qk;
+    var prng = std.Random.DefaultPrng.init(23);
+    var values: [n]f32 = undefined;
+    var w: [3 * @sizeOf(Block)]u8 = undefined;
+    var x: [3 * @sizeOf(ActBlock)]u8 = undefined;
+    for (0..10) |_| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32);
+        quantizeRow(&values, &w);
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 2;
+        q8_k.quantizeRow(&values, &x);
+        try std.testing.expectEqual(dotGeneric(n, &w, &x), dot(n, &w, &x));
+    }
 }
