@@ -392,7 +392,8 @@ test "zeno_matrix_layout() and zeno_matrix_repack() pick and write the layouts e
     try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(2, 64, 6)); // rows not 4k
     // Q4_0 with rows 8k: llama.cpp's repacked order, which rows4 kernels do not compute.
     try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(2, 64, 8));
-    try testing.expectEqual(@as(u32, if (quant.simd.use_vnni512) 2 else 0), zeno_matrix_layout(2, 64, 32));
+    const q4_0_layout: u32 = if (quant.simd.use_vnni512) 2 else 0;
+    try testing.expectEqual(q4_0_layout, zeno_matrix_layout(2, 64, 32));
     try testing.expectEqual(@as(u32, 1), zeno_matrix_layout(8, 64, 32)); // Q8_0
     const q4_k_layout: u32 = if (quant.simd.use_vnni512) 2 else 0;
     try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(12, 256, 8)); // Q4_K, 8 rows

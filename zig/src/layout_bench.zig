@@ -145,7 +145,14 @@ test "matrix-vector throughput by layout" {
         act.quantize_activation_row(&values, x);
         const out = try std.heap.page_allocator.alloc(f32, rows);
         defer std.heap.page_allocator.free(out);
-        var job: Job = .{ .quant_type = quant_type, .t = t, .mode = .row, .weights = plain, .x = x, .out = out };
+        var job: Job = .{
+            .quant_type = quant_type,
+            .t = t,
+            .mode = .row,
+            .weights = plain,
+            .x = x,
+            .out = out,
+        };
         const stream = try bandwidth.readGbps(huge, 2, 5);
         const row_plain = try measure(&job);
         job.weights = huge;
@@ -209,7 +216,14 @@ test "rows16 kernels in cache, one thread (compute ceiling)" {
         const x = x_bytes[0..act.rowBytes(k)];
         act.quantize_activation_row(&values, x);
         var out: [rows]f32 = undefined;
-        const job: Job = .{ .quant_type = quant_type, .t = t, .mode = .rows16, .weights = grouped, .x = x, .out = &out };
+        const job: Job = .{
+            .quant_type = quant_type,
+            .t = t,
+            .mode = .rows16,
+            .weights = grouped,
+            .x = x,
+            .out = &out,
+        };
         var best: f64 = 0;
         for (0..5) |_| {
             const start = nowNs();

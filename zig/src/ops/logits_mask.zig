@@ -21,7 +21,8 @@ pub fn maskByBits(logits: []f32, bits: []const u32) void {
         if (word == std.math.maxInt(u32)) continue;
         inline for (0..2) |half| {
             const at = w * 32 + half * lanes;
-            const keep: @Vector(lanes, bool) = @bitCast(@as(u16, @truncate(word >> (half * lanes))));
+            const half_word: u16 = @truncate(word >> (half * lanes));
+            const keep: @Vector(lanes, bool) = @bitCast(half_word);
             const row: *[lanes]f32 = logits[at..][0..lanes];
             row.* = @select(f32, keep, @as(F32s, row.*), neg_inf);
         }
@@ -60,13 +61,17 @@ test "maskByBits() equals maskByBitsGeneric() on dense, sparse and ragged masks"
             for (fast, slow, 0..) |*f, *s, i| {
                 f.* = random.floatNorm(f32);
                 s.* = f.*;
-                if (random.uintLessThan(u32, 100) < percent_kept) bits[i / 32] |= @as(u32, 1) << @intCast(i % 32);
+                if (random.uintLessThan(u32, 100) < percent_kept) {
+                    bits[i / 32] |= @as(u32, 1) << @intCast(i % 32);
+                }
             }
             if (bits.len > 2) bits[1] = std.math.maxInt(u32); // a whole word kept
             maskByBits(fast, bits);
             maskByBitsGeneric(slow, bits);
             try testing.expectEqualSlices(f32, slow, fast);
-            for (fast, 0..) |v, i| try testing.expectEqual(!bitSet(bits, i), v == -std.math.inf(f32));
+            for (fast, 0..) |v, i| {
+                try testing.expectEqual(!bitSet(bits, i), v == -std.math.inf(f32));
+            }
         }
     }
 }

@@ -136,7 +136,9 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
     o.check();
     assert(row_begin <= row_end and row_end <= o.rows);
     if (o.weight_layout == .rows16) return mulMatGroups16(o, row_begin, row_end);
-    if (repackedOrder(traits.traits(o.weight_type), o.rows)) return mulMatRepacked(o, row_begin, row_end);
+    if (repackedOrder(traits.traits(o.weight_type), o.rows)) {
+        return mulMatRepacked(o, row_begin, row_end);
+    }
     const interleaved = o.weight_layout == .rows4;
     assert(!interleaved or (row_begin % layout.group_rows == 0 and row_end % layout.group_rows == 0));
     const t = traits.traits(o.weight_type);
@@ -193,7 +195,10 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
     };
     switch (o.weight_type) {
         .q4_0 => groups16Q4_0(o, row_begin, row_end),
-        .q4_k => groups16(4, q4_k_rows16.dotGroupTokens4, q4_k_rows16.dotGroup, o, row_begin, row_end),
+        .q4_k => {
+            const kernel = q4_k_rows16.dotGroupTokens4;
+            groups16(4, kernel, q4_k_rows16.dotGroup, o, row_begin, row_end);
+        },
         .q6_k => groups16(1, null, q6_k_rows16.dotGroup, o, row_begin, row_end),
         else => unreachable, // Operands.check
     }
@@ -269,7 +274,9 @@ fn groups16Q4_0(o: Operands, row_begin: usize, row_end: usize) void {
                 const group = o.weights[row / group_rows16 * group_bytes ..][0..group_bytes];
                 if (count == 4) {
                     const sums = q4_0_rows16.dotGroupTokens4(o.k, group, xs, constants);
-                    for (sums, token..) |sum, i| o.dst[i * o.rows + row ..][0..group_rows16].* = sum;
+                    for (sums, token..) |sum, i| {
+                        o.dst[i * o.rows + row ..][0..group_rows16].* = sum;
+                    }
                 } else for (0..count) |i| {
                     const sum = q4_0_rows16.dotGroup(o.k, group, xs[i], constants[i]);
                     o.dst[(token + i) * o.rows + row ..][0..group_rows16].* = sum;
@@ -294,7 +301,8 @@ fn mulMatRepacked(o: Operands, row_begin: usize, row_end: usize) void {
         for (0..o.n) |token| {
             const x = o.activations[token * x_row_bytes ..][0..x_row_bytes];
             for (block_begin..block_end) |r| {
-                o.dst[token * o.rows + r] = dot(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], x);
+                const row = o.weights[r * w_row_bytes ..][0..w_row_bytes];
+                o.dst[token * o.rows + r] = dot(o.k, row, x);
             }
         }
     }
@@ -549,7 +557,7 @@ test "mulMatRows(): rows4 weights give the file layout's results bit for bit" {
     try testing.expect(!supportsLayout(.q4_k, .rows4));
 }
 
-test "mulMatRows(): Q4_0 matrices with rows 8k give dotRepackedGeneric()'s results for every token" {
+test "mulMatRows(): Q4_0 matrices with rows 8k give dotRepackedGeneric()'s results" {
     const allocator = testing.allocator;
     const k = 96;
     const q4_0 = @import("../quant/q4_0.zig");
@@ -570,11 +578,20 @@ test "mulMatRows(): Q4_0 matrices with rows 8k give dotRepackedGeneric()'s resul
         quantizeRows(.q4_0, &x, k, 0, n, &xq);
         const got = try allocator.alloc(f32, n * rows);
         defer allocator.free(got);
-        mulMatRows(.{ .weight_type = .q4_0, .k = k, .rows = rows, .n = n, .weights = w_bytes, .activations = &xq, .dst = got }, 0, rows);
+        mulMatRows(.{
+            .weight_type = .q4_0,
+            .k = k,
+            .rows = rows,
+            .n = n,
+            .weights = w_bytes,
+            .activations = &xq,
+            .dst = got,
+        }, 0, rows);
         const x_row_bytes = xq.len / n;
         for (0..n) |token| for (0..rows) |r| {
-            const want = q4_0.dotRepackedGeneric(k, w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)], xq[token * x_row_bytes ..][0..x_row_bytes]);
-            try testing.expectEqual(want, got[token * rows + r]);
+            const row = w_bytes[r * t.rowBytes(k) ..][0..t.rowBytes(k)];
+            const act = xq[token * x_row_bytes ..][0..x_row_bytes];
+            try testing.expectEqual(q4_0.dotRepackedGeneric(k, row, act), got[token * rows + r]);
         };
     }
 }

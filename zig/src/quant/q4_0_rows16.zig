@@ -122,8 +122,10 @@ inline fn groupDot(
             const high = packed_q >> @splat(4);
             inline for (&sums, &acts) |*s, a| {
                 const xb = &a[b];
-                s.* = simd.dotUnsigned4Add(s.*, low, simd.repeat4Bytes(xb.qs[4 * i ..][0..4]));
-                s.* = simd.dotUnsigned4Add(s.*, high, simd.repeat4Bytes(xb.qs[16 + 4 * i ..][0..4]));
+                const x_low = simd.repeat4Bytes(xb.qs[4 * i ..][0..4]);
+                const x_high = simd.repeat4Bytes(xb.qs[16 + 4 * i ..][0..4]);
+                s.* = simd.dotUnsigned4Add(s.*, low, x_low);
+                s.* = simd.dotUnsigned4Add(s.*, high, x_high);
             }
         }
         inline for (&acc, sums, constants) |*a, s, c| {
@@ -189,11 +191,14 @@ test "dotGroup() and dotGroupTokens4() equal q4_0's dotRepacked() bit for bit" {
         const group = grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
         const single = dotGroup(n, group, &act_bytes[1], &constants[1]);
         const xs = .{ &act_bytes[0], &act_bytes[1], &act_bytes[2], &act_bytes[3] };
-        const four = dotGroupTokens4(n, group, xs, .{ &constants[0], &constants[1], &constants[2], &constants[3] });
+        const cs = .{ &constants[0], &constants[1], &constants[2], &constants[3] };
+        const four = dotGroupTokens4(n, group, xs, cs);
         for (0..group_rows) |r| {
             const row = w[(g * group_rows + r) * row_bytes ..][0..row_bytes];
             try testing.expectEqual(q4_0.dotRepacked(n, row, &act_bytes[1]), single[r]);
-            for (0..4) |t| try testing.expectEqual(q4_0.dotRepacked(n, row, &act_bytes[t]), four[t][r]);
+            for (0..4) |t| {
+                try testing.expectEqual(q4_0.dotRepacked(n, row, &act_bytes[t]), four[t][r]);
+            }
         }
     }
 }
