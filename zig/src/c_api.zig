@@ -333,8 +333,8 @@ export fn zeno_quant_vec_dot(type_id: u32, n: usize, w: ?[*]const u8, x: ?[*]con
 
 /// The layout MUL_MAT multiplies a matrix of `type_id` with `rows` rows of `n` values fastest
 /// in: 1 (rows interleaved in groups of four) for the legacy types when `rows` is a multiple
-/// of four; 2 (groups of sixteen, lanes = rows) for Q4_0, Q4_K and Q6_K when `rows` is a
-/// multiple of 16 and this CPU has AVX-512 VNNI; else 0 (the file's layout, read in place).
+/// of four; 2 (groups of sixteen, lanes = rows) for Q4_0, Q8_0, Q4_K and Q6_K when `rows` is
+/// a multiple of 16 and this CPU has AVX-512 VNNI; else 0 (the file's layout, read in place).
 export fn zeno_matrix_layout(type_id: u32, n: u64, rows: u64) u32 {
     const quant_type = quant.QuantType.fromId(type_id) orelse return 0;
     if (n == 0 or n % quant.traits.traits(quant_type).block_size != 0 or rows == 0) return 0;
@@ -379,6 +379,7 @@ export fn zeno_matrix_repack(
         .rows4 => quant.layout.interleaveRows4(t.bytes_per_block, blocks_per_row, @intCast(rows), from, to),
         .rows16 => switch (quant_type) {
             .q4_0 => quant.q4_0_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
+            .q8_0 => quant.q8_0_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
             .q4_k => quant.q4_k_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
             .q6_k => quant.q6_k_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
             else => unreachable, // supportsLayout
@@ -394,7 +395,9 @@ test "zeno_matrix_layout() and zeno_matrix_repack() pick and write the layouts e
     try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(2, 64, 8));
     const q4_0_layout: u32 = if (quant.simd.use_vnni512) 2 else 0;
     try testing.expectEqual(q4_0_layout, zeno_matrix_layout(2, 64, 32));
-    try testing.expectEqual(@as(u32, 1), zeno_matrix_layout(8, 64, 32)); // Q8_0
+    const q8_0_layout: u32 = if (quant.simd.use_vnni512) 2 else 1;
+    try testing.expectEqual(q8_0_layout, zeno_matrix_layout(8, 64, 32)); // Q8_0
+    try testing.expectEqual(@as(u32, 1), zeno_matrix_layout(8, 64, 8));
     const q4_k_layout: u32 = if (quant.simd.use_vnni512) 2 else 0;
     try testing.expectEqual(@as(u32, 0), zeno_matrix_layout(12, 256, 8)); // Q4_K, 8 rows
     try testing.expectEqual(q4_k_layout, zeno_matrix_layout(12, 256, 32));
@@ -406,7 +409,7 @@ test "zeno_matrix_layout() and zeno_matrix_repack() pick and write the layouts e
     // Block 0 of row 1 (bytes 36..54) follows block 0 of row 0.
     try testing.expectEqualSlices(u8, src[36..54], dst[18..36]);
     try testing.expectEqual(Status.unsupported, zeno_matrix_repack(12, 1, 256, 4, &src, &dst));
-    try testing.expectEqual(Status.unsupported, zeno_matrix_repack(8, 2, 32, 16, &src, &dst));
+    try testing.expectEqual(Status.unsupported, zeno_matrix_repack(9, 2, 32, 16, &src, &dst));
     try testing.expectEqual(Status.unsupported, zeno_matrix_repack(2, 9, 64, 4, &src, &dst));
     try testing.expectEqual(Status.invalid_argument, zeno_matrix_repack(2, 1, 64, 3, &src, &dst));
     try testing.expectEqual(Status.invalid_argument, zeno_matrix_repack(2, 1, 64, 4, null, &dst));

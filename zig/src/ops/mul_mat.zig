@@ -14,6 +14,7 @@ const traits = @import("../quant/traits.zig");
 const multi_dot = @import("../quant/multi_dot.zig");
 const layout = @import("../quant/layout.zig");
 const q4_0_rows16 = @import("../quant/q4_0_rows16.zig");
+const q8_0_rows16 = @import("../quant/q8_0_rows16.zig");
 const q4_k_rows16 = @import("../quant/q4_k_rows16.zig");
 const q6_k_rows16 = @import("../quant/q6_k_rows16.zig");
 const simd = @import("../quant/simd.zig");
@@ -56,8 +57,8 @@ pub fn readsF32(weight_type: traits.QuantType) bool {
 
 /// Whether weights of `weight_type` can be multiplied in `weight_layout` (the file's row
 /// layout: every type with a dot kernel; four rows interleaved: the legacy types; sixteen
-/// rows with lanes = rows: Q4_0, Q4_K and Q6_K, where AVX-512 VNNI exists: elsewhere they
-/// would be slower).
+/// rows with lanes = rows: Q4_0, Q8_0, Q4_K and Q6_K, where AVX-512 VNNI exists: elsewhere
+/// they would be slower).
 pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layout) bool {
     const t = traits.traits(weight_type);
     return switch (weight_layout) {
@@ -68,10 +69,10 @@ pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layou
 }
 
 /// Whether a matrix of `weight_type` with `rows` rows of `k` values can sit in
-/// `weight_layout`: the type supports it, the rows fill whole groups, rows16 Q4_0 rows are
-/// no longer than its kernels prepare constants for, and four interleaved rows are not asked of a
-/// matrix whose order is llama.cpp's repacked one (`dot_repacked`: their kernels compute
-/// `dot`'s order).
+/// `weight_layout`: the type supports it, the rows fill whole groups, rows16 Q4_0/Q8_0 rows
+/// are no longer than their kernels prepare constants for, and four interleaved rows are not
+/// asked of a matrix whose order is llama.cpp's repacked one (`dot_repacked`: their kernels
+/// compute `dot`'s order).
 pub fn supportsMatrix(
     weight_type: traits.QuantType,
     weight_layout: layout.Layout,
@@ -80,9 +81,11 @@ pub fn supportsMatrix(
 ) bool {
     if (!supportsLayout(weight_type, weight_layout)) return false;
     if (rows % layout.rowsPerGroup(weight_layout) != 0) return false;
-    if (weight_type == .q4_0 and weight_layout == .rows16) {
-        if (k / traits.traits(.q4_0).block_size > q4_0_rows16.max_blocks) return false;
-    }
+    if (weight_layout == .rows16) switch (weight_type) {
+        .q4_0 => if (k / blocks_legacy > q4_0_rows16.max_blocks) return false,
+        .q8_0 => if (k / blocks_legacy > q8_0_rows16.max_blocks) return false,
+        else => {},
+    };
     return weight_layout != .rows4 or !repackedOrder(traits.traits(weight_type), rows);
 }
 
@@ -94,7 +97,7 @@ fn repackedOrder(t: *const traits.Traits, rows: usize) bool {
 
 fn hasRows16Kernel(weight_type: traits.QuantType) bool {
     return switch (weight_type) {
-        .q4_0, .q4_k, .q6_k => true,
+        .q4_0, .q8_0, .q4_k, .q6_k => true,
         else => false,
     };
 }
@@ -185,16 +188,23 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
 
 /// `mulMatRows` for `rows16` weights, group by group of 16 rows (rows16 matrices have a
 /// multiple of 16 rows). Q4_K: tokens in groups of four (`dotBatched`'s order), then the
-/// remaining tokens one by one (`dot`'s), as `repacked` says llama.cpp orders them. Q4_0:
-/// `groups16Q4_0`, `dotRepacked`'s order for every token. Q6_K: one token at a time, `dot`'s
-/// order.
+/// remaining tokens one by one (`dot`'s), as `repacked` says llama.cpp orders them. Q4_0 and
+/// Q8_0: `groups16Prepared` (`dotRepacked`'s and `dot`'s order). Q6_K: one token at a time,
+/// `dot`'s order.
 fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
     comptime assert(rows_per_block % group_rows16 == 0);
-    comptime for (.{ q4_0_rows16, q4_k_rows16, q6_k_rows16 }) |kernel| {
+    comptime for (.{ q4_0_rows16, q8_0_rows16, q4_k_rows16, q6_k_rows16 }) |kernel| {
         assert(kernel.group_rows == group_rows16);
     };
     switch (o.weight_type) {
-        .q4_0 => groups16Q4_0(o, row_begin, row_end),
+        .q4_0 => {
+            const kernel = q4_0_rows16.dotGroupTokens4;
+            groups16Prepared(q4_0_rows16, 4, kernel, o, row_begin, row_end);
+        },
+        .q8_0 => {
+            const kernel = q8_0_rows16.dotGroupTokens2;
+            groups16Prepared(q8_0_rows16, 2, kernel, o, row_begin, row_end);
+        },
         .q4_k => {
             const kernel = q4_k_rows16.dotGroupTokens4;
             groups16(4, kernel, q4_k_rows16.dotGroup, o, row_begin, row_end);
@@ -205,6 +215,8 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
 }
 
 const group_rows16: usize = 16;
+/// Values per block of the legacy types.
+const blocks_legacy: usize = 32;
 
 /// Rows [row_begin, row_end) of a rows16 matrix against every token: `tokens` at a time
 /// through `dot_tokens` when there is one, the rest through `dot_one`.
@@ -240,45 +252,58 @@ fn groups16(
     }
 }
 
-/// Bytes of rows16 Q4_0 weights one pass of `groups16Q4_0` keeps hot in L2 while every
-/// token goes over them (Zen 5: 1 MiB of L2 per core).
-const q4_0_tile_bytes: usize = 256 << 10;
+/// Bytes of rows16 weights one pass of `groups16Prepared` keeps hot in L2 while every token
+/// goes over them (Zen 5: 1 MiB of L2 per core).
+const prepared_tile_bytes: usize = 256 << 10;
 
-/// `mulMatRows` for rows16 Q4_0 weights: rows in tiles of about `q4_0_tile_bytes`; within a
-/// tile, tokens four at a time (edges one by one: the same order), each token's block
-/// constants prepared once per tile instead of once per group.
-fn groups16Q4_0(o: Operands, row_begin: usize, row_end: usize) void {
-    const Constants = q4_0_rows16.BlockConstants;
-    const block_count = o.k / traits.traits(.q4_0).block_size;
-    assert(block_count <= q4_0_rows16.max_blocks); // supportsMatrix
+/// `mulMatRows` for rows16 weights whose kernel (q4_0_rows16.zig, q8_0_rows16.zig) takes
+/// per-token block constants: rows in tiles of about `prepared_tile_bytes`; within a tile,
+/// `tokens` at a time through `dot_tokens` (edges one by one through `Kernel.dotGroup`: the
+/// same order), each token's constants prepared once per tile instead of once per group.
+fn groups16Prepared(
+    comptime Kernel: type,
+    comptime tokens: usize,
+    comptime dot_tokens: fn (
+        usize,
+        []const u8,
+        [tokens][]const u8,
+        [tokens][]const Kernel.BlockConstants,
+    ) [tokens][16]f32,
+    o: Operands,
+    row_begin: usize,
+    row_end: usize,
+) void {
+    const Constants = Kernel.BlockConstants;
+    const block_count = o.k / traits.traits(o.weight_type).block_size;
+    assert(block_count <= Kernel.max_blocks); // supportsMatrix
     assert(row_begin % group_rows16 == 0 and row_end % group_rows16 == 0);
-    const group_bytes = group_rows16 * traits.traits(.q4_0).rowBytes(o.k);
-    const tile_rows = @max(1, q4_0_tile_bytes / group_bytes) * group_rows16;
+    const group_bytes = group_rows16 * traits.traits(o.weight_type).rowBytes(o.k);
+    const tile_rows = @max(1, prepared_tile_bytes / group_bytes) * group_rows16;
     const x_row_bytes = o.activations.len / o.n;
-    var buffer: [4][q4_0_rows16.max_blocks]Constants = undefined;
+    var buffer: [tokens][Kernel.max_blocks]Constants = undefined;
     var tile_begin = row_begin;
     while (tile_begin < row_end) : (tile_begin += tile_rows) {
         const tile_end = @min(row_end, tile_begin + tile_rows);
         var token: usize = 0;
         while (token < o.n) {
-            const count = @min(4, o.n - token);
-            var xs: [4][]const u8 = undefined;
-            var constants: [4][]const Constants = undefined;
+            const count = @min(tokens, o.n - token);
+            var xs: [tokens][]const u8 = undefined;
+            var constants: [tokens][]const Constants = undefined;
             for (0..count) |i| {
                 xs[i] = o.activations[(token + i) * x_row_bytes ..][0..x_row_bytes];
-                q4_0_rows16.prepare(xs[i], buffer[i][0..block_count]);
+                Kernel.prepare(xs[i], buffer[i][0..block_count]);
                 constants[i] = buffer[i][0..block_count];
             }
             var row = tile_begin;
             while (row < tile_end) : (row += group_rows16) {
                 const group = o.weights[row / group_rows16 * group_bytes ..][0..group_bytes];
-                if (count == 4) {
-                    const sums = q4_0_rows16.dotGroupTokens4(o.k, group, xs, constants);
+                if (count == tokens) {
+                    const sums = dot_tokens(o.k, group, xs, constants);
                     for (sums, token..) |sum, i| {
                         o.dst[i * o.rows + row ..][0..group_rows16].* = sum;
                     }
                 } else for (0..count) |i| {
-                    const sum = q4_0_rows16.dotGroup(o.k, group, xs[i], constants[i]);
+                    const sum = Kernel.dotGroup(o.k, group, xs[i], constants[i]);
                     o.dst[(token + i) * o.rows + row ..][0..group_rows16].* = sum;
                 }
             }
@@ -596,8 +621,9 @@ test "mulMatRows(): Q4_0 matrices with rows 8k give dotRepackedGeneric()'s resul
     }
 }
 
-test "mulMatRows(): rows16 Q4_0, Q4_K and Q6_K weights give the file layout's results bit for bit" {
+test "mulMatRows(): rows16 weights give the file layout's results bit for bit" {
     try checkRows16(.q4_0, q4_0_rows16.interleave);
+    try checkRows16(.q8_0, q8_0_rows16.interleave);
     try checkRows16(.q4_k, q4_k_rows16.interleave);
     try checkRows16(.q6_k, q6_k_rows16.interleave);
 }

@@ -48,6 +48,7 @@ pub const q8_k = @import("q8_k.zig");
 pub const traits = @import("traits.zig");
 pub const layout = @import("layout.zig");
 pub const q4_0_rows16 = @import("q4_0_rows16.zig");
+pub const q8_0_rows16 = @import("q8_0_rows16.zig");
 pub const q4_k_rows16 = @import("q4_k_rows16.zig");
 pub const q6_k_rows16 = @import("q6_k_rows16.zig");
 
@@ -64,6 +65,7 @@ test {
     _ = q4_0;
     _ = q5_k;
     _ = q4_0_rows16;
+    _ = q8_0_rows16;
     _ = q4_k_rows16;
     _ = q6_k_rows16;
     _ = @import("conformance_test.zig");

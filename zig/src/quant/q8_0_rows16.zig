@@ -1,0 +1,197 @@
+//! Q8_0 matrices repacked sixteen rows at a time (`Layout.rows16`), SIMD lanes = rows, as
+//! q4_0_rows16.zig does for Q4_0, in `q8_0.dot`'s order (llama.cpp does not repack Q8_0 on
+//! x86: its vec_dot and tinyBLAS kernels round alike).
+//!
+//! One group block holds block b of rows 16g..16g+15, 544 bytes (16 × 34, the file's size):
+//!
+//!   [0, 32)     d of rows 0..15 (f16)
+//!   [32, 544)   qs in 4-byte pieces, each byte + 128 (unsigned): piece i (0..8) is 64 bytes
+//!               at 32 + 64·i, row r's qs[4i ..][0..4] at 4r
+//!
+//! Piece i is lane i of `legacy_dot.dot`'s 8-lane order for all 16 rows: one `vpdpbusd` of the
+//! unsigned bytes against the four activations broadcast to every lane, started at -128·Σ of
+//! those activations (the offset, the same for every row), is that lane's exact i32 sum. Each
+//! lane is then converted and fused-multiply-added with d_w·d_x into its own accumulator, and
+//! the 8 accumulators are summed by halves at the end, so results are bit-identical to
+//! `q8_0.dot`'s. The starts and d_x are the same for every group: callers prepare them once
+//! per token (`prepare`).
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const simd = @import("simd.zig");
+
+const Block = blocks.BlockQ8_0;
+const ActBlock = blocks.BlockQ8_0;
+const qk = blocks.qk_legacy;
+
+/// Rows per group.
+pub const group_rows: usize = 16;
+/// Bytes of one group block.
+pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
+
+const qs_offset = 32;
+const pieces = qk / 4;
+
+comptime {
+    assert(qs_offset + pieces * 64 == group_block_bytes);
+}
+
+const I32s = @Vector(group_rows, i32);
+const F32s = @Vector(group_rows, f32);
+const Bytes = @Vector(64, u8);
+
+/// Writes `rows` rows of `blocks_per_row` Q8_0 blocks (file layout, `src`) to `dst` in groups
+/// of 16 rows. `rows` is a multiple of 16.
+pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
+    assert(rows % group_rows == 0);
+    const row_bytes = blocks_per_row * @sizeOf(Block);
+    assert(src.len == rows * row_bytes and dst.len == src.len);
+    const all = blocks.asBlocks(Block, src);
+    var out: usize = 0;
+    var group: usize = 0;
+    while (group < rows) : (group += group_rows) {
+        for (0..blocks_per_row) |b| {
+            const block_out = dst[out..][0..group_block_bytes];
+            for (0..group_rows) |r| {
+                const block = &all[(group + r) * blocks_per_row + b];
+                const d: [2]u8 = @bitCast(block.d);
+                block_out[2 * r ..][0..2].* = d;
+                const qs: [qk]u8 = @bitCast(block.qs);
+                for (0..pieces) |i| {
+                    const piece: @Vector(4, u8) = qs[4 * i ..][0..4].*;
+                    block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = piece ^ @as(@Vector(4, u8), @splat(0x80));
+                }
+            }
+            out += group_block_bytes;
+        }
+    }
+    assert(out == dst.len);
+}
+
+/// Most blocks per row callers prepare constants for (rows of up to 32768 values).
+pub const max_blocks: usize = 1024;
+
+/// What every group multiplies one activation block with.
+pub const BlockConstants = extern struct {
+    /// -128·Σ of activations 4i..4i+4: where lane i's sum of offset weights starts.
+    starts: [pieces]i32,
+    /// The block's scale d_x as f32.
+    d: f32,
+};
+
+/// The constants of every block of the Q8_0 activation row `x` into `out` (one per block).
+pub fn prepare(x: []const u8, out: []BlockConstants) void {
+    const acts = blocks.asBlocks(ActBlock, x);
+    assert(out.len == acts.len);
+    for (acts, out) |*xb, *c| {
+        inline for (0..pieces) |i| {
+            const four: @Vector(4, i32) = xb.qs[4 * i ..][0..4].*;
+            c.starts[i] = -128 * @reduce(.Add, four);
+        }
+        c.d = fp.halfToF32(xb.d);
+    }
+}
+
+/// The dot products of a group's 16 rows with `tokens` activation rows, `q8_0.dot`'s order.
+inline fn groupDot(
+    comptime tokens: usize,
+    n: usize,
+    group: []const u8,
+    xs: [tokens][]const u8,
+    constants: [tokens][]const BlockConstants,
+) [tokens]F32s {
+    const block_count = blocks.blockCount(n, qk);
+    assert(group.len == block_count * group_block_bytes);
+    var acts: [tokens][]const ActBlock = undefined;
+    inline for (&acts, xs, constants) |*a, x, c| {
+        a.* = blocks.asBlocks(ActBlock, x);
+        assert(a.len == block_count);
+        assert(c.len == block_count);
+    }
+    var acc: [tokens][pieces]F32s = @splat(@splat(@splat(0)));
+    for (0..block_count) |b| {
+        const block = group[b * group_block_bytes ..][0..group_block_bytes];
+        simd.prefetchAhead(block, group_block_bytes);
+        const d_w = fp.halves16ToF32(block[0..32]);
+        var scales: [tokens]F32s = undefined;
+        inline for (&scales, constants) |*s, c| s.* = d_w * @as(F32s, @splat(c[b].d));
+        inline for (0..pieces) |i| {
+            const weights: Bytes = block[qs_offset + 64 * i ..][0..64].*;
+            inline for (&acc, &acts, constants, scales) |*a, act, c, scale| {
+                const x4 = simd.repeat4Bytes(act[b].qs[4 * i ..][0..4]);
+                const start: I32s = @splat(c[b].starts[i]);
+                const sums = simd.dotUnsigned4Add(start, weights, x4);
+                a[i] = @mulAdd(F32s, scale, @floatFromInt(sums), a[i]);
+            }
+        }
+    }
+    var out: [tokens]F32s = undefined;
+    // simd.treeSum's order over each row's 8 lanes.
+    inline for (&out, acc) |*o, a| {
+        o.* = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+    }
+    return out;
+}
+
+/// One token against the group's 16 rows, each result equal to `q8_0.dot`'s; `constants`
+/// are `prepare`'s for `x`.
+pub fn dotGroup(
+    n: usize,
+    group: []const u8,
+    x: []const u8,
+    constants: []const BlockConstants,
+) [group_rows]f32 {
+    return groupDot(1, n, group, .{x}, .{constants})[0];
+}
+
+/// Two tokens against the group's 16 rows (each weight piece loaded once for both).
+pub fn dotGroupTokens2(
+    n: usize,
+    group: []const u8,
+    xs: [2][]const u8,
+    constants: [2][]const BlockConstants,
+) [2][group_rows]f32 {
+    const sums = groupDot(2, n, group, xs, constants);
+    return .{ sums[0], sums[1] };
+}
+
+const testing = std.testing;
+
+test "dotGroup() and dotGroupTokens2() equal q8_0's dot() bit for bit" {
+    const q8_0 = @import("q8_0.zig");
+    const allocator = testing.allocator;
+    const n = 5 * qk;
+    const rows = 2 * group_rows;
+    const row_bytes = 5 * @sizeOf(Block);
+    var prng = std.Random.DefaultPrng.init(31);
+    var values: [n]f32 = undefined;
+    const w = try allocator.alloc(u8, rows * row_bytes);
+    defer allocator.free(w);
+    for (0..rows) |r| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * @as(f32, @floatFromInt(1 + r % 3));
+        q8_0.quantizeRow(&values, w[r * row_bytes ..][0..row_bytes]);
+    }
+    const grouped = try allocator.alloc(u8, w.len);
+    defer allocator.free(grouped);
+    interleave(5, rows, w, grouped);
+    var act_bytes: [2][5 * @sizeOf(ActBlock)]u8 = undefined;
+    var constants: [2][5]BlockConstants = undefined;
+    for (&act_bytes, &constants) |*a, *c| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
+        q8_0.quantizeRowActivation(&values, a);
+        prepare(a, c);
+    }
+    for (0..rows / group_rows) |g| {
+        const group = grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
+        const single = dotGroup(n, group, &act_bytes[1], &constants[1]);
+        const xs = .{ &act_bytes[0], &act_bytes[1] };
+        const pair = dotGroupTokens2(n, group, xs, .{ &constants[0], &constants[1] });
+        for (0..group_rows) |r| {
+            const row = w[(g * group_rows + r) * row_bytes ..][0..row_bytes];
+            try testing.expectEqual(q8_0.dot(n, row, &act_bytes[1]), single[r]);
+            for (0..2) |t| try testing.expectEqual(q8_0.dot(n, row, &act_bytes[t]), pair[t][r]);
+        }
+    }
+}
