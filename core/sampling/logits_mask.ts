@@ -46,6 +46,7 @@ export function hasLogitsMaskKernel(): boolean {
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert";
+ * import { maskLogitsByBits } from "./logits_mask.ts";
  * const logits = new Float32Array([1, 2, 3, 4]);
  * maskLogitsByBits(logits, new Uint32Array([0b0110]), 4);
  * deepStrictEqual([...logits], [-Infinity, 2, 3, -Infinity]);
