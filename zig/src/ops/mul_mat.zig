@@ -13,6 +13,7 @@ const assert = std.debug.assert;
 const traits = @import("../quant/traits.zig");
 const multi_dot = @import("../quant/multi_dot.zig");
 const layout = @import("../quant/layout.zig");
+const q4_0 = @import("../quant/q4_0.zig");
 const q4_0_rows16 = @import("../quant/q4_0_rows16.zig");
 const q8_0_rows16 = @import("../quant/q8_0_rows16.zig");
 const q4_k_rows16 = @import("../quant/q4_k_rows16.zig");
@@ -312,22 +313,36 @@ fn groups16Prepared(
     }
 }
 
-/// `mulMatRows` for matrices in `dot_repacked`'s order and the file's layout, row by row:
-/// a block of rows against every token while it is hot in cache.
+/// `mulMatRows` for matrices in `dot_repacked`'s order and the file's layout (Q4_0 off the
+/// AVX-512 rows16 path), row by row: a block of rows against every token, four at a time,
+/// while it is hot in cache.
 fn mulMatRepacked(o: Operands, row_begin: usize, row_end: usize) void {
     assert(o.weight_layout == .rows);
     const t = traits.traits(o.weight_type);
     const dot = t.dot_repacked.?;
     const w_row_bytes = t.rowBytes(o.k);
     const x_row_bytes = o.activations.len / o.n;
+    const kernel4 = q4_0.dotRepackedTokens4;
+    assert(o.weight_type == .q4_0); // the only type with a `dot_repacked`
+    const tokens_grouped = o.n - o.n % 4;
     var block_begin = row_begin;
     while (block_begin < row_end) : (block_begin += rows_per_block) {
         const block_end = @min(row_end, block_begin + rows_per_block);
-        for (0..o.n) |token| {
-            const x = o.activations[token * x_row_bytes ..][0..x_row_bytes];
+        var token: usize = 0;
+        while (token < tokens_grouped) : (token += 4) {
+            var xs: [4][]const u8 = undefined;
+            for (&xs, token..) |*x, i| x.* = o.activations[i * x_row_bytes ..][0..x_row_bytes];
+            for (block_begin..block_end) |r| {
+                var out: [4]f32 = undefined;
+                kernel4(o.k, o.weights[r * w_row_bytes ..][0..w_row_bytes], xs, &out);
+                for (out, token..) |v, i| o.dst[i * o.rows + r] = v;
+            }
+        }
+        for (tokens_grouped..o.n) |edge_token| {
+            const x = o.activations[edge_token * x_row_bytes ..][0..x_row_bytes];
             for (block_begin..block_end) |r| {
                 const row = o.weights[r * w_row_bytes ..][0..w_row_bytes];
-                o.dst[token * o.rows + r] = dot(o.k, row, x);
+                o.dst[edge_token * o.rows + r] = dot(o.k, row, x);
             }
         }
     }
@@ -585,7 +600,6 @@ test "mulMatRows(): rows4 weights give the file layout's results bit for bit" {
 test "mulMatRows(): Q4_0 matrices with rows 8k give dotRepackedGeneric()'s results" {
     const allocator = testing.allocator;
     const k = 96;
-    const q4_0 = @import("../quant/q4_0.zig");
     const t = traits.traits(.q4_0);
     var prng = std.Random.DefaultPrng.init(17);
     for ([_]usize{ 8, 24 }) |rows| {

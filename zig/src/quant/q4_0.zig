@@ -86,18 +86,42 @@ pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
 /// multiple of 8): per block one exact i32 sum of the 32 products, converted and
 /// fused-multiply-added with d_w·d_x into one f32; no lanes, no final reduction.
 pub fn dotRepacked(n: usize, w: []const u8, x: []const u8) f32 {
+    var out: [1]f32 = undefined;
+    repackedTokens(1, n, w, .{x}, &out);
+    return out[0];
+}
+
+/// `dotRepacked` of one weight row against four activation rows, each block unpacked once
+/// (prefill off the AVX-512 rows16 path).
+pub fn dotRepackedTokens4(n: usize, w: []const u8, xs: [4][]const u8, out: *[4]f32) void {
+    repackedTokens(4, n, w, xs, out);
+}
+
+inline fn repackedTokens(
+    comptime tokens: usize,
+    n: usize,
+    w: []const u8,
+    xs: [tokens][]const u8,
+    out: *[tokens]f32,
+) void {
     const weight_blocks = blocks.asBlocks(Block, w);
-    const act_blocks = blocks.asBlocks(ActBlock, x);
     assert(weight_blocks.len == blocks.blockCount(n, qk));
-    assert(act_blocks.len == weight_blocks.len);
-    var acc: f32 = 0;
-    for (weight_blocks, act_blocks) |*wb, *xb| {
-        const q: @Vector(qk, i32) = unpack(wb);
-        const a: @Vector(qk, i32) = xb.qs;
-        const sum: i32 = @reduce(.Add, q * a);
-        acc = @mulAdd(f32, @floatFromInt(sum), fp.halfToF32(wb.d) * fp.halfToF32(xb.d), acc);
+    var acts: [tokens][]const ActBlock = undefined;
+    inline for (&acts, xs) |*a, x| {
+        a.* = blocks.asBlocks(ActBlock, x);
+        assert(a.len == weight_blocks.len);
     }
-    return acc;
+    var acc: [tokens]f32 = @splat(0);
+    for (weight_blocks, 0..) |*wb, b| {
+        const q = unpack(wb);
+        const d_w = fp.halfToF32(wb.d);
+        inline for (&acc, acts) |*a, act| {
+            // The 8 lanes' sums are exact, so their total is the block's i32 sum.
+            const sum: i32 = @reduce(.Add, simd.dotGroups4(qk, q, act[b].qs));
+            a.* = @mulAdd(f32, @floatFromInt(sum), d_w * fp.halfToF32(act[b].d), a.*);
+        }
+    }
+    out.* = acc;
 }
 
 /// Scalar reference of `dotRepacked`.
@@ -133,6 +157,9 @@ test "dotRepacked() equals dotRepackedGeneric() and stays near dot()" {
         q8_0.quantizeRowActivation(&values, &x);
         const repacked = dotRepacked(n, &w, &x);
         try std.testing.expectEqual(dotRepackedGeneric(n, &w, &x), repacked);
+        var four: [4]f32 = undefined;
+        dotRepackedTokens4(n, &w, .{ &x, &x, &x, &x }, &four);
+        for (four) |v| try std.testing.expectEqual(repacked, v);
         try std.testing.expectApproxEqRel(dot(n, &w, &x), repacked, 1e-5);
     }
 }
