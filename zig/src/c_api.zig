@@ -361,12 +361,10 @@ export fn zeno_matrix_repack(
     const quant_type = quant.QuantType.fromId(type_id) orelse return .unsupported;
     const layout = quant.layout.Layout.fromId(layout_id) orelse return .unsupported;
     if (layout == .rows or !ops.mul_mat.supportsLayout(quant_type, layout)) return .unsupported;
-    if (!ops.mul_mat.supportsMatrix(quant_type, layout, @intCast(n), @intCast(rows))) {
-        return .invalid_argument;
-    }
     const t = quant.traits.traits(quant_type);
-    const group_rows = quant.layout.rowsPerGroup(layout);
-    if (n == 0 or n % t.block_size != 0 or rows == 0 or rows % group_rows != 0) {
+    if (n == 0 or n % t.block_size != 0 or rows == 0) return .invalid_argument;
+    // Whole groups of rows, and the order and length limits of the layout's kernels.
+    if (!ops.mul_mat.supportsMatrix(quant_type, layout, @intCast(n), @intCast(rows))) {
         return .invalid_argument;
     }
     const byte_length = std.math.mul(u64, t.rowBytes(@intCast(n)), rows) catch

@@ -14,6 +14,7 @@ const traits = @import("../quant/traits.zig");
 const multi_dot = @import("../quant/multi_dot.zig");
 const layout = @import("../quant/layout.zig");
 const q4_0 = @import("../quant/q4_0.zig");
+const legacy_rows16 = @import("../quant/legacy_rows16.zig");
 const q4_0_rows16 = @import("../quant/q4_0_rows16.zig");
 const q8_0_rows16 = @import("../quant/q8_0_rows16.zig");
 const q4_k_rows16 = @import("../quant/q4_k_rows16.zig");
@@ -82,11 +83,10 @@ pub fn supportsMatrix(
 ) bool {
     if (!supportsLayout(weight_type, weight_layout)) return false;
     if (rows % layout.rowsPerGroup(weight_layout) != 0) return false;
-    if (weight_layout == .rows16) switch (weight_type) {
-        .q4_0 => if (k / blocks_legacy > q4_0_rows16.max_blocks) return false,
-        .q8_0 => if (k / blocks_legacy > q8_0_rows16.max_blocks) return false,
-        else => {},
-    };
+    const prepared = weight_type == .q4_0 or weight_type == .q8_0; // groups16Prepared
+    if (weight_layout == .rows16 and prepared) {
+        if (k / traits.traits(weight_type).block_size > legacy_rows16.max_blocks) return false;
+    }
     return weight_layout != .rows4 or !repackedOrder(traits.traits(weight_type), rows);
 }
 
@@ -216,8 +216,6 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
 }
 
 const group_rows16: usize = 16;
-/// Values per block of the legacy types.
-const blocks_legacy: usize = 32;
 
 /// Rows [row_begin, row_end) of a rows16 matrix against every token: `tokens` at a time
 /// through `dot_tokens` when there is one, the rest through `dot_one`.

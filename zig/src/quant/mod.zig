@@ -64,6 +64,7 @@ test {
     _ = layout;
     _ = q4_0;
     _ = q5_k;
+    _ = @import("legacy_rows16.zig");
     _ = q4_0_rows16;
     _ = q8_0_rows16;
     _ = q4_k_rows16;

@@ -2,11 +2,9 @@
 //! q4_0_rows16.zig does for Q4_0, in `q8_0.dot`'s order (llama.cpp does not repack Q8_0 on
 //! x86: its vec_dot and tinyBLAS kernels round alike).
 //!
-//! One group block holds block b of rows 16g..16g+15, 544 bytes (16 × 34, the file's size):
-//!
-//!   [0, 32)     d of rows 0..15 (f16)
-//!   [32, 544)   qs in 4-byte pieces, each byte + 128 (unsigned): piece i (0..8) is 64 bytes
-//!               at 32 + 64·i, row r's qs[4i ..][0..4] at 4r
+//! One group block holds block b of rows 16g..16g+15, 544 bytes (16 × 34, the file's size),
+//! in legacy_rows16.zig's layout: 16 scales, then 8 pieces of 64 bytes, each byte + 128
+//! (unsigned).
 //!
 //! Piece i is lane i of `legacy_dot.dot`'s 8-lane order for all 16 rows: one `vpdpbusd` of the
 //! unsigned bytes against the four activations broadcast to every lane, started at -128·Σ of
@@ -20,6 +18,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const legacy_rows16 = @import("legacy_rows16.zig");
 const simd = @import("simd.zig");
 
 const Block = blocks.BlockQ8_0;
@@ -27,11 +26,11 @@ const ActBlock = blocks.BlockQ8_0;
 const qk = blocks.qk_legacy;
 
 /// Rows per group.
-pub const group_rows: usize = 16;
+pub const group_rows = legacy_rows16.group_rows;
 /// Bytes of one group block.
-pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
+pub const group_block_bytes = legacy_rows16.groupBlockBytes(Block);
 
-const qs_offset = 32;
+const qs_offset = legacy_rows16.qs_offset;
 const pieces = qk / 4;
 
 comptime {
@@ -45,33 +44,11 @@ const Bytes = @Vector(64, u8);
 /// Writes `rows` rows of `blocks_per_row` Q8_0 blocks (file layout, `src`) to `dst` in groups
 /// of 16 rows. `rows` is a multiple of 16.
 pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
-    assert(rows % group_rows == 0);
-    const row_bytes = blocks_per_row * @sizeOf(Block);
-    assert(src.len == rows * row_bytes and dst.len == src.len);
-    const all = blocks.asBlocks(Block, src);
-    var out: usize = 0;
-    var group: usize = 0;
-    while (group < rows) : (group += group_rows) {
-        for (0..blocks_per_row) |b| {
-            const block_out = dst[out..][0..group_block_bytes];
-            for (0..group_rows) |r| {
-                const block = &all[(group + r) * blocks_per_row + b];
-                const d: [2]u8 = @bitCast(block.d);
-                block_out[2 * r ..][0..2].* = d;
-                const qs: [qk]u8 = @bitCast(block.qs);
-                for (0..pieces) |i| {
-                    const piece: @Vector(4, u8) = qs[4 * i ..][0..4].*;
-                    block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = piece ^ @as(@Vector(4, u8), @splat(0x80));
-                }
-            }
-            out += group_block_bytes;
-        }
-    }
-    assert(out == dst.len);
+    legacy_rows16.interleave(Block, 0x80, blocks_per_row, rows, src, dst);
 }
 
 /// Most blocks per row callers prepare constants for (rows of up to 32768 values).
-pub const max_blocks: usize = 1024;
+pub const max_blocks = legacy_rows16.max_blocks;
 
 /// What every group multiplies one activation block with.
 pub const BlockConstants = extern struct {
@@ -161,37 +138,24 @@ const testing = std.testing;
 
 test "dotGroup() and dotGroupTokens2() equal q8_0's dot() bit for bit" {
     const q8_0 = @import("q8_0.zig");
-    const allocator = testing.allocator;
-    const n = 5 * qk;
-    const rows = 2 * group_rows;
-    const row_bytes = 5 * @sizeOf(Block);
-    var prng = std.Random.DefaultPrng.init(31);
-    var values: [n]f32 = undefined;
-    const w = try allocator.alloc(u8, rows * row_bytes);
-    defer allocator.free(w);
-    for (0..rows) |r| {
-        for (&values) |*v| v.* = prng.random().floatNorm(f32) * @as(f32, @floatFromInt(1 + r % 3));
-        q8_0.quantizeRow(&values, w[r * row_bytes ..][0..row_bytes]);
-    }
-    const grouped = try allocator.alloc(u8, w.len);
-    defer allocator.free(grouped);
-    interleave(5, rows, w, grouped);
-    var act_bytes: [2][5 * @sizeOf(ActBlock)]u8 = undefined;
-    var constants: [2][5]BlockConstants = undefined;
-    for (&act_bytes, &constants) |*a, *c| {
-        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
-        q8_0.quantizeRowActivation(&values, a);
+    const F = legacy_rows16.Fixture(Block, 2);
+    var f = try F.init(testing.allocator, 31, q8_0.quantizeRow, interleave);
+    defer f.deinit(testing.allocator);
+    var constants: [2][F.block_count]BlockConstants = undefined;
+    var xs: [2][]const u8 = undefined;
+    var cs: [2][]const BlockConstants = undefined;
+    for (&f.acts, &constants, &xs, &cs) |*a, *c, *x, *cp| {
         prepare(a, c);
+        x.* = a;
+        cp.* = c;
     }
-    for (0..rows / group_rows) |g| {
-        const group = grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
-        const single = dotGroup(n, group, &act_bytes[1], &constants[1]);
-        const xs = .{ &act_bytes[0], &act_bytes[1] };
-        const pair = dotGroupTokens2(n, group, xs, .{ &constants[0], &constants[1] });
+    for (0..F.rows / group_rows) |g| {
+        const single = dotGroup(F.n, f.group(g), xs[1], cs[1]);
+        const batch = dotGroupTokens2(F.n, f.group(g), xs, cs);
         for (0..group_rows) |r| {
-            const row = w[(g * group_rows + r) * row_bytes ..][0..row_bytes];
-            try testing.expectEqual(q8_0.dot(n, row, &act_bytes[1]), single[r]);
-            for (0..2) |t| try testing.expectEqual(q8_0.dot(n, row, &act_bytes[t]), pair[t][r]);
+            const row = f.row(g * group_rows + r);
+            try testing.expectEqual(q8_0.dot(F.n, row, xs[1]), single[r]);
+            for (0..2) |t| try testing.expectEqual(q8_0.dot(F.n, row, xs[t]), batch[t][r]);
         }
     }
 }

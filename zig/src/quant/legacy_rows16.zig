@@ -1,0 +1,124 @@
+//! The `rows16` group block of the legacy 32-value types with one f16 scale (Q4_0, Q8_0), and
+//! the test fixture their kernels share. Block b of rows 16g..16g+15:
+//!
+//!   [0, 32)           d of rows 0..15 (f16)
+//!   [32, 32 + 64·p)   qs in 4-byte pieces: piece i is 64 bytes at 32 + 64·i, row r's
+//!                     qs[4i ..][0..4] at 4r (each byte XOR `byte_flip`)
+//!
+//! so one 64-byte load is four bytes of every row: the operand `vpdpbusd` multiplies with
+//! four activations broadcast to every lane.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+
+/// Rows per group.
+pub const group_rows: usize = 16;
+/// Most blocks per row the kernels prepare per-token constants for (rows of up to 32768
+/// values: a few tens of KiB of constants on the stack).
+pub const max_blocks: usize = 1024;
+/// Offset of the first qs piece in a group block.
+pub const qs_offset: usize = 2 * group_rows;
+
+/// Bytes of one group block of `Block`s.
+pub fn groupBlockBytes(comptime Block: type) usize {
+    return group_rows * @sizeOf(Block);
+}
+
+/// Writes `rows` rows of `blocks_per_row` `Block`s (file layout, `src`) to `dst` in groups of
+/// 16 rows, each qs byte XOR `byte_flip` (0x80 makes Q8_0's signed bytes unsigned + 128).
+/// `rows` is a multiple of 16.
+pub fn interleave(
+    comptime Block: type,
+    comptime byte_flip: u8,
+    blocks_per_row: usize,
+    rows: usize,
+    src: []const u8,
+    dst: []u8,
+) void {
+    const qs_bytes = @sizeOf(@FieldType(Block, "qs"));
+    const block_bytes = comptime groupBlockBytes(Block);
+    comptime assert(qs_offset + 16 * qs_bytes == block_bytes);
+    assert(rows % group_rows == 0);
+    const row_bytes = blocks_per_row * @sizeOf(Block);
+    assert(src.len == rows * row_bytes and dst.len == src.len);
+    const all = blocks.asBlocks(Block, src);
+    const flip: @Vector(4, u8) = @splat(byte_flip);
+    var out: usize = 0;
+    var group: usize = 0;
+    while (group < rows) : (group += group_rows) {
+        for (0..blocks_per_row) |b| {
+            const block_out = dst[out..][0..block_bytes];
+            for (0..group_rows) |r| {
+                const block = &all[(group + r) * blocks_per_row + b];
+                const d: [2]u8 = @bitCast(block.d);
+                block_out[2 * r ..][0..2].* = d;
+                const qs: [qs_bytes]u8 = @bitCast(block.qs);
+                for (0..qs_bytes / 4) |i| {
+                    const piece: @Vector(4, u8) = qs[4 * i ..][0..4].*;
+                    block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = piece ^ flip;
+                }
+            }
+            out += block_bytes;
+        }
+    }
+    assert(out == dst.len);
+}
+
+/// Two groups of random `Block` rows (5 blocks each, scales varying by row), their rows16
+/// copy, and `tokens` Q8_0 activation rows: what the kernels' bit-for-bit tests run on.
+pub fn Fixture(comptime Block: type, comptime tokens: usize) type {
+    return struct {
+        const Self = @This();
+        pub const block_count = 5;
+        pub const n = block_count * blocks.qk_legacy;
+        pub const rows = 2 * group_rows;
+        pub const row_bytes = block_count * @sizeOf(Block);
+
+        weights: []u8,
+        grouped: []u8,
+        acts: [tokens][block_count * @sizeOf(blocks.BlockQ8_0)]u8,
+
+        /// `quantize_row` writes one weight row, `interleave_fn` the rows16 copy.
+        pub fn init(
+            allocator: std.mem.Allocator,
+            seed: u64,
+            quantize_row: fn ([]const f32, []u8) void,
+            interleave_fn: fn (usize, usize, []const u8, []u8) void,
+        ) !Self {
+            const q8_0 = @import("q8_0.zig");
+            var prng = std.Random.DefaultPrng.init(seed);
+            var values: [n]f32 = undefined;
+            const weights = try allocator.alloc(u8, rows * row_bytes);
+            errdefer allocator.free(weights);
+            for (0..rows) |r| {
+                const gain: f32 = @floatFromInt(1 + r % 3);
+                for (&values) |*v| v.* = prng.random().floatNorm(f32) * gain;
+                quantize_row(&values, weights[r * row_bytes ..][0..row_bytes]);
+            }
+            const grouped = try allocator.alloc(u8, weights.len);
+            interleave_fn(block_count, rows, weights, grouped);
+            var self: Self = .{ .weights = weights, .grouped = grouped, .acts = undefined };
+            for (&self.acts) |*a| {
+                for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
+                q8_0.quantizeRowActivation(&values, a);
+            }
+            return self;
+        }
+
+        pub fn deinit(self: *Self, allocator: std.mem.Allocator) void {
+            allocator.free(self.weights);
+            allocator.free(self.grouped);
+        }
+
+        /// Group g's bytes in the rows16 copy.
+        pub fn group(self: *const Self, g: usize) []const u8 {
+            return self.grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
+        }
+
+        /// Row r's bytes in the file's layout.
+        pub fn row(self: *const Self, r: usize) []const u8 {
+            return self.weights[r * row_bytes ..][0..row_bytes];
+        }
+    };
+}
