@@ -84,7 +84,9 @@ export interface Backend {
   matrixLayout?(type: GgmlType, shape: readonly number[]): number | undefined;
   /**
    * Writes `source` in `layout` into `target` at `targetOffset` (the same byte length as the
-   * source): graph tensors with that `layout` then read the copy.
+   * source): graph tensors with that `layout` then read the copy. A layout keeps each group
+   * of rows in the byte range the group has in the file, so a slice of whole groups may be
+   * repacked on its own (callers copy large matrices a slice at a time).
    */
   repackMatrix?(
     source: MatrixSource,

@@ -8,6 +8,8 @@
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import "../backends/mod.ts";
+import { createNativeBackend } from "../backends/native/mod.ts";
+import { ggmlByteLength } from "../core/gguf/ggml_types.ts";
 import { GgmlType } from "../core/gguf/types.ts";
 import { loadModel, type Model } from "../core/model.ts";
 import { testModelPath } from "./testdata.ts";
@@ -108,5 +110,39 @@ Deno.test("native backend: repacked ranges of the file leave the process's pages
     ok(afterEval < fileBytes / 4, `${afterEval} of ${fileBytes} bytes resident after an eval`);
   } finally {
     model.dispose();
+  }
+});
+
+Deno.test("native backend: a matrix repacked 64 rows at a time equals its whole copy", () => {
+  const backend = createNativeBackend({ threads: 1 });
+  try {
+    const rows = 256;
+    const sliceRows = 64;
+    let tested = 0;
+    for (const type of [...LEGACY_TYPES, GgmlType.Q4_K, GgmlType.Q6_K]) {
+      const rowLength = 512;
+      const layout = backend.matrixLayout!(type, [rowLength, rows]);
+      if (layout === undefined) continue; // this library reads the type in place
+      strictEqual(backend.matrixLayout!(type, [rowLength, sliceRows]), layout);
+      const byteLength = ggmlByteLength(type, rowLength) * rows;
+      const bytes = new Uint8Array(byteLength);
+      for (let i = 0; i < byteLength; i++) bytes[i] = (i * 2654435761) >>> 24;
+      const file = backend.wrapModel({ path: "random", bytes });
+      const source = { name: "m", type, buffer: file, offset: 0 };
+      const whole = backend.allocate(byteLength, "whole");
+      backend.repackMatrix!({ ...source, shape: [rowLength, rows], byteLength }, layout, whole, 0);
+      const sliced = backend.allocate(byteLength, "sliced");
+      const sliceBytes = byteLength / (rows / sliceRows);
+      for (let offset = 0; offset < byteLength; offset += sliceBytes) {
+        const slice = { ...source, offset, shape: [rowLength, sliceRows], byteLength: sliceBytes };
+        backend.repackMatrix!(slice, layout, sliced, offset);
+      }
+      ok(whole.host().some((b) => b !== 0), `type ${type}: the copy is written`);
+      deepStrictEqual(sliced.host(), whole.host(), `type ${type}, layout ${layout}`);
+      tested++;
+    }
+    ok(tested >= LEGACY_TYPES.size - 1, `${tested} types repacked`); // every library: rows4
+  } finally {
+    backend.dispose();
   }
 });
