@@ -74,6 +74,9 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const hparams = readHParams(gguf.metadata, fileName);
   const tokenizer = createTokenizer(gguf.metadata);
   const chatTemplate = createChatTemplate(gguf.metadata);
+  // The header (vocabulary, merges: 1.8 MB for SmolLM2) now lives in JS values; its pages of
+  // the mapping would stay resident for nothing (they fault back in if read again).
+  bytes.release?.(0, gguf.dataOffset);
   const backend = pickBackend(options);
   const repack = options.repackWeights === false ? undefined : { backend, bytes };
   const weights = new ModelWeights(gguf, backend.wrapModel(bytes), fileName, repack);
