@@ -13,10 +13,12 @@
  * The phase runs force a GC before each sample (`--expose-gc`), so their heap figures are live
  * bytes; the user runs do not, so their peak is what a user's process reaches.
  *
- * The phases call the same functions `loadModel` does, one at a time; the `total` line of a
- * second kind of run, through `loadModel` itself, checks that the split adds up to what a
- * user gets. TTFT is tokenize + eval + pick: `cold` is the process's first eval (graph build,
- * thread start), `warm` the median of later evals of the same prompt into an empty cache.
+ * Two kinds of run alternate: `user` calls `loadModel` and `createEngine` (the headline
+ * peak), `phases` calls the same steps `loadModel` takes one at a time (the split; its peak
+ * should match the user run's). Large matrices are repacked inside `createEngine` (the graph
+ * is built there). TTFT is tokenize + eval + pick: `cold` is the process's first eval (graph
+ * build, thread start), `warm` the median of later evals of the same prompt into an empty
+ * cache. Both depend on other load on the machine: compare runs made side by side.
  *
  * @module
  */
