@@ -763,11 +763,10 @@ const AttentionShape = struct {
         return s.heads / s.kv_heads;
     }
 
-    /// Per-thread scratch: for each head of a group, scores of every cell and a rounded query;
-    /// then the value accumulators of one head.
+    /// Per-thread scratch: `ops.attention.Scratch` for a whole group of heads.
     fn threadBytes(s: AttentionShape) usize {
-        const values = ops.attention.scratchValues(s.head_dim_v);
-        return (s.group() * (s.cells + s.head_dim) + values) * @sizeOf(f32) + 64;
+        const floats = ops.attention.Scratch.floats(s.group(), s.cells, s.head_dim, s.head_dim_v);
+        return floats * @sizeOf(f32) + 64;
     }
 
     /// Parts a group of heads is split into: 1 (each cache row read once per token), more
@@ -1201,9 +1200,16 @@ fn attentionTyped(
     const cell_positions = nt.src[5].?.i32s()[0..shape.cells];
     const cell_masks = nt.src[6].?.i32s()[0..shape.cells];
     const dst = nt.dst.f32s();
-    const scratch_bytes = share.exec.threadScratch(share.worker);
-    const scratch_values: [*]f32 = @ptrCast(scratch_bytes.ptr);
     const group = shape.group();
+    const scratch_bytes = share.exec.threadScratch(share.worker);
+    const scratch_floats: [*]f32 = @ptrCast(scratch_bytes.ptr);
+    const scratch = ops.attention.Scratch.carve(
+        scratch_floats[0 .. scratch_bytes.len / @sizeOf(f32)],
+        group,
+        shape.cells,
+        shape.head_dim,
+        shape.head_dim_v,
+    );
     const splits = shape.groupSplits(share.exec.threadCount());
     const order = ops.attention.SumOrder;
     const params: ops.attention.Params = .{
@@ -1214,7 +1220,6 @@ fn attentionTyped(
         .score_order = if (K == f16) order.of(shape.tokens, shape.head_dim) else .single,
         .value_order = order.of(shape.tokens, 256),
     };
-    const value_count = ops.attention.scratchValues(shape.head_dim_v);
     const part = share.range(shape.units(share.exec.threadCount()));
     for (part.begin..part.end) |task| {
         // task = (token · kv_heads + kv_head) · splits + split
@@ -1240,11 +1245,6 @@ fn attentionTyped(
             .cell_positions = cell_positions,
             .cell_masks = cell_masks,
             .window = shape.window,
-        };
-        const scratch: ops.attention.Scratch = .{
-            .scores = scratch_values[0 .. head_count * shape.cells],
-            .query = scratch_values[group * shape.cells ..][0 .. head_count * shape.head_dim],
-            .values = scratch_values[group * (shape.cells + shape.head_dim) ..][0..value_count],
         };
         const out = dst[first_head * shape.head_dim_v ..][0 .. head_count * shape.head_dim_v];
         const query = q[first_head * shape.head_dim ..][0 .. head_count * shape.head_dim];

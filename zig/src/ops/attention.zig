@@ -36,6 +36,18 @@ pub const SumOrder = enum {
         return if (tokens >= 2 and len % lanes == 0) .batched else .single;
     }
 
+    /// The part of a dot of length `len` summed in vector steps; the single order sums the
+    /// rest in f64, the batched order has none (its lengths are multiples of 16).
+    fn bodyLength(order: SumOrder, len: usize) usize {
+        return switch (order) {
+            .single => len - len % (4 * lanes),
+            .batched => blk: {
+                assert(len % lanes == 0);
+                break :blk len;
+            },
+        };
+    }
+
     /// Accumulator slots a value sum needs: element c of the dot adds into slot c % slots.
     fn slots(order: SumOrder) usize {
         return switch (order) {
@@ -80,6 +92,9 @@ pub fn CacheRows(comptime T: type) type {
     };
 }
 
+/// The score of a cell the token does not see: softmax gives it probability 0.
+const invisible = -std.math.inf(f32);
+
 /// Score and value settings.
 pub const Params = struct {
     scale: f32,
@@ -91,16 +106,46 @@ pub const Params = struct {
     value_order: SumOrder,
 };
 
-/// Per-call scratch: `scores` holds one f32 per scanned cell and head, `query` one per head
-/// dim and head, `values` `slots_max · value_len` f32 (`scratchValues`).
+/// Per-call scratch of `attendGroup`, carved from one f32 slice (`Scratch.floats`): per head,
+/// one score per scanned cell and the rounded query; one block of 16 key rows widened to f32;
+/// per head, `slots · value_len` value accumulators.
 pub const Scratch = struct {
     scores: []f32,
     query: []f32,
+    key_block: []f32,
     values: []f32,
+
+    /// f32 values `carve` takes for `heads` heads over `cells` cells.
+    pub fn floats(heads: usize, cells: usize, key_len: usize, value_len: usize) usize {
+        return heads * (cells + key_len) + lanes * key_len + heads * valuesPerHead(value_len);
+    }
+
+    pub fn carve(
+        memory: []f32,
+        heads: usize,
+        cells: usize,
+        key_len: usize,
+        value_len: usize,
+    ) Scratch {
+        assert(memory.len >= floats(heads, cells, key_len, value_len));
+        var rest = memory;
+        return .{
+            .scores = take(&rest, heads * cells),
+            .query = take(&rest, heads * key_len),
+            .key_block = take(&rest, lanes * key_len),
+            .values = take(&rest, heads * valuesPerHead(value_len)),
+        };
+    }
+
+    fn take(rest: *[]f32, count: usize) []f32 {
+        const part = rest.*[0..count];
+        rest.* = rest.*[count..];
+        return part;
+    }
 };
 
-/// f32 values the value accumulators of one head need.
-pub fn scratchValues(value_len: usize) usize {
+/// f32 value accumulators of one head.
+fn valuesPerHead(value_len: usize) usize {
     return SumOrder.single.slots() * value_len;
 }
 
@@ -129,65 +174,109 @@ fn capAndScale(raw: f32, params: Params) f32 {
 /// a·b in `order` (b widened from `T`).
 pub fn orderedDot(comptime T: type, order: SumOrder, a: []const f32, b: []const T) f32 {
     assert(a.len == b.len);
+    const body = order.bodyLength(a.len);
+    var sum: f64 = ggml_math.treeSum(lanes, laneSums(T, order, a[0..body], b[0..body]));
+    if (order == .batched) return @floatCast(sum);
+    for (body..a.len) |i| sum += @as(f64, a[i] * toF32(T, b[i]));
+    return @floatCast(sum);
+}
+
+/// The lanes of a·b in `order` before their final halving sum, for lengths of whole steps
+/// (`bodyLength`): the batched order's one accumulator, the single order's four reduced
+/// (a0 + a2) + (a1 + a3).
+inline fn laneSums(comptime T: type, order: SumOrder, a: []const f32, b: []const T) V {
+    assert(a.len == b.len and order.bodyLength(a.len) == a.len);
     var i: usize = 0;
     switch (order) {
         .batched => {
-            assert(a.len % lanes == 0);
             var acc: V = @splat(0);
             while (i < a.len) : (i += lanes) {
                 acc = @mulAdd(V, a[i..][0..lanes].*, loadF32(T, b, i), acc);
             }
-            return ggml_math.treeSum(lanes, acc);
+            return acc;
         },
         .single => {
             var acc: [4]V = @splat(@splat(0));
-            while (i + 4 * lanes <= a.len) : (i += 4 * lanes) {
+            while (i < a.len) : (i += 4 * lanes) {
                 inline for (&acc, 0..) |*slot, j| {
                     const at = i + j * lanes;
                     slot.* = @mulAdd(V, a[at..][0..lanes].*, loadF32(T, b, at), slot.*);
                 }
             }
-            var sum: f64 = ggml_math.treeSum(lanes, (acc[0] + acc[2]) + (acc[1] + acc[3]));
-            while (i < a.len) : (i += 1) sum += @as(f64, a[i] * toF32(T, b[i]));
-            return @floatCast(sum);
+            return (acc[0] + acc[2]) + (acc[1] + acc[3]);
         },
     }
 }
 
-/// Turns visible scores into probabilities in place (invisible cells become 0), as ggml's
-/// soft_max: exponentials per 16 cells, each chunk summed by halves in f32, chunks in f64,
-/// then multiplied by the f32 inverse of the sum. Returns false when no cell is visible.
-fn softmax(scores: []f32, visibility: Visibility, comptime round_to_f16: bool) bool {
-    var max: f32 = -std.math.inf(f32);
-    for (scores, 0..) |s, c| {
-        if (visibility.sees(c)) max = @max(max, s);
+/// Raw q·k of 16 cells, one per lane, each exactly `orderedDot`'s: `block` holds their key
+/// rows widened to f32 (exact), one after another.
+fn scoreBlock(order: SumOrder, query: []const f32, block: []const f32) V {
+    const len = query.len;
+    var ys: [lanes]V = undefined;
+    inline for (&ys, 0..) |*y, c| y.* = laneSums(f32, order, query, block[c * len ..][0..len]);
+    return ggml_math.treeSums16(ys);
+}
+
+/// Key rows [first, first + 16) as f32, one after another, so a group's heads widen them once.
+fn widenKeys(comptime K: type, block: []f32, keys: CacheRows(K), first: usize) void {
+    const len = keys.len;
+    for (0..lanes) |c| {
+        const row = keys.row(first + c);
+        var i: usize = 0; // len is a multiple of 16 (scoring in blocks needs whole steps)
+        while (i < len) : (i += lanes) block[c * len + i ..][0..lanes].* = loadF32(K, row, i);
     }
-    if (max == -std.math.inf(f32)) return false;
-    var sum: f64 = 0;
+}
+
+/// Turns scores into probabilities in place (-inf, an invisible cell, becomes 0), as ggml's
+/// soft_max: exponentials per 16 cells, each chunk summed by halves in f32, chunks in f64,
+/// then multiplied by the f32 inverse of the sum. Returns false when no cell is visible (and
+/// every probability is 0).
+fn softmax(scores: []f32, comptime round_to_f16: bool) bool {
+    const whole = scores.len - scores.len % lanes;
+    var maxima: V = @splat(-std.math.inf(f32));
     var chunk: usize = 0;
+    while (chunk < whole) : (chunk += lanes) {
+        const values: V = scores[chunk..][0..lanes].*;
+        maxima = @max(maxima, values);
+    }
+    var max = @reduce(.Max, maxima);
+    for (scores[whole..]) |score| max = @max(max, score);
+    if (max == -std.math.inf(f32)) {
+        for (scores) |*score| score.* = 0;
+        return false;
+    }
+    var sum: f64 = 0;
+    chunk = 0;
     while (chunk < scores.len) : (chunk += lanes) {
+        // Lanes past the end are -inf: e^-inf = 0 adds nothing, as in ggml's padded chunk.
         var shifted: [lanes]f32 = @splat(-std.math.inf(f32));
         const end = @min(scores.len, chunk + lanes);
-        for (chunk..end) |c| {
-            if (visibility.sees(c)) shifted[c - chunk] = scores[c] - max;
-        }
+        for (shifted[0 .. end - chunk], scores[chunk..end]) |*x, score| x.* = score - max;
         const e: [lanes]f32 = ggml_math.expVec(shifted);
         @memcpy(scores[chunk..end], e[0 .. end - chunk]);
         sum += ggml_math.treeSum(lanes, e);
     }
     const inverse: f32 = @floatCast(1.0 / sum);
-    for (scores) |*s| {
-        const p = s.* * inverse;
-        s.* = if (round_to_f16) @as(f16, @floatCast(p)) else p;
+    chunk = 0;
+    while (chunk < whole) : (chunk += lanes) {
+        const values: V = scores[chunk..][0..lanes].*;
+        const p = values * @as(V, @splat(inverse));
+        scores[chunk..][0..lanes].* = if (round_to_f16) @as(@Vector(lanes, f16), @floatCast(p)) else p;
+    }
+    for (scores[whole..]) |*score| {
+        const p = score.* * inverse;
+        score.* = if (round_to_f16) @as(f16, @floatCast(p)) else p;
     }
     return true;
 }
 
-/// out = Σ_c p[c]·v[c] in `order`: cell c adds into accumulator slot c % slots (a vector over
-/// the value dims), the slots are reduced as the order's lanes are.
-fn valueSum(
+/// out_h = Σ_c p_h[c]·v[c] in `order` for each head h: cell c adds into accumulator slot
+/// c % slots of its head (a vector over the value dims), the slots are reduced as the order's
+/// lanes are.
+fn valueSums(
     comptime Val: type,
     order: SumOrder,
+    heads: usize,
     out: []f32,
     probabilities: []const f32,
     values: CacheRows(Val),
@@ -195,21 +284,146 @@ fn valueSum(
 ) void {
     const len = values.len;
     const slot_count = order.slots();
-    const acc = accumulators[0 .. slot_count * len];
-    @memset(acc, 0);
-    for (probabilities, 0..) |p, c| {
-        if (p == 0) continue; // fma(0, v, a) = a
-        axpy(Val, acc[(c % slot_count) * len ..][0..len], p, values.row(c));
+    const cells = probabilities.len / heads;
+    for (0..heads) |h| {
+        const acc = accumulators[h * valuesPerHead(len) ..][0 .. slot_count * len];
+        const p_head = probabilities[h * cells ..][0..cells];
+        const used = if (len % lanes == 0)
+            valueStrips(Val, slot_count, acc, p_head, values)
+        else
+            valueRows(Val, slot_count, acc, p_head, values);
+        const slots: Slots = .{ .acc = acc, .len = len, .used = used };
+        reduceValueSlots(order, out[h * len ..][0..len], slots);
     }
-    for (out, 0..) |*o, d| {
+}
+
+/// Fills the slots, 16 slots by 16 dims at a time in registers: each value strip is loaded
+/// once and no accumulator goes through memory until its sum is complete. Returns the slots
+/// written: the rest read as zeros.
+fn valueStrips(
+    comptime Val: type,
+    slot_count: usize,
+    accumulators: []f32,
+    probabilities: []const f32,
+    values: CacheRows(Val),
+) usize {
+    const len = values.len;
+    const cells = probabilities.len;
+    // Slots from the first multiple of 16 past the cell count get no cell.
+    const used_slots = @min(slot_count, (cells + lanes - 1) / lanes * lanes);
+    var d: usize = 0;
+    while (d < len) : (d += lanes) {
+        var first_slot: usize = 0;
+        while (first_slot < used_slots) : (first_slot += lanes) {
+            var acc: [lanes]V = @splat(@splat(0));
+            var run: usize = 0;
+            while (run + slot_count <= cells) : (run += slot_count) {
+                inline for (&acc, 0..) |*a, l| {
+                    const c = run + first_slot + l;
+                    addProduct(Val, a, probabilities[c], values.row(c), d);
+                }
+            }
+            inline for (&acc, 0..) |*a, l| {
+                const c = run + first_slot + l;
+                if (c < cells) addProduct(Val, a, probabilities[c], values.row(c), d);
+            }
+            inline for (acc, 0..) |a, l| accumulators[(first_slot + l) * len + d ..][0..lanes].* = a;
+        }
+    }
+    return used_slots;
+}
+
+/// a = fma(p, v[d..d+16], a), skipped for p = 0 (fma(0, v, a) = a; an empty cell's row may
+/// hold anything).
+inline fn addProduct(comptime Val: type, a: *V, p: f32, row: []const Val, d: usize) void {
+    if (p != 0) a.* = @mulAdd(V, @splat(p), loadF32(Val, row, d), a.*);
+}
+
+/// The slots row by row, for value lengths that are not whole vectors. Returns the slots
+/// written: the rest read as zeros.
+fn valueRows(
+    comptime Val: type,
+    slot_count: usize,
+    accumulators: []f32,
+    probabilities: []const f32,
+    values: CacheRows(Val),
+) usize {
+    const len = values.len;
+    const used_slots = @min(slot_count, probabilities.len);
+    for (probabilities[0..used_slots], 0..) |p, c| {
+        firstProduct(Val, accumulators[c * len ..][0..len], p, values.row(c));
+    }
+    for (probabilities[used_slots..], used_slots..) |p, c| {
+        if (p == 0) continue; // fma(0, v, a) = a
+        axpy(Val, accumulators[(c % slot_count) * len ..][0..len], p, values.row(c));
+    }
+    return used_slots;
+}
+
+fn reduceValueSlots(order: SumOrder, out: []f32, slots: Slots) void {
+    // Dims in vectors: lane l of the order's sum is a vector over 16 dims, and the halving
+    // sum over l runs as whole-vector additions (the same additions per dim).
+    const vector_dims = out.len - out.len % lanes;
+    var d: usize = 0;
+    while (d < vector_dims) : (d += lanes) {
+        var y: [lanes]V = undefined;
+        inline for (&y, 0..) |*lane, l| lane.* = switch (order) {
+            .batched => slots.dims(l, d),
+            .single => (slots.dims(l, d) + slots.dims(l + 2 * lanes, d)) +
+                (slots.dims(l + lanes, d) + slots.dims(l + 3 * lanes, d)),
+        };
+        out[d..][0..lanes].* = halvingSumOfVectors(y);
+    }
+    for (out[vector_dims..], vector_dims..) |*o, dim| {
         var y: [lanes]f32 = undefined;
         for (&y, 0..) |*lane, l| lane.* = switch (order) {
-            .batched => acc[l * len + d],
-            .single => (acc[l * len + d] + acc[(l + 2 * lanes) * len + d]) +
-                (acc[(l + lanes) * len + d] + acc[(l + 3 * lanes) * len + d]),
+            .batched => slots.at(l, dim),
+            .single => (slots.at(l, dim) + slots.at(l + 2 * lanes, dim)) +
+                (slots.at(l + lanes, dim) + slots.at(l + 3 * lanes, dim)),
         };
         o.* = ggml_math.treeSum(lanes, y);
     }
+}
+
+/// Value accumulators: slot s holds `len` f32 from `acc[s * len]`; slots from `used` on read
+/// as zeros.
+const Slots = struct {
+    acc: []const f32,
+    len: usize,
+    used: usize,
+
+    inline fn dims(s: Slots, slot: usize, d: usize) V {
+        if (slot >= s.used) return @splat(0);
+        return s.acc[slot * s.len + d ..][0..lanes].*;
+    }
+
+    inline fn at(s: Slots, slot: usize, d: usize) f32 {
+        return if (slot < s.used) s.acc[slot * s.len + d] else 0;
+    }
+};
+
+/// treeSum over the array index: y[i] + y[i + half], halving, as vectors.
+inline fn halvingSumOfVectors(y: [lanes]V) V {
+    var level = y;
+    comptime var half = lanes / 2;
+    inline while (half >= 1) : (half /= 2) {
+        inline for (0..half) |i| level[i] = level[i] + level[i + half];
+    }
+    return level[0];
+}
+
+/// acc = fma(p, v, 0) (a slot's first cell), or 0 when p is 0, as the zeroed accumulator
+/// and the skipped cell would leave it.
+fn firstProduct(comptime T: type, acc: []f32, p: f32, v: []const T) void {
+    assert(acc.len == v.len);
+    const pv: V = @splat(p);
+    const zero: V = @splat(0);
+    const skip: @Vector(lanes, bool) = @splat(p == 0);
+    var i: usize = 0;
+    while (i + lanes <= acc.len) : (i += lanes) {
+        acc[i..][0..lanes].* = @select(f32, skip, zero, @mulAdd(V, pv, loadF32(T, v, i), zero));
+    }
+    while (i < acc.len) : (i += 1) acc[i] = if (p == 0) 0 else @mulAdd(f32, p, toF32(T, v[i]), 0);
 }
 
 /// acc = fma(p, v, acc), vectorized over the dims.
@@ -235,18 +449,13 @@ pub fn attendHead(
     params: Params,
     scratch: Scratch,
 ) void {
-    const head_scratch: Scratch = .{
-        .scores = scratch.scores,
-        .query = scratch.query[0..q.len],
-        .values = scratch.values,
-    };
-    attendGroup(K, Val, 1, out, q, keys, values, visibility, params, head_scratch);
+    attendGroup(K, Val, 1, out, q, keys, values, visibility, params, scratch);
 }
 
 /// Attention of `heads` query heads that share one KV head (grouped-query attention): each key
-/// row is read once for all of them. `q` and `out` hold the heads one after another
-/// ([heads][keys.len], [heads][values.len]); `scratch` holds `heads` rows of scores and of
-/// rounded queries. Per head the arithmetic is the same as alone.
+/// and value row is read once for all of them. `q` and `out` hold the heads one after another
+/// ([heads][keys.len], [heads][values.len]); `scratch` comes from `Scratch.carve` for `heads`.
+/// Per head the arithmetic is the same as alone.
 pub fn attendGroup(
     comptime K: type,
     comptime Val: type,
@@ -262,27 +471,39 @@ pub fn attendGroup(
     const cells = visibility.cell_positions.len;
     assert(heads > 0);
     assert(q.len == heads * keys.len and out.len == heads * values.len);
-    assert(scratch.scores.len == heads * cells and scratch.query.len == heads * keys.len);
-    assert(scratch.values.len >= scratchValues(values.len));
-    prepareQuery(K, scratch.query, q);
-    for (0..cells) |c| {
+    assert(scratch.scores.len >= heads * cells and scratch.query.len >= heads * keys.len);
+    assert(scratch.key_block.len >= lanes * keys.len);
+    assert(scratch.values.len >= heads * valuesPerHead(values.len));
+    const query_all = scratch.query[0 .. heads * keys.len];
+    prepareQuery(K, query_all, q);
+    const scores_all = scratch.scores[0 .. heads * cells];
+    // Whole blocks of 16 cells score 16 dots at once when the dot has no f64 tail.
+    const blocked = params.score_order.bodyLength(keys.len) == keys.len;
+    const block_cells = if (blocked) cells - cells % lanes else 0;
+    const block = scratch.key_block[0 .. lanes * keys.len];
+    var first: usize = 0;
+    while (first < block_cells) : (first += lanes) {
+        widenKeys(K, block, keys, first);
+        for (0..heads) |h| {
+            const query = query_all[h * keys.len ..][0..keys.len];
+            const raw: [lanes]f32 = scoreBlock(params.score_order, query, block);
+            for (scores_all[h * cells + first ..][0..lanes], raw, first..) |*score, r, c| {
+                score.* = if (visibility.sees(c)) capAndScale(r, params) else invisible;
+            }
+        }
+    }
+    for (block_cells..cells) |c| {
         const visible = visibility.sees(c);
         const row = keys.row(c);
         for (0..heads) |h| {
-            const query = scratch.query[h * keys.len ..][0..keys.len];
+            const query = query_all[h * keys.len ..][0..keys.len];
             const raw = if (visible) orderedDot(K, params.score_order, query, row) else 0;
-            scratch.scores[h * cells + c] = if (visible) capAndScale(raw, params) else 0;
+            scores_all[h * cells + c] = if (visible) capAndScale(raw, params) else invisible;
         }
     }
-    for (0..heads) |h| {
-        const scores = scratch.scores[h * cells ..][0..cells];
-        const head_out = out[h * values.len ..][0..values.len];
-        if (!softmax(scores, visibility, Val == f16)) {
-            @memset(head_out, 0);
-            continue;
-        }
-        valueSum(Val, params.value_order, head_out, scores, values, scratch.values);
-    }
+    // A head that sees no cell gets probabilities 0, so its output is 0.
+    for (0..heads) |h| _ = softmax(scores_all[h * cells ..][0..cells], Val == f16);
+    valueSums(Val, params.value_order, heads, out, scores_all, values, scratch.values);
 }
 
 /// `attendHead` with scalar loops (the reference): the same rounding steps, one lane at a time.
@@ -299,28 +520,51 @@ pub fn attendHeadGeneric(
 ) void {
     assert(q.len == keys.len and out.len == values.len);
     const cells = visibility.cell_positions.len;
-    assert(scratch.scores.len == cells);
+    const scores = scratch.scores[0..cells];
     const query = scratch.query[0..q.len];
     prepareQuery(K, query, q);
-    for (scratch.scores, 0..) |*score, c| {
+    for (scores, 0..) |*score, c| {
         score.* = if (visibility.sees(c))
             capAndScale(dotGeneric(K, params.score_order, query, keys.row(c)), params)
         else
-            0;
+            invisible;
     }
-    if (!softmax(scratch.scores, visibility, Val == f16)) {
+    if (!softmaxGeneric(scores, Val == f16)) {
         @memset(out, 0);
         return;
     }
     const slot_count = params.value_order.slots();
     for (out, 0..) |*o, d| {
         var acc: [4 * lanes]f32 = @splat(0);
-        for (scratch.scores, 0..) |p, c| {
+        for (scores, 0..) |p, c| {
             const slot = c % slot_count;
             acc[slot] = @mulAdd(f32, p, toF32(Val, values.row(c)[d]), acc[slot]);
         }
         o.* = reduceSlots(params.value_order, acc);
     }
+}
+
+/// `softmax` one cell at a time.
+fn softmaxGeneric(scores: []f32, comptime round_to_f16: bool) bool {
+    var max: f32 = -std.math.inf(f32);
+    for (scores) |score| max = @max(max, score);
+    if (max == -std.math.inf(f32)) return false;
+    var sum: f64 = 0;
+    var chunk: usize = 0;
+    while (chunk < scores.len) : (chunk += lanes) {
+        var e: [lanes]f32 = @splat(0);
+        for (scores[chunk..@min(scores.len, chunk + lanes)], 0..) |*score, i| {
+            score.* = ggml_math.expScalar(score.* - max);
+            e[i] = score.*;
+        }
+        sum += ggml_math.treeSum(lanes, e);
+    }
+    const inverse: f32 = @floatCast(1.0 / sum);
+    for (scores) |*score| {
+        const p = score.* * inverse;
+        score.* = if (round_to_f16) @as(f16, @floatCast(p)) else p;
+    }
+    return true;
 }
 
 fn dotGeneric(comptime T: type, order: SumOrder, a: []const f32, b: []const T) f32 {
@@ -379,11 +623,9 @@ fn checkAgainstGeneric(
     var q: [160]f32 = undefined;
     var prng = std.Random.DefaultPrng.init(3);
     for (&q) |*v| v.* = prng.random().floatNorm(f32);
-    const scores = try allocator.alloc(f32, cells);
-    defer allocator.free(scores);
-    var query: [160]f32 = undefined;
-    var value_acc: [4 * lanes * 160]f32 = undefined;
-    const scratch: Scratch = .{ .scores = scores, .query = &query, .values = &value_acc };
+    const memory = try allocator.alloc(f32, Scratch.floats(1, cells, head_dim, head_dim));
+    defer allocator.free(memory);
+    const scratch = Scratch.carve(memory, 1, cells, head_dim, head_dim);
     const k_rows: CacheRows(T) = .{
         .base = keys.ptr + head_dim,
         .stride = kv_heads * head_dim,
@@ -462,7 +704,8 @@ test "attendGroup() equals attendHead() per head, bit for bit" {
         .score_order = .single,
         .value_order = .batched,
     };
-    var value_acc: [4 * lanes * head_dim]f32 = undefined;
+    var group_memory: [Scratch.floats(heads, cells, head_dim, head_dim)]f32 = undefined;
+    var head_memory: [Scratch.floats(1, cells, head_dim, head_dim)]f32 = undefined;
     for ([_]i32{ 0, 7 }) |window| {
         const vis: Visibility = .{
             .token_position = cells - 3,
@@ -471,20 +714,12 @@ test "attendGroup() equals attendHead() per head, bit for bit" {
             .cell_masks = &masks,
             .window = window,
         };
-        var group_scores: [heads * cells]f32 = undefined;
-        var group_query: [heads * head_dim]f32 = undefined;
         var grouped: [heads * head_dim]f32 = undefined;
-        const group_scratch: Scratch = .{
-            .scores = &group_scores,
-            .query = &group_query,
-            .values = &value_acc,
-        };
+        const group_scratch = Scratch.carve(&group_memory, heads, cells, head_dim, head_dim);
         attendGroup(f16, f32, heads, &grouped, &q, k_rows, v_rows, vis, params, group_scratch);
         for (0..heads) |h| {
-            var scores: [cells]f32 = undefined;
-            var query: [head_dim]f32 = undefined;
             var single: [head_dim]f32 = undefined;
-            const scratch: Scratch = .{ .scores = &scores, .query = &query, .values = &value_acc };
+            const scratch = Scratch.carve(&head_memory, 1, cells, head_dim, head_dim);
             const q_head = q[h * head_dim ..][0..head_dim];
             attendHead(f16, f32, &single, q_head, k_rows, v_rows, vis, params, scratch);
             try testing.expectEqualSlices(f32, &single, grouped[h * head_dim ..][0..head_dim]);
@@ -497,8 +732,7 @@ test "attendHead() over one visible cell returns that cell's value" {
     const values = [_]f32{ 2, 3, 9, 9 };
     const positions = [_]i32{ 0, 1 };
     const masks = [_]i32{ 1, 2 }; // the second cell belongs to another sequence
-    var scores: [2]f32 = undefined;
-    var query: [2]f32 = undefined;
+    var memory: [Scratch.floats(1, 2, 2, 2)]f32 = undefined;
     var out: [2]f32 = undefined;
     const visibility: Visibility = .{
         .token_position = 1,
@@ -509,8 +743,7 @@ test "attendHead() over one visible cell returns that cell's value" {
     };
     const k_rows: CacheRows(f32) = .{ .base = &keys, .stride = 2, .len = 2 };
     const v_rows: CacheRows(f32) = .{ .base = &values, .stride = 2, .len = 2 };
-    var value_acc: [4 * lanes * 2]f32 = undefined;
-    const scratch: Scratch = .{ .scores = &scores, .query = &query, .values = &value_acc };
+    const scratch = Scratch.carve(&memory, 1, 2, 2, 2);
     const params: Params = .{
         .scale = 1,
         .softcap = 0,

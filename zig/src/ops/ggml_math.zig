@@ -24,6 +24,58 @@ pub const V16 = @Vector(lanes, f32);
 /// Sum of a vector's lanes by halving (quant/simd.zig).
 pub const treeSum = simd.treeSum;
 
+/// out[c] = treeSum(ys[c]) for sixteen vectors at once, with the same additions: each step
+/// adds the upper half of every vector's remaining lanes to its lower half, two vectors'
+/// halves packed into one register, so 15 vector additions replace 16 horizontal sums.
+pub fn treeSums16(ys: [lanes]V16) V16 {
+    comptime var owners: [lanes][lanes]u8 = undefined; // which y each lane belongs to
+    inline for (&owners, 0..) |*vector, c| vector.* = @splat(c);
+    var level = ys;
+    comptime var count = lanes;
+    comptime var width = lanes;
+    inline while (width > 1) : ({
+        count /= 2;
+        width /= 2;
+    }) {
+        inline for (0..count / 2) |k| {
+            level[k] = halvingStep(width, level[2 * k], level[2 * k + 1]);
+            owners[k] = comptime halvingOwners(width, owners[2 * k], owners[2 * k + 1]);
+        }
+    }
+    comptime var order: [lanes]i32 = undefined;
+    inline for (owners[0], 0..) |owner, lane| order[owner] = lane;
+    return @shuffle(f32, level[0], undefined, order);
+}
+
+/// Lane masks of one halving step on segments of `width` lanes: `x`'s segment s becomes the
+/// lanes [s·width, s·width + width/2) of the result, `y`'s the next width/2.
+fn halvingMasks(comptime width: usize) [2][lanes]i32 {
+    var masks: [2][lanes]i32 = undefined;
+    const half = width / 2;
+    for (0..lanes / width) |s| {
+        for (0..half) |i| {
+            const at = s * width;
+            masks[0][at + i] = @intCast(at + i);
+            masks[0][at + half + i] = ~@as(i32, @intCast(at + i));
+            masks[1][at + i] = @intCast(at + half + i);
+            masks[1][at + half + i] = ~@as(i32, @intCast(at + half + i));
+        }
+    }
+    return masks;
+}
+
+inline fn halvingStep(comptime width: usize, x: V16, y: V16) V16 {
+    const masks = comptime halvingMasks(width);
+    return @shuffle(f32, x, y, masks[0]) + @shuffle(f32, x, y, masks[1]);
+}
+
+fn halvingOwners(comptime width: usize, x: [lanes]u8, y: [lanes]u8) [lanes]u8 {
+    const masks = halvingMasks(width);
+    var out: [lanes]u8 = undefined;
+    for (&out, masks[0]) |*lane, m| lane.* = if (m >= 0) x[@intCast(m)] else y[@intCast(~m)];
+    return out;
+}
+
 /// e^x per lane, ggml's `ggml_v_expf` (AVX-512): n = round(x·log2 e), a degree-5 polynomial
 /// in the remainder b = x - n·ln 2 (ln 2 in two parts), scaled by 2^n; |n| > 192 saturates to
 /// 0 (n < 0) or +inf.
@@ -37,9 +89,24 @@ pub fn expVec(x: V16) V16 {
     const c23 = @mulAdd(V16, @splat(0x1.555e66p-3), b, @splat(0x1.fffdb6p-2));
     const high = @mulAdd(V16, c45, u, c23);
     const j = @mulAdd(V16, high, u, @mulAdd(V16, @splat(0x1.ffffecp-1), b, @splat(1.0)));
-    var out: [lanes]f32 = undefined;
-    inline for (0..lanes) |i| out[i] = scaleByPowerOfTwo(j[i], n[i]);
-    return out;
+    return scaleByPowersOfTwo(j, n);
+}
+
+/// `scaleByPowerOfTwo` on every lane, in vector operations (the same ones per lane).
+fn scaleByPowersOfTwo(j: V16, n: V16) V16 {
+    const I = @Vector(lanes, i32);
+    const nan = n != n;
+    const saturated = @abs(n) > @as(V16, @splat(192));
+    const exponent: I = @intFromFloat(@select(f32, nan | saturated, @as(V16, @splat(0)), n));
+    const first = @divTrunc(exponent, @as(I, @splat(2)));
+    const scaled = j * powersOfTwo(first) * powersOfTwo(exponent - first);
+    const limit = @select(f32, n <= @as(V16, @splat(0)), @as(V16, @splat(0)), @as(V16, @splat(std.math.inf(f32))));
+    return @select(f32, nan, n, @select(f32, saturated, limit, scaled));
+}
+
+inline fn powersOfTwo(exponent: @Vector(lanes, i32)) V16 {
+    const biased: @Vector(lanes, u32) = @bitCast(exponent + @as(@Vector(lanes, i32), @splat(127)));
+    return @bitCast(biased << @splat(23));
 }
 
 /// `vscalefps` on one lane: j·2^n for an integral n, with ggml's saturation for |n| > 192.
@@ -88,6 +155,45 @@ test "expVec() is within 2 ulp of exp and saturates like ggml" {
     try testing.expectEqual(@as(f32, 0), expScalar(-std.math.inf(f32)));
     try testing.expectEqual(@as(f32, 0), expScalar(-200));
     try testing.expectEqual(std.math.inf(f32), expScalar(200));
+}
+
+test "treeSums16() equals treeSum() of each vector, bit for bit" {
+    var prng = std.Random.DefaultPrng.init(11);
+    for (0..50) |_| {
+        var ys: [lanes]V16 = undefined;
+        for (&ys) |*y| {
+            var values: [lanes]f32 = undefined;
+            // Wide exponents, so any change of order would change the rounding.
+            for (&values) |*v| v.* = prng.random().floatNorm(f32) *
+                std.math.pow(f32, 10, @floatFromInt(prng.random().intRangeAtMost(i32, -6, 6)));
+            y.* = values;
+        }
+        const sums: [lanes]f32 = treeSums16(ys);
+        for (ys, sums) |y, sum| try testing.expectEqual(treeSum(lanes, y), sum);
+    }
+}
+
+test "expVec() scales every lane as scaleByPowerOfTwo() does, bit for bit" {
+    var prng = std.Random.DefaultPrng.init(12);
+    const specials = [_]f32{ -std.math.inf(f32), std.math.inf(f32), std.math.nan(f32), -200, 200, -133.5, 88.7, -87.3, 0, -0.0 };
+    for (0..300) |round| {
+        var x: [lanes]f32 = undefined;
+        for (&x, 0..) |*v, i| v.* = if (round == 0 and i < specials.len)
+            specials[i]
+        else
+            (prng.random().float(f32) * 2 - 1) * 140;
+        const xv: V16 = x;
+        const shifter: V16 = @splat(0x1.8p23);
+        const n = @mulAdd(V16, xv, @splat(0x1.715476p+0), shifter) - shifter;
+        const j: V16 = @splat(1.25);
+        const got: [lanes]f32 = scaleByPowersOfTwo(j, n);
+        const n_lanes: [lanes]f32 = n;
+        for (got, n_lanes) |g, n_lane| {
+            const want = scaleByPowerOfTwo(1.25, n_lane);
+            try testing.expect(@as(u32, @bitCast(g)) == @as(u32, @bitCast(want)) or
+                (std.math.isNan(g) and std.math.isNan(want)));
+        }
+    }
 }
 
 test "treeSum() adds upper and lower halves" {
