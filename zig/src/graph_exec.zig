@@ -21,6 +21,7 @@ const traits = @import("quant/traits.zig");
 const layout_module = @import("quant/layout.zig");
 const Layout = layout_module.Layout;
 const pool_module = @import("pool.zig");
+const step_order = @import("step_order.zig");
 const Pool = pool_module.Pool;
 const QuantType = traits.QuantType;
 
@@ -192,11 +193,11 @@ pub const Executor = struct {
     /// Steps of the current graph (a node, or a MUL_MAT's activation quantization), in order;
     /// room for the largest graph seen.
     step_storage: []Step = &.{},
+    /// The memory each step reads and writes (planning only), as long as `step_storage`.
+    access_storage: []step_order.Access = &.{},
     step_count: u32 = 0,
     /// Work claims of the current graph: `Claim` packed in a u64.
     claim: std.atomic.Value(u64) = .init(0),
-    /// Chunks finished in the current graph.
-    done_chunks: std.atomic.Value(u32) = .init(0),
     /// Steps finished in the current graph (every chunk of steps [0, value) is done).
     completed_steps: pool_module.Signal = .{},
     epoch: u8 = 0,
@@ -224,6 +225,7 @@ pub const Executor = struct {
         exec.allocator.free(exec.shared_scratch);
         exec.allocator.free(exec.thread_scratch);
         exec.allocator.free(exec.step_storage);
+        exec.allocator.free(exec.access_storage);
         exec.allocator.destroy(exec);
     }
 
@@ -276,41 +278,84 @@ pub const Executor = struct {
 
     /// Splits every node into steps of chunks. Small nodes are one chunk (one thread); large
     /// ones several per thread, so a thread the OS has descheduled holds up at most one
-    /// small chunk while the others take the rest.
+    /// small chunk while the others take the rest. A MUL_MAT whose activations are already
+    /// quantized in scratch (the K and V projections after Q, up after gate) gets no
+    /// quantization step of its own. Each step waits only for the earlier steps whose memory
+    /// it touches (step_order.zig).
     fn planSteps(exec: *Executor, nodes: []const NodeEntry) Error!u32 {
         if (exec.step_storage.len < 2 * nodes.len) {
-            const grown = exec.allocator.alloc(Step, 2 * nodes.len) catch return error.OutOfMemory;
+            const steps = exec.allocator.alloc(Step, 2 * nodes.len) catch return error.OutOfMemory;
             exec.allocator.free(exec.step_storage);
-            exec.step_storage = grown;
+            exec.step_storage = steps;
+            const accesses = exec.allocator.alloc(step_order.Access, 2 * nodes.len) catch
+                return error.OutOfMemory;
+            exec.allocator.free(exec.access_storage);
+            exec.access_storage = accesses;
         }
         var count: u32 = 0;
         var chunk_total: u32 = 0;
+        var quantized: ?QuantizedActivations = null;
         for (nodes, 0..) |*node, index| {
             const nt = nodeTensors(exec, node) catch unreachable; // checked
             const parallel = exec.threadCount() > 1 and nodeWork(nt, node) >= parallel_work_min;
             const chunks_max: usize = if (parallel) chunks_per_thread * exec.threadCount() else 1;
-            const plan = stepsOf(nt, node, chunks_max, exec.threadCount());
+            const activations = QuantizedActivations.of(nt, node);
+            const reuse = activations != null and quantized != null and
+                std.meta.eql(activations.?, quantized.?);
+            const plan = stepsOf(nt, node, chunks_max, exec.threadCount(), reuse);
             for (plan.steps[0..plan.count]) |step| {
                 if (chunk_total + step.chunk_count > Claim.count_max) {
                     return exec.fail(error.InvalidGraph, "the graph has too many work chunks", .{});
                 }
+                exec.access_storage[count] = exec.stepAccess(nt, node, step.kind);
                 exec.step_storage[count] = .{
                     .node = @intCast(index),
                     .kind = step.kind,
                     .chunk_count = step.chunk_count,
                     .first_chunk = chunk_total,
+                    .prefix_needed = step_order.prefixNeeded(exec.access_storage[0 .. count + 1], count),
                 };
                 chunk_total += step.chunk_count;
                 count += 1;
+            }
+            if (activations != null and !reuse) quantized = activations;
+            // A node that writes into the quantized rows' source makes the copy stale.
+            if (quantized) |q| {
+                if (step_order.Range.of(q.source).overlaps(tensorRange(nt.dst))) quantized = null;
             }
         }
         exec.step_count = count;
         return chunk_total;
     }
 
+    /// The memory a step reads and writes. Weights in read-only buffers are left out: no step
+    /// writes them.
+    fn stepAccess(exec: *const Executor, nt: NodeTensors, node: *const NodeEntry, kind: StepKind) step_order.Access {
+        const op = std.enums.fromInt(Op, node.op).?;
+        const quantizes = op == .mul_mat and !ops.mul_mat.readsF32(nt.src[0].?.quantType());
+        const scratch: step_order.Range = if (quantizes) blk: {
+            const x = nt.src[1].?;
+            const bytes = ops.mul_mat.quantizedBytes(nt.src[0].?.quantType(), x.rowLength(), x.rowCount());
+            break :blk step_order.Range.of(exec.shared_scratch[0..bytes]);
+        } else undefined;
+        if (kind == .quantize) {
+            var access: step_order.Access = .{ .writes = scratch };
+            access.read(tensorRange(nt.src[1].?));
+            return access;
+        }
+        var access: step_order.Access = .{ .writes = tensorRange(nt.dst) };
+        for (nt.src, 0..) |maybe, i| {
+            const src = maybe orelse continue;
+            if (!src.writable) continue;
+            if (quantizes and i == 1) continue; // the MUL_MAT reads the quantized copy
+            access.read(tensorRange(src));
+        }
+        if (quantizes) access.read(scratch);
+        return access;
+    }
+
     /// Publishes the graph's chunks, works on them, and returns when every step is done.
     fn run(exec: *Executor, chunk_total: u32) void {
-        exec.done_chunks.store(0, .monotonic);
         exec.completed_steps.value.store(0, .monotonic);
         exec.epoch +%= 1;
         const claim: Claim = .{ .epoch = exec.epoch, .total = chunk_total, .next = 0 };
@@ -321,6 +366,22 @@ pub const Executor = struct {
         }
         work(exec, 0);
         exec.completed_steps.waitAtLeast(exec.step_count);
+    }
+
+    /// Moves the completed prefix past every step whose chunks are all done. Steps can finish
+    /// out of order; whichever thread finishes the step at the prefix carries it on.
+    fn advanceCompleted(exec: *Executor) void {
+        const steps = exec.step_storage[0..exec.step_count];
+        var prefix = exec.completed_steps.value.load(.seq_cst);
+        while (prefix < steps.len and
+            steps[prefix].done_chunks.load(.seq_cst) == steps[prefix].chunk_count)
+        {
+            if (exec.completed_steps.raise(prefix, prefix + 1)) {
+                prefix += 1;
+            } else {
+                prefix = exec.completed_steps.value.load(.seq_cst);
+            }
+        }
     }
 
     /// Puts "node <i> (<op>): " in front of the message a check wrote.
@@ -895,7 +956,33 @@ const Step = struct {
     chunk_count: u32,
     /// Index of the step's first chunk among the graph's chunks.
     first_chunk: u32,
+    /// Steps [0, prefix_needed) must be complete before a chunk of this one runs.
+    prefix_needed: u32,
+    /// Chunks of this step finished.
+    done_chunks: std.atomic.Value(u32) = .init(0),
 };
+
+/// Activation rows a MUL_MAT quantizes into shared scratch: a later MUL_MAT of the same rows
+/// to the same dot type reads them as they are.
+const QuantizedActivations = struct {
+    source: []const u8,
+    dot_type: QuantType,
+
+    fn of(nt: NodeTensors, node: *const NodeEntry) ?QuantizedActivations {
+        if (std.enums.fromInt(Op, node.op).? != .mul_mat) return null;
+        const weight_type = nt.src[0].?.quantType();
+        if (ops.mul_mat.readsF32(weight_type)) return null;
+        const x = nt.src[1].?;
+        return .{
+            .source = x.bytes[0..x.byte_length],
+            .dot_type = traits.traits(weight_type).vec_dot_type,
+        };
+    }
+};
+
+fn tensorRange(t: Tensor) step_order.Range {
+    return step_order.Range.of(t.bytes[0..t.byte_length]);
+}
 
 /// Chunks per thread of a large step: enough that a late thread's share is picked up by the
 /// others, few enough that claiming (one atomic) stays negligible.
@@ -915,10 +1002,16 @@ fn chunksFor(units: usize, chunks_max: usize) u32 {
     return @intCast(@max(1, @min(units, chunks_max)));
 }
 
-fn stepsOf(nt: NodeTensors, node: *const NodeEntry, chunks_max: usize, threads: u32) StepPlan {
+fn stepsOf(
+    nt: NodeTensors,
+    node: *const NodeEntry,
+    chunks_max: usize,
+    threads: u32,
+    quantized: bool,
+) StepPlan {
     const op = std.enums.fromInt(Op, node.op).?;
     var plan: StepPlan = .{ .steps = undefined, .count = 0 };
-    if (op == .mul_mat and !ops.mul_mat.readsF32(nt.src[0].?.quantType())) {
+    if (op == .mul_mat and !quantized and !ops.mul_mat.readsF32(nt.src[0].?.quantType())) {
         const tokens = nt.src[1].?.rowCount();
         const quantize_chunks = if (chunks_max > 1) chunksFor(tokens, threads) else 1;
         plan.steps[0] = .{ .kind = .quantize, .chunk_count = quantize_chunks };
@@ -960,12 +1053,12 @@ fn work(exec: *Executor, thread_index: u32) void {
         while (steps[step_index].first_chunk + steps[step_index].chunk_count <= claim.next) {
             step_index += 1;
         }
-        const step = steps[step_index];
-        exec.completed_steps.waitAtLeast(step_index);
-        runStep(exec, step, claim.next - step.first_chunk, thread_index);
-        const done = exec.done_chunks.fetchAdd(1, .acq_rel) + 1;
-        // Chunks of later steps wait for this one, so reaching its end means it is complete.
-        if (done == step.first_chunk + step.chunk_count) exec.completed_steps.set(step_index + 1);
+        const step = &steps[step_index];
+        exec.completed_steps.waitAtLeast(step.prefix_needed);
+        runStep(exec, step.*, claim.next - step.first_chunk, thread_index);
+        if (step.done_chunks.fetchAdd(1, .seq_cst) + 1 == step.chunk_count) {
+            exec.advanceCompleted();
+        }
     }
 }
 
@@ -1268,6 +1361,7 @@ const testing = std.testing;
 test {
     _ = ops;
     _ = pool_module;
+    _ = step_order;
 }
 
 /// A small graph over one f32 buffer, built by hand as the TypeScript encoder would.

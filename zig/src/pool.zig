@@ -61,6 +61,14 @@ pub const Signal = struct {
         publish(&signal.value, &signal.sleepers, value);
     }
 
+    /// Moves the value from `expected` to `value` and wakes every sleeper; false (nothing
+    /// done) when another thread changed it first.
+    pub fn raise(signal: *Signal, expected: u32, value: u32) bool {
+        if (signal.value.cmpxchgStrong(expected, value, .seq_cst, .seq_cst) != null) return false;
+        if (signal.sleepers.load(.seq_cst) > 0) futexWakeAll(&signal.value);
+        return true;
+    }
+
     /// Returns once the value is at least `target`.
     pub fn waitAtLeast(signal: *Signal, target: u32) void {
         var current = signal.value.load(.acquire);
