@@ -375,13 +375,7 @@ export fn zeno_matrix_repack(
     switch (layout) {
         .rows => unreachable,
         .rows4 => quant.layout.interleaveRows4(t.bytes_per_block, blocks_per_row, @intCast(rows), from, to),
-        .rows16 => switch (quant_type) {
-            .q4_0 => quant.q4_0_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
-            .q8_0 => quant.q8_0_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
-            .q4_k => quant.q4_k_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
-            .q6_k => quant.q6_k_rows16.interleave(blocks_per_row, @intCast(rows), from, to),
-            else => unreachable, // supportsLayout
-        },
+        .rows16 => quant.interleaveRows16(quant_type, blocks_per_row, @intCast(rows), from, to),
     }
     return .ok;
 }

@@ -25,9 +25,7 @@ const traits_mod = @import("quant/traits.zig");
 const layout = @import("quant/layout.zig");
 const bandwidth = @import("bandwidth.zig");
 const mul_mat = @import("ops/mul_mat.zig");
-const q4_0_rows16 = @import("quant/q4_0_rows16.zig");
-const q4_k_rows16 = @import("quant/q4_k_rows16.zig");
-const q6_k_rows16 = @import("quant/q6_k_rows16.zig");
+const quant = @import("quant/mod.zig");
 
 const k = 2048;
 const target_bytes = 256 << 20;
@@ -175,12 +173,7 @@ test "matrix-vector throughput by layout" {
         if (mul_mat.supportsLayout(quant_type, .rows16)) {
             const grouped = mapAnonymous(plain.len, true);
             const blocks_per_row = k / t.block_size;
-            switch (quant_type) {
-                .q4_0 => q4_0_rows16.interleave(blocks_per_row, rows, plain, grouped),
-                .q4_k => q4_k_rows16.interleave(blocks_per_row, rows, plain, grouped),
-                .q6_k => q6_k_rows16.interleave(blocks_per_row, rows, plain, grouped),
-                else => unreachable,
-            }
+            quant.interleaveRows16(quant_type, blocks_per_row, rows, plain, grouped);
             job.mode = .rows16;
             job.weights = grouped;
             std.debug.print(" | rows16 lanes = rows {d:.1}", .{try measure(&job)});
@@ -192,7 +185,7 @@ test "matrix-vector throughput by layout" {
 test "rows16 kernels in cache, one thread (compute ceiling)" {
     var prng = std.Random.DefaultPrng.init(4);
     var values: [k]f32 = undefined;
-    for ([_]traits_mod.QuantType{ .q4_0, .q4_k, .q6_k }) |quant_type| {
+    for ([_]traits_mod.QuantType{ .q4_0, .q8_0, .q4_k, .q6_k }) |quant_type| {
         if (!mul_mat.supportsLayout(quant_type, .rows16)) continue;
         const t = traits_mod.traits(quant_type);
         const rows = 64;
@@ -204,12 +197,7 @@ test "rows16 kernels in cache, one thread (compute ceiling)" {
         }
         const grouped = try std.heap.page_allocator.alloc(u8, plain.len);
         defer std.heap.page_allocator.free(grouped);
-        switch (quant_type) {
-            .q4_0 => q4_0_rows16.interleave(k / t.block_size, rows, plain, grouped),
-            .q4_k => q4_k_rows16.interleave(k / t.block_size, rows, plain, grouped),
-            .q6_k => q6_k_rows16.interleave(k / t.block_size, rows, plain, grouped),
-            else => unreachable,
-        }
+        quant.interleaveRows16(quant_type, k / t.block_size, rows, plain, grouped);
         const act = traits_mod.traits(t.vec_dot_type);
         var x_bytes: [k * 2]u8 = undefined;
         for (&values) |*v| v.* = prng.random().floatNorm(f32);

@@ -29,6 +29,8 @@
 //! `python3 -m ziglang test zig/src/quant/mod.zig -O ReleaseFast -mcpu=x86_64_v3`.
 //! Throughput: `dot_bench.zig`.
 
+const std = @import("std");
+
 pub const blocks = @import("blocks.zig");
 pub const fp = @import("fp.zig");
 pub const simd = @import("simd.zig");
@@ -54,6 +56,23 @@ pub const q6_k_rows16 = @import("q6_k_rows16.zig");
 
 pub const QuantType = traits.QuantType;
 pub const Traits = traits.Traits;
+
+/// Writes `rows` rows of `quant_type` (a type with a sixteen-row kernel) in its rows16 layout.
+pub fn interleaveRows16(
+    quant_type: QuantType,
+    blocks_per_row: usize,
+    rows: usize,
+    src: []const u8,
+    dst: []u8,
+) void {
+    switch (quant_type) {
+        .q4_0 => q4_0_rows16.interleave(blocks_per_row, rows, src, dst),
+        .q8_0 => q8_0_rows16.interleave(blocks_per_row, rows, src, dst),
+        .q4_k => q4_k_rows16.interleave(blocks_per_row, rows, src, dst),
+        .q6_k => q6_k_rows16.interleave(blocks_per_row, rows, src, dst),
+        else => std.debug.panic("{s} has no rows16 layout", .{@tagName(quant_type)}),
+    }
+}
 
 test {
     _ = blocks;
