@@ -68,13 +68,18 @@ export interface BenchResult extends EngineSpeed {
   n_ttft: number;
   /** Bytes of weights one decoded token reads. */
   weight_bytes_per_token: number;
-  /** Read bandwidth with `threads` threads, GB/s. */
+  /** Read bandwidth with `threads` threads, GB/s: the median of `stream_gbps_per_rep`. */
   stream_gbps: number;
+  /** Read bandwidth with `threads` threads measured right before each decode repetition. */
+  stream_gbps_per_rep: number[];
   /** Read bandwidth with 1 thread, GB/s. */
   stream_gbps_1t: number;
   /** zeno's median decode speed × weight bytes per token, GB/s. */
   decode_gbps: number;
-  /** `decode_gbps / stream_gbps`. */
+  /**
+   * The median over repetitions of decode GB/s ÷ the bandwidth measured just before it
+   * (a quotient of two figures from the same moment, so the host's drift cancels).
+   */
   decode_bandwidth_fraction: number;
   /** llama.cpp's speeds on the same file (null when not measured). */
   llama_cpp: (EngineSpeed & { decode_gbps: number; decode_bandwidth_fraction: number }) | null;
@@ -111,29 +116,36 @@ export async function benchModel(path: string, options: BenchOptions = {}): Prom
       basename(path)
     } pp${pp} tg${request.tg} ttft${request.ttftPrompt.length} ×${request.reps}, ${threads} threads`,
   );
-  const zeno = await benchZeno(path, request, { backend: options.backend });
+  const streamBytes = options.streamBytes ?? 1 << 30;
+  const zeno = await benchZeno(path, request, {
+    backend: options.backend,
+    measureStream: () => measureStreamGbps({ threads, byteLength: streamBytes }),
+  });
   log(
     `zeno: pp ${median(zeno.pp_tps).toFixed(1)} t/s, tg ${
       median(zeno.tg_tps).toFixed(1)
     } t/s on ${zeno.backend}`,
   );
-  const streamBytes = options.streamBytes ?? 1 << 30;
   const stream1 = measureStreamGbps({ threads: 1, byteLength: streamBytes });
-  const streamN = threads === 1 ? stream1 : measureStreamGbps({ threads, byteLength: streamBytes });
+  const streamN = median(zeno.stream_gbps);
   log(
     `stream: ${stream1.toFixed(1)} GB/s (1 thread), ${
-      streamN.toFixed(1)
-    } GB/s (${threads} threads)`,
+      zeno.stream_gbps.map((gbps) => gbps.toFixed(1)).join(", ")
+    } GB/s (${threads} threads, before each decode repetition)`,
   );
   const weightBytes = weightBytesPerToken(gguf);
-  const achieved = (speed: EngineSpeed) => {
-    const gbps = (median(speed.tg_tps) * weightBytes) / 1e9;
-    return { decode_gbps: gbps, decode_bandwidth_fraction: gbps / streamN };
-  };
+  const decodeGbps = (tps: number) => (tps * weightBytes) / 1e9;
+  const achieved = (speed: EngineSpeed, streams: readonly number[]) => ({
+    decode_gbps: decodeGbps(median(speed.tg_tps)),
+    decode_bandwidth_fraction: median(
+      speed.tg_tps.map((tps, rep) => decodeGbps(tps) / streams[Math.min(rep, streams.length - 1)]),
+    ),
+  });
   let llamaCpp: BenchResult["llama_cpp"] = null;
   if (options.llamaCpp ?? true) {
     const speed = await benchLlamaCpp(path, request);
-    llamaCpp = { ...speed, ...achieved(speed) };
+    // llama.cpp decodes in its own process: its reps are set against the median bandwidth.
+    llamaCpp = { ...speed, ...achieved(speed, [streamN]) };
     log(
       `llama.cpp: pp ${median(speed.pp_tps).toFixed(1)} t/s, tg ${
         median(speed.tg_tps).toFixed(1)
@@ -162,8 +174,9 @@ export async function benchModel(path: string, options: BenchOptions = {}): Prom
     load_ms: zeno.load_ms,
     weight_bytes_per_token: weightBytes,
     stream_gbps: streamN,
+    stream_gbps_per_rep: zeno.stream_gbps,
     stream_gbps_1t: stream1,
-    ...achieved(zeno),
+    ...achieved(zeno, zeno.stream_gbps),
     llama_cpp: llamaCpp,
     ratio: llamaCpp === null ? null : benchRatios(zeno, llamaCpp),
     load_avg: loadAvg,

@@ -37,6 +37,7 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     "llama.cpp",
     "RSS MiB zeno",
     "llama.cpp",
+    "stream GB/s",
     "decode GB/s zeno (of stream)",
     "llama.cpp",
   ];
@@ -55,6 +56,7 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
       _fixed(l ? median(l.ttft_ms) : undefined, 1),
       _mib(r.rss_bytes),
       _mib(l?.rss_bytes),
+      _fixed(r.stream_gbps, 1),
       `${_fixed(r.decode_gbps, 1)} (${_fixed(r.decode_bandwidth_fraction * 100, 0)} %)`,
       l ? `${_fixed(l.decode_gbps, 1)} (${_fixed(l.decode_bandwidth_fraction * 100, 0)} %)` : "–",
     ];
@@ -66,10 +68,10 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     ...rows.map(line),
     "",
     `${first.threads} threads, ${first.reps} repetitions (medians), zeno on ${first.backend}. ` +
-    `Read bandwidth: ${_fixed(first.stream_gbps_1t, 1)} GB/s on 1 thread, ${
-      _fixed(first.stream_gbps, 1)
-    } GB/s on ` +
-    `${first.threads}. Load average at the start: ${
+    `Read bandwidth on ${first.threads} threads ("stream"): measured right before each of ` +
+    `zeno's decode repetitions, median per model; "of stream" is the median over repetitions ` +
+    `of decode GB/s over the bandwidth of its own moment (llama.cpp's: over the median). ` +
+    `On 1 thread: ${_fixed(first.stream_gbps_1t, 1)} GB/s. Load average at the start: ${
       first.load_avg.map((v) => v.toFixed(2)).join(", ")
     }.`,
     "",

@@ -25,6 +25,7 @@ function fakeResult(model: string, zenoTg: number, llamaTg: number): BenchResult
     n_ttft: 32,
     weight_bytes_per_token: 1e9,
     stream_gbps: 60,
+    stream_gbps_per_rep: [60],
     stream_gbps_1t: 30,
     decode_gbps: zenoTg,
     decode_bandwidth_fraction: zenoTg / 60,
@@ -44,9 +45,9 @@ Deno.test("formatBenchTable() prints medians, ratios and the bandwidth share", (
   const row = table.split("\n")[2];
   strictEqual(
     row,
-    "| a.gguf | Q4_0 | 101.0 | 51.0 | 1.98 | 30.0 | 20.0 | 1.50 | 40.0 | 40.0 | 100 | 100 | 30.0 (50 %) | 20.0 (33 %) |",
+    "| a.gguf | Q4_0 | 101.0 | 51.0 | 1.98 | 30.0 | 20.0 | 1.50 | 40.0 | 40.0 | 100 | 100 | 60.0 | 30.0 (50 %) | 20.0 (33 %) |",
   );
-  ok(table.includes("30.0 GB/s on 1 thread, 60.0 GB/s on 2"));
+  ok(table.includes("On 1 thread: 30.0 GB/s."));
 });
 
 Deno.test("benchChartSvg() draws a zeno and a llama.cpp bar per model and panel", () => {

@@ -21,6 +21,11 @@ export interface ZenoBenchOptions {
   readonly backend?: string;
   /** Called with the loaded model before measuring (e.g. to print its backend). */
   readonly onLoad?: (model: Model) => void;
+  /**
+   * Measures the machine's read bandwidth (GB/s); called right before each decode repetition,
+   * so each decode speed has the bandwidth of its own moment beside it (the host drifts).
+   */
+  readonly measureStream?: () => number;
 }
 
 /**
@@ -35,7 +40,7 @@ export async function benchZeno(
   path: string,
   request: SpeedRequest,
   options: ZenoBenchOptions = {},
-): Promise<EngineSpeed & { backend: string }> {
+): Promise<EngineSpeed & { backend: string; stream_gbps: number[] }> {
   const loadStarted = performance.now();
   const model = await loadModel(path, { threads: request.threads, backend: options.backend });
   try {
@@ -55,14 +60,16 @@ export async function benchZeno(
       rss_bytes: 0,
       load_ms: loadMs,
     };
+    const streamGbps: number[] = [];
     for (let rep = 0; rep < request.reps; rep++) {
       result.pp_tps.push(request.prompt.length / (_prefill(engine, request.prompt) / 1000));
+      if (options.measureStream !== undefined) streamGbps.push(options.measureStream());
       result.tg_tps.push(request.tg / (_decode(engine, request.prompt[0], request.tg) / 1000));
       result.ttft_ms.push(_prefill(engine, request.ttftPrompt, true));
     }
     result.rss_bytes = peakRssBytes();
     engine.dispose();
-    return { ...result, backend: model.backend.device.name };
+    return { ...result, backend: model.backend.device.name, stream_gbps: streamGbps };
   } finally {
     model.dispose();
   }

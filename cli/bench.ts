@@ -20,8 +20,9 @@ const USAGE = `usage: zeno bench -m <model.gguf|alias> [-p 512] [-n 128] [-t 2] 
 
 -p prompt tokens of the prefill run, -n tokens decoded one by one, -t threads (both engines),
 -r repetitions (medians are reported). --json prints one line: pp_tps, tg_tps (one value per
-repetition), ttft_ms, rss_bytes, threads, model, weight_bytes_per_token, stream_gbps, and
-llama_cpp with llama.cpp's values.
+repetition), ttft_ms, rss_bytes, threads, model, weight_bytes_per_token, stream_gbps (the
+median of stream_gbps_per_rep, the read bandwidth measured right before each decode
+repetition), decode_bandwidth_fraction, and llama_cpp with llama.cpp's values.
 `;
 
 /**
