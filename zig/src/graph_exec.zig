@@ -295,19 +295,23 @@ pub const Executor = struct {
         var count: u32 = 0;
         var chunk_total: u32 = 0;
         var quantized: ?QuantizedActivations = null;
-        for (nodes, 0..) |*node, index| {
+        var index: usize = 0;
+        while (index < nodes.len) {
+            const node = &nodes[index];
             const nt = nodeTensors(exec, node) catch unreachable; // checked
             const parallel = exec.threadCount() > 1 and nodeWork(nt, node) >= parallel_work_min;
             const chunks_max: usize = if (parallel) chunks_per_thread * exec.threadCount() else 1;
             const activations = QuantizedActivations.of(nt, node);
             const reuse = activations != null and quantized != null and
                 std.meta.eql(activations.?, quantized.?);
-            const plan = stepsOf(nt, node, chunks_max, exec.threadCount(), reuse);
+            const gated = gatedProduct(exec, nodes, index);
+            var plan = stepsOf(nt, node, chunks_max, exec.threadCount(), reuse);
+            if (gated) |kind| plan.steps[plan.count - 1].kind = kind;
             for (plan.steps[0..plan.count]) |step| {
                 if (chunk_total + step.chunk_count > Claim.count_max) {
                     return exec.fail(error.InvalidGraph, "the graph has too many work chunks", .{});
                 }
-                exec.access_storage[count] = exec.stepAccess(nt, node, step.kind);
+                exec.access_storage[count] = exec.stepAccess(nodes, index, step.kind);
                 exec.step_storage[count] = .{
                     .node = @intCast(index),
                     .kind = step.kind,
@@ -319,10 +323,15 @@ pub const Executor = struct {
                 count += 1;
             }
             if (activations != null and !reuse) quantized = activations;
+            const node_count: usize = if (gated != null) 3 else 1;
             // A node that writes into the quantized rows' source makes the copy stale.
-            if (quantized) |q| {
-                if (step_order.Range.of(q.source).overlaps(tensorRange(nt.dst))) quantized = null;
+            for (nodes[index..][0..node_count]) |*written| {
+                const dst = tensorRange((nodeTensors(exec, written) catch unreachable).dst);
+                if (quantized) |q| {
+                    if (step_order.Range.of(q.source).overlaps(dst)) quantized = null;
+                }
             }
+            index += node_count;
         }
         exec.step_count = count;
         return chunk_total;
@@ -330,7 +339,9 @@ pub const Executor = struct {
 
     /// The memory a step reads and writes. Weights in read-only buffers are left out: no step
     /// writes them.
-    fn stepAccess(exec: *const Executor, nt: NodeTensors, node: *const NodeEntry, kind: StepKind) step_order.Access {
+    fn stepAccess(exec: *Executor, nodes: []const NodeEntry, index: usize, kind: StepKind) step_order.Access {
+        const node = &nodes[index];
+        const nt = nodeTensors(exec, node) catch unreachable; // checked
         const op = std.enums.fromInt(Op, node.op).?;
         const quantizes = op == .mul_mat and !ops.mul_mat.readsF32(nt.src[0].?.quantType());
         const scratch: step_order.Range = if (quantizes) blk: {
@@ -339,11 +350,16 @@ pub const Executor = struct {
             break :blk step_order.Range.of(exec.shared_scratch[0..bytes]);
         } else undefined;
         if (kind == .quantize) {
-            var access: step_order.Access = .{ .writes = scratch };
+            var access = step_order.Access.writing(scratch);
             access.read(tensorRange(nt.src[1].?));
             return access;
         }
-        var access: step_order.Access = .{ .writes = tensorRange(nt.dst) };
+        var access = step_order.Access.writing(tensorRange(nt.dst));
+        if (kind == .swiglu_product or kind == .geglu_product) {
+            // The up projection's output is written too; its weights are read-only.
+            const up = nodeTensors(exec, &nodes[index + 1]) catch unreachable;
+            access.write(tensorRange(up.dst));
+        }
         for (nt.src, 0..) |maybe, i| {
             const src = maybe orelse continue;
             if (!src.writable) continue;
@@ -948,7 +964,9 @@ const Claim = struct {
 };
 
 /// A node's share of the schedule: its work, or its activation quantization (MUL_MAT).
-const StepKind = enum(u8) { node, quantize };
+/// `swiglu_product`/`geglu_product`: a gate MUL_MAT, the up MUL_MAT after it and the
+/// SWIGLU/GEGLU of the two, run together (see `gatedProduct`).
+const StepKind = enum(u8) { node, quantize, swiglu_product, geglu_product };
 
 const Step = struct {
     node: u32,
@@ -961,6 +979,40 @@ const Step = struct {
     /// Chunks of this step finished.
     done_chunks: std.atomic.Value(u32) = .init(0),
 };
+
+/// Whether nodes [index, index + 3) are a gated feed-forward that can run as one step: gate =
+/// W_gate·x, up = W_up·x (same x, same dot type, same shape), then gate = act(gate)·up in
+/// place. Returns the fused step's kind.
+fn gatedProduct(exec: *Executor, nodes: []const NodeEntry, index: usize) ?StepKind {
+    if (index + 3 > nodes.len) return null;
+    const ops_of = [3]?Op{
+        std.enums.fromInt(Op, nodes[index].op),
+        std.enums.fromInt(Op, nodes[index + 1].op),
+        std.enums.fromInt(Op, nodes[index + 2].op),
+    };
+    if (ops_of[0] != .mul_mat or ops_of[1] != .mul_mat) return null;
+    const kind: StepKind = switch (ops_of[2].?) {
+        .swiglu => .swiglu_product,
+        .geglu => .geglu_product,
+        else => return null,
+    };
+    const gate = nodeTensors(exec, &nodes[index]) catch unreachable;
+    const up = nodeTensors(exec, &nodes[index + 1]) catch unreachable;
+    const act = nodeTensors(exec, &nodes[index + 2]) catch unreachable;
+    const gate_type = traits.traits(gate.src[0].?.quantType());
+    const up_type = traits.traits(up.src[0].?.quantType());
+    const same_input = sameBytes(gate.src[1].?, up.src[1].?) and
+        gate_type.vec_dot_type == up_type.vec_dot_type and
+        std.mem.eql(usize, &gate.dst.ne, &up.dst.ne);
+    const in_place = sameBytes(act.dst, gate.dst) and sameBytes(act.src[0].?, gate.dst) and
+        sameBytes(act.src[1].?, up.dst);
+    const separate = !tensorRange(gate.dst).overlaps(tensorRange(up.dst));
+    return if (same_input and in_place and separate) kind else null;
+}
+
+fn sameBytes(a: Tensor, b: Tensor) bool {
+    return a.bytes == b.bytes and a.byte_length == b.byte_length;
+}
 
 /// Activation rows a MUL_MAT quantizes into shared scratch: a later MUL_MAT of the same rows
 /// to the same dot type reads them as they are.
@@ -1092,6 +1144,16 @@ const Share = struct {
         const part = pool_module.split(count, s.chunk, s.chunks);
         return .{ .begin = part.begin, .end = part.end };
     }
+
+    /// The chunk's weight rows of a MUL_MAT: whole row blocks, so a block is never split
+    /// between threads.
+    fn rowRange(s: Share, rows: usize) struct { begin: usize, end: usize } {
+        const part = s.range(rowBlocks(rows));
+        return .{
+            .begin = @min(rows, part.begin * ops.mul_mat.rows_per_block),
+            .end = @min(rows, part.end * ops.mul_mat.rows_per_block),
+        };
+    }
 };
 
 fn runStep(exec: *Executor, step: Step, chunk: u32, worker: u32) void {
@@ -1104,7 +1166,12 @@ fn runStep(exec: *Executor, step: Step, chunk: u32, worker: u32) void {
         .chunks = step.chunk_count,
         .worker = worker,
     };
-    if (step.kind == .quantize) return runMulMatQuantize(share, nt);
+    switch (step.kind) {
+        .node => {},
+        .quantize => return runMulMatQuantize(share, nt),
+        .swiglu_product => return runGatedProduct(share, exec.nodes[step.node..][0..3], .swiglu),
+        .geglu_product => return runGatedProduct(share, exec.nodes[step.node..][0..3], .geglu),
+    }
     switch (std.enums.fromInt(Op, node.op).?) {
         .get_rows => runGetRows(share, nt),
         .rms_norm => runRmsNorm(share, nt, node.fp[0]),
@@ -1157,6 +1224,13 @@ fn runMulMatQuantize(share: Share, nt: NodeTensors) void {
 
 /// MUL_MAT's dot products over a slice of weight rows.
 fn runMulMat(share: Share, nt: NodeTensors) void {
+    const operands = mulMatOperands(share.exec, nt);
+    const rows = share.rowRange(operands.rows);
+    ops.mul_mat.mulMatRows(operands, rows.begin, rows.end);
+}
+
+/// A MUL_MAT node's operands: its weights, and its activations as the dot reads them.
+fn mulMatOperands(exec: *const Executor, nt: NodeTensors) ops.mul_mat.Operands {
     const weights = nt.src[0].?;
     const x = nt.src[1].?;
     const weight_type = weights.quantType();
@@ -1165,8 +1239,8 @@ fn runMulMat(share: Share, nt: NodeTensors) void {
     const activations: []const u8 = if (ops.mul_mat.readsF32(weight_type))
         x.bytes[0..x.byte_length]
     else
-        share.exec.shared_scratch[0..ops.mul_mat.quantizedBytes(weight_type, k, n)];
-    const operands: ops.mul_mat.Operands = .{
+        exec.shared_scratch[0..ops.mul_mat.quantizedBytes(weight_type, k, n)];
+    return .{
         .weight_type = weight_type,
         .weight_layout = weights.layout,
         .k = k,
@@ -1176,11 +1250,30 @@ fn runMulMat(share: Share, nt: NodeTensors) void {
         .activations = activations,
         .dst = nt.dst.f32s(),
     };
-    // Chunks are whole row blocks, so a block is never split between threads.
-    const part = share.range(rowBlocks(operands.rows));
-    const row_begin = @min(operands.rows, part.begin * ops.mul_mat.rows_per_block);
-    const row_end = @min(operands.rows, part.end * ops.mul_mat.rows_per_block);
-    ops.mul_mat.mulMatRows(operands, row_begin, row_end);
+}
+
+/// gate·x and up·x over a slice of rows, then act(gate)·up on that slice of every token's
+/// row while it is in cache: the feed-forward's three nodes as one pass. The slices start at
+/// multiples of 16 rows, so each value takes the same vector lane (or scalar tail) as in a
+/// whole-row SWIGLU.
+fn runGatedProduct(share: Share, nodes: []const NodeEntry, comptime kind: enum { swiglu, geglu }) void {
+    const exec = share.exec;
+    const gate = mulMatOperands(exec, nodeTensors(exec, &nodes[0]) catch unreachable);
+    const up = mulMatOperands(exec, nodeTensors(exec, &nodes[1]) catch unreachable);
+    const out = (nodeTensors(exec, &nodes[2]) catch unreachable).dst.f32s();
+    const rows = share.rowRange(gate.rows);
+    ops.mul_mat.mulMatRows(gate, rows.begin, rows.end);
+    ops.mul_mat.mulMatRows(up, rows.begin, rows.end);
+    for (0..gate.n) |token| {
+        const at = token * gate.rows;
+        const slice = out[at + rows.begin .. at + rows.end];
+        const g = gate.dst[at + rows.begin .. at + rows.end];
+        const u = up.dst[at + rows.begin .. at + rows.end];
+        switch (kind) {
+            .swiglu => ops.elementwise.swiglu(slice, g, u),
+            .geglu => ops.elementwise.geglu(slice, g, u),
+        }
+    }
 }
 
 fn runBinary(share: Share, nt: NodeTensors, comptime kind: enum { add, mul }) void {
@@ -1218,15 +1311,27 @@ fn runUnary(
     }
 }
 
+/// SWIGLU/GEGLU over the chunk's share of 16-value groups: every row is computed as
+/// llama.cpp computes it, vectors from its start and a scalar tail at its end, however the
+/// rows are cut into chunks.
 fn runGated(share: Share, nt: NodeTensors, comptime kind: enum { swiglu, geglu }) void {
     const x = nt.src[0].?.f32s();
     const gate = nt.src[1].?.f32s();
     const dst = nt.dst.f32s();
-    const part = share.range(dst.len);
-    const out = dst[part.begin..part.end];
-    switch (kind) {
-        .swiglu => ops.elementwise.swiglu(out, x[part.begin..part.end], gate[part.begin..part.end]),
-        .geglu => ops.elementwise.geglu(out, x[part.begin..part.end], gate[part.begin..part.end]),
+    const len = nt.dst.rowLength();
+    const groups_per_row = (len + 15) / 16;
+    const part = share.range(nt.dst.rowCount() * groups_per_row);
+    var group = part.begin;
+    while (group < part.end) {
+        const row = group / groups_per_row;
+        const row_groups_end = @min(part.end, (row + 1) * groups_per_row);
+        const begin = row * len + (group % groups_per_row) * 16;
+        const end = @min((row + 1) * len, begin + (row_groups_end - group) * 16);
+        switch (kind) {
+            .swiglu => ops.elementwise.swiglu(dst[begin..end], x[begin..end], gate[begin..end]),
+            .geglu => ops.elementwise.geglu(dst[begin..end], x[begin..end], gate[begin..end]),
+        }
+        group = row_groups_end;
     }
 }
 
@@ -1551,5 +1656,58 @@ test "Executor.compute() splits large nodes over the pool and orders them with s
             try testing.expectApproxEqAbs(2 * sum, out[t * rows + r], 1e-3);
             try testing.expectApproxEqAbs(3 * sum, out[n * rows + t * rows + r], 1e-3);
         };
+    }
+}
+
+test "Executor.compute() runs gate, up and SWIGLU as one step, equal to the three nodes alone" {
+    const k = 64;
+    const rows = 40; // not a multiple of 16: the last slice ends in a scalar tail
+    const n = 3;
+    for ([_]QuantType{ .f32, .q8_0 }) |weight_type| {
+        const t = traits.traits(weight_type);
+        const weight_bytes = rows * t.rowBytes(k);
+        const sizes = [_]usize{ weight_bytes, weight_bytes, n * k * 4, n * rows * 4, n * rows * 4 };
+        var offsets: [sizes.len]usize = undefined;
+        var total: usize = 0;
+        for (sizes, &offsets) |size, *offset| {
+            offset.* = total;
+            total += std.mem.alignForward(usize, size, 64);
+        }
+        const memory = try testing.allocator.alignedAlloc(u8, .@"64", total);
+        defer testing.allocator.free(memory);
+        var prng = std.Random.DefaultPrng.init(8);
+        var values: [k]f32 = undefined;
+        for (0..2 * rows) |r| {
+            for (&values) |*v| v.* = prng.random().floatNorm(f32);
+            const weights = memory[offsets[r / rows] + (r % rows) * t.rowBytes(k) ..][0..t.rowBytes(k)];
+            t.quantize_row(&values, weights);
+        }
+        const x: []f32 = @alignCast(std.mem.bytesAsSlice(f32, memory[offsets[2]..][0 .. n * k * 4]));
+        for (x) |*v| v.* = prng.random().floatNorm(f32);
+        const buffers = [_]BufferEntry{.{ .address = @intFromPtr(memory.ptr), .byte_length = total, .flags = 0 }};
+        const type_id: u32 = @intFromEnum(weight_type);
+        const tensors = [_]TensorEntry{
+            .{ .buffer = 0, .type = type_id, .offset = offsets[0], .ne = .{ k, rows, 1, 1 } },
+            .{ .buffer = 0, .type = type_id, .offset = offsets[1], .ne = .{ k, rows, 1, 1 } },
+            .{ .buffer = 0, .type = f32_id, .offset = offsets[2], .ne = .{ k, n, 1, 1 } },
+            .{ .buffer = 0, .type = f32_id, .offset = offsets[3], .ne = .{ rows, n, 1, 1 } },
+            .{ .buffer = 0, .type = f32_id, .offset = offsets[4], .ne = .{ rows, n, 1, 1 } },
+        };
+        const nodes = [_]NodeEntry{
+            testNode(.mul_mat, 3, &.{ 0, 2 }, 0),
+            testNode(.mul_mat, 4, &.{ 1, 2 }, 0),
+            testNode(.swiglu, 3, &.{ 3, 4 }, 0),
+        };
+        const exec = try Executor.create(testing.allocator, 2);
+        defer exec.destroy();
+        const out: []f32 = @alignCast(std.mem.bytesAsSlice(f32, memory[offsets[3]..][0 .. n * rows * 4]));
+        try exec.compute(&buffers, &tensors, &nodes);
+        const last = exec.step_storage[exec.step_count - 1];
+        try testing.expectEqual(StepKind.swiglu_product, last.kind);
+        try testing.expectEqual(@as(u32, if (weight_type == .f32) 1 else 2), exec.step_count);
+        var fused: [n * rows]f32 = undefined;
+        @memcpy(&fused, out);
+        for (0..nodes.len) |i| try exec.compute(&buffers, &tensors, nodes[i..][0..1]);
+        try testing.expectEqualSlices(f32, out, &fused);
     }
 }

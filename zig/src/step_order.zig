@@ -29,11 +29,27 @@ pub const Range = struct {
 /// out), and scratch.
 pub const reads_max = 9;
 
+/// Writes a step may make: its destination, and a fused step's intermediate.
+pub const writes_max = 2;
+
 /// The memory one step reads and writes.
 pub const Access = struct {
-    writes: Range,
+    writes: [writes_max]Range = undefined,
+    write_count: u8 = 0,
     reads: [reads_max]Range = undefined,
     read_count: u8 = 0,
+
+    pub fn writing(range: Range) Access {
+        var access: Access = .{};
+        access.write(range);
+        return access;
+    }
+
+    pub fn write(access: *Access, range: Range) void {
+        assert(access.write_count < writes_max);
+        access.writes[access.write_count] = range;
+        access.write_count += 1;
+    }
 
     pub fn read(access: *Access, range: Range) void {
         assert(access.read_count < reads_max);
@@ -41,8 +57,8 @@ pub const Access = struct {
         access.read_count += 1;
     }
 
-    fn readsFrom(access: *const Access, range: Range) bool {
-        for (access.reads[0..access.read_count]) |r| {
+    fn touches(ranges: []const Range, range: Range) bool {
+        for (ranges) |r| {
             if (r.overlaps(range)) return true;
         }
         return false;
@@ -51,8 +67,14 @@ pub const Access = struct {
     /// Whether `later` must wait for `earlier`: it reads what `earlier` writes, or writes what
     /// `earlier` reads or writes.
     pub fn conflicts(earlier: *const Access, later: *const Access) bool {
-        return later.readsFrom(earlier.writes) or earlier.readsFrom(later.writes) or
-            earlier.writes.overlaps(later.writes);
+        for (later.writes[0..later.write_count]) |w| {
+            if (touches(earlier.reads[0..earlier.read_count], w)) return true;
+            if (touches(earlier.writes[0..earlier.write_count], w)) return true;
+        }
+        for (earlier.writes[0..earlier.write_count]) |w| {
+            if (touches(later.reads[0..later.read_count], w)) return true;
+        }
+        return false;
     }
 };
 
@@ -83,15 +105,15 @@ test "prefixNeeded() waits for the last conflicting step only" {
     const x = span(100, 200);
     const q = span(200, 300);
     const k = span(300, 400);
-    accesses[0] = .{ .writes = x };
+    accesses[0] = Access.writing(x);
     accesses[0].read(h);
-    accesses[1] = .{ .writes = q };
+    accesses[1] = Access.writing(q);
     accesses[1].read(x);
-    accesses[2] = .{ .writes = k };
+    accesses[2] = Access.writing(k);
     accesses[2].read(x);
-    accesses[3] = .{ .writes = q };
+    accesses[3] = Access.writing(q);
     accesses[3].read(q);
-    accesses[4] = .{ .writes = h };
+    accesses[4] = Access.writing(h);
     accesses[4].read(h);
     accesses[4].read(q);
     try testing.expectEqual(@as(u32, 0), prefixNeeded(&accesses, 0));
@@ -104,16 +126,16 @@ test "prefixNeeded() waits for the last conflicting step only" {
 test "prefixNeeded() orders a write after earlier reads of the same memory" {
     var accesses: [3]Access = undefined;
     const scratch = span(0, 64);
-    accesses[0] = .{ .writes = scratch }; // quantize
-    accesses[1] = .{ .writes = span(64, 128) }; // mul_mat reads the scratch
+    accesses[0] = Access.writing(scratch); // quantize
+    accesses[1] = Access.writing(span(64, 128)); // mul_mat reads the scratch
     accesses[1].read(scratch);
-    accesses[2] = .{ .writes = scratch }; // the next quantize overwrites it
+    accesses[2] = Access.writing(scratch); // the next quantize overwrites it
     try testing.expectEqual(@as(u32, 2), prefixNeeded(&accesses, 2));
 }
 
 test "prefixNeeded() waits for everything before its window" {
     var accesses: [lookback_max + 3]Access = undefined;
-    for (&accesses, 0..) |*a, i| a.* = .{ .writes = span(i * 10, i * 10 + 10) };
+    for (&accesses, 0..) |*a, i| a.* = Access.writing(span(i * 10, i * 10 + 10));
     const last = accesses.len - 1;
     try testing.expectEqual(@as(u32, @intCast(last - lookback_max)), prefixNeeded(&accesses, last));
 }
