@@ -50,7 +50,7 @@ pub fn dotRows4(comptime Kind: type, n: usize, rows: layout.Rows4, x: []const u8
     for (act_blocks, 0..) |*xb, b| {
         // Interleaved rows are one stream: ask for it ahead (separate rows are four).
         if (rows.block_step == 4 * @sizeOf(Kind.Block)) {
-            simd.prefetchAhead(rows.first[0] + b * rows.block_step, 4 * @sizeOf(Kind.Block));
+            simd.prefetchAhead(rows.first[0] + b * rows.block_step, 4 * @sizeOf(Kind.Block), .l2);
         }
         const x_d = fp.halfToF32(xb.d);
         const acts = PairActivations.of(Kind, xb);

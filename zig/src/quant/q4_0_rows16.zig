@@ -90,7 +90,7 @@ inline fn groupDot(
     var acc: [tokens]F32s = @splat(@splat(0));
     for (0..block_count) |b| {
         const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
-        simd.prefetchAhead(block, group_block_bytes);
+        simd.prefetchAhead(block, group_block_bytes, comptime simd.PrefetchTarget.forTokens(tokens));
         const d_w = fp.halves16ToF32(block[0..32]);
         var sums: [tokens]I32s = undefined;
         inline for (&sums, constants) |*s, c| s.* = @splat(c[b].start);

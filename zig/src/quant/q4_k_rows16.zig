@@ -132,7 +132,7 @@ inline fn groupDot(
     var acc: [tokens]Acc = @splat(.{});
     for (0..block_count) |b| {
         const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
-        simd.prefetchAhead(block, group_block_bytes);
+        simd.prefetchAhead(block, group_block_bytes, comptime simd.PrefetchTarget.forTokens(tokens));
         const d_w = fp.halves16ToF32(block[d_offset..][0..32]);
         const dmin_w = fp.halves16ToF32(block[dmin_offset..][0..32]);
         const sm = ScalesMins.of(block);

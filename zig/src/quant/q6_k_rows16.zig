@@ -105,7 +105,7 @@ pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
     var acc: [8]F32s = @splat(@splat(0));
     for (acts, 0..) |*xb, b| {
         const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
-        simd.prefetchAhead(block, group_block_bytes);
+        simd.prefetchAhead(block, group_block_bytes, .l2);
         var scales: [16]@Vector(32, i16) = undefined;
         var scales_wide: [16]I32s = undefined;
         inline for (0..16) |s| {

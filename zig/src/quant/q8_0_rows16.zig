@@ -90,7 +90,7 @@ inline fn groupDot(
     var acc: [tokens][pieces]F32s = @splat(@splat(@splat(0)));
     for (0..block_count) |b| {
         const block = group[b * group_block_bytes ..][0..group_block_bytes];
-        simd.prefetchAhead(block, group_block_bytes);
+        simd.prefetchAhead(block, group_block_bytes, comptime simd.PrefetchTarget.forTokens(tokens));
         const d_w = fp.halves16ToF32(block[0..32]);
         var scales: [tokens]F32s = undefined;
         inline for (&scales, constants) |*s, c| s.* = d_w * @as(F32s, @splat(c[b].d));

@@ -158,14 +158,35 @@ pub inline fn dotUnsigned4Add(
 
 /// How far ahead of the block they compute the rows16 kernels ask for weights: a matrix-vector
 /// product here reads ~0.6 of the stream bandwidth on the hardware prefetcher alone and ~0.8
-/// with 2-8 KiB of software prefetch (zig/src/layout_bench.zig; 1 KiB is too close).
+/// with 2-8 KiB of software prefetch into L1 (zig/src/layout_bench.zig; 1 KiB is too close).
 pub const prefetch_distance_bytes: usize = 4096;
 
+/// Where a prefetch puts the weights.
+pub const PrefetchTarget = enum {
+    /// L1 (`prefetcht0`): a block several tokens use at once, computed as soon as it lands.
+    l1,
+    /// L2 (`prefetcht1`): a block one token streams past. Alternating builds on this machine,
+    /// single-token rows16 Q4_0 went from 0.80-0.89 of the stream with `prefetcht0` to
+    /// 0.94-0.97, Q6_K from 0.69-0.88 to 0.84-0.94 (2 KiB or 8 KiB ahead, or `prefetcht2`, did
+    /// no better; `prefetchnta` halves it); prefill was 2-7 % slower with it, so batches keep L1.
+    l2,
+
+    /// The target for a kernel that multiplies each weight block with `tokens` tokens.
+    pub fn forTokens(tokens: usize) PrefetchTarget {
+        return if (tokens == 1) .l2 else .l1;
+    }
+};
+
 /// Asks for the `bytes` that start `prefetch_distance_bytes` past `block` to be brought into
-/// cache, one prefetch per 64-byte line. A prefetch never faults, so past the end is harmless.
-pub inline fn prefetchAhead(block: [*]const u8, comptime bytes: usize) void {
+/// `target`, one prefetch per 64-byte line. A prefetch never faults, so past the end is
+/// harmless.
+pub inline fn prefetchAhead(block: [*]const u8, comptime bytes: usize, comptime target: PrefetchTarget) void {
+    const locality = switch (target) {
+        .l1 => 3,
+        .l2 => 2,
+    };
     inline for (0..(bytes + 63) / 64) |line| {
-        @prefetch(block + prefetch_distance_bytes + 64 * line, .{});
+        @prefetch(block + prefetch_distance_bytes + 64 * line, .{ .locality = locality });
     }
 }
 
