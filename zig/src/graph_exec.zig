@@ -356,9 +356,11 @@ pub const Executor = struct {
         }
         var access = step_order.Access.writing(tensorRange(nt.dst));
         if (kind == .swiglu_product or kind == .geglu_product) {
-            // The up projection's output is written too; its weights are read-only.
+            // The up projection's output is written too, and its weights read (x is the
+            // gate's, below).
             const up = nodeTensors(exec, &nodes[index + 1]) catch unreachable;
             access.write(tensorRange(up.dst));
+            if (up.src[0].?.writable) access.read(tensorRange(up.src[0].?));
         }
         for (nt.src, 0..) |maybe, i| {
             const src = maybe orelse continue;
