@@ -92,23 +92,26 @@ inline fn groupDot(
         const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
         simd.prefetchAhead(block, group_block_bytes, comptime simd.PrefetchTarget.forTokens(tokens));
         const d_w = fp.halves16ToF32(block[0..32]);
-        var sums: [tokens]I32s = undefined;
-        inline for (&sums, constants) |*s, c| s.* = @splat(c[b].start);
+        // Two chains of `vpdpbusd` per token (low and high nibbles), added at the end: integer
+        // sums are exact in any order, and two chains of four wait half as long as one of eight.
+        var sums_low: [tokens]I32s = undefined;
+        var sums_high: [tokens]I32s = @splat(@splat(0));
+        inline for (&sums_low, constants) |*s, c| s.* = @splat(c[b].start);
         inline for (0..pieces) |i| {
             const packed_q: Bytes = block[qs_offset + 64 * i ..][0..64].*;
             const low = packed_q & @as(Bytes, @splat(0x0F));
             const high = packed_q >> @splat(4);
-            inline for (&sums, &acts) |*s, a| {
+            inline for (&sums_low, &sums_high, &acts) |*s_low, *s_high, a| {
                 const xb = &a[b];
                 const x_low = simd.repeat4Bytes(xb.qs[4 * i ..][0..4]);
                 const x_high = simd.repeat4Bytes(xb.qs[16 + 4 * i ..][0..4]);
-                s.* = simd.dotUnsigned4Add(s.*, low, x_low);
-                s.* = simd.dotUnsigned4Add(s.*, high, x_high);
+                s_low.* = simd.dotUnsigned4Add(s_low.*, low, x_low);
+                s_high.* = simd.dotUnsigned4Add(s_high.*, high, x_high);
             }
         }
-        inline for (&acc, sums, constants) |*a, s, c| {
+        inline for (&acc, sums_low, sums_high, constants) |*a, s_low, s_high, c| {
             const d = d_w * @as(F32s, @splat(c[b].d));
-            a.* = @mulAdd(F32s, @floatFromInt(s), d, a.*);
+            a.* = @mulAdd(F32s, @floatFromInt(s_low + s_high), d, a.*);
         }
     }
     return acc;
