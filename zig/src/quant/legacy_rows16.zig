@@ -122,3 +122,43 @@ pub fn Fixture(comptime Block: type, comptime tokens: usize) type {
         }
     };
 }
+
+/// Checks a rows16 kernel (`Kernel`: q4_0_rows16 or q8_0_rows16) against the row-by-row dot it
+/// must equal, bit for bit: `Kernel.dotGroup` for one token and `dot_tokens` for `tokens` at
+/// once, every row of a fixture's groups, with each token's constants from `Kernel.prepare`.
+pub fn expectMatchesReference(
+    comptime Block: type,
+    comptime Kernel: type,
+    comptime tokens: usize,
+    seed: u64,
+    quantize_row: fn ([]const f32, []u8) void,
+    dot_tokens: fn (
+        usize,
+        []const u8,
+        [tokens][]const u8,
+        [tokens][]const Kernel.BlockConstants,
+    ) [tokens][group_rows]f32,
+    reference: fn (usize, []const u8, []const u8) f32,
+) !void {
+    const testing = std.testing;
+    const F = Fixture(Block, tokens);
+    var f = try F.init(testing.allocator, seed, quantize_row, Kernel.interleave);
+    defer f.deinit(testing.allocator);
+    var constants: [tokens][F.block_count]Kernel.BlockConstants = undefined;
+    var xs: [tokens][]const u8 = undefined;
+    var cs: [tokens][]const Kernel.BlockConstants = undefined;
+    for (&f.acts, &constants, &xs, &cs) |*a, *c, *x, *cp| {
+        Kernel.prepare(a, c);
+        x.* = a;
+        cp.* = c;
+    }
+    for (0..F.rows / group_rows) |g| {
+        const single = Kernel.dotGroup(F.n, f.group(g), xs[1], cs[1]);
+        const batch = dot_tokens(F.n, f.group(g), xs, cs);
+        for (0..group_rows) |r| {
+            const row = f.row(g * group_rows + r);
+            try testing.expectEqual(reference(F.n, row, xs[1]), single[r]);
+            for (0..tokens) |t| try testing.expectEqual(reference(F.n, row, xs[t]), batch[t][r]);
+        }
+    }
+}

@@ -141,28 +141,15 @@ pub fn dotGroupTokens4(
     return out;
 }
 
-const testing = std.testing;
-
 test "dotGroup() and dotGroupTokens4() equal q4_0's dotRepacked() bit for bit" {
     const q4_0 = @import("q4_0.zig");
-    const F = legacy_rows16.Fixture(Block, 4);
-    var f = try F.init(testing.allocator, 29, q4_0.quantizeRow, interleave);
-    defer f.deinit(testing.allocator);
-    var constants: [4][F.block_count]BlockConstants = undefined;
-    var xs: [4][]const u8 = undefined;
-    var cs: [4][]const BlockConstants = undefined;
-    for (&f.acts, &constants, &xs, &cs) |*a, *c, *x, *cp| {
-        prepare(a, c);
-        x.* = a;
-        cp.* = c;
-    }
-    for (0..F.rows / group_rows) |g| {
-        const single = dotGroup(F.n, f.group(g), xs[1], cs[1]);
-        const batch = dotGroupTokens4(F.n, f.group(g), xs, cs);
-        for (0..group_rows) |r| {
-            const row = f.row(g * group_rows + r);
-            try testing.expectEqual(q4_0.dotRepacked(F.n, row, xs[1]), single[r]);
-            for (0..4) |t| try testing.expectEqual(q4_0.dotRepacked(F.n, row, xs[t]), batch[t][r]);
-        }
-    }
+    try legacy_rows16.expectMatchesReference(
+        Block,
+        @This(),
+        4,
+        29,
+        q4_0.quantizeRow,
+        dotGroupTokens4,
+        q4_0.dotRepacked,
+    );
 }

@@ -134,28 +134,15 @@ pub fn dotGroupTokens2(
     return .{ sums[0], sums[1] };
 }
 
-const testing = std.testing;
-
 test "dotGroup() and dotGroupTokens2() equal q8_0's dot() bit for bit" {
     const q8_0 = @import("q8_0.zig");
-    const F = legacy_rows16.Fixture(Block, 2);
-    var f = try F.init(testing.allocator, 31, q8_0.quantizeRow, interleave);
-    defer f.deinit(testing.allocator);
-    var constants: [2][F.block_count]BlockConstants = undefined;
-    var xs: [2][]const u8 = undefined;
-    var cs: [2][]const BlockConstants = undefined;
-    for (&f.acts, &constants, &xs, &cs) |*a, *c, *x, *cp| {
-        prepare(a, c);
-        x.* = a;
-        cp.* = c;
-    }
-    for (0..F.rows / group_rows) |g| {
-        const single = dotGroup(F.n, f.group(g), xs[1], cs[1]);
-        const batch = dotGroupTokens2(F.n, f.group(g), xs, cs);
-        for (0..group_rows) |r| {
-            const row = f.row(g * group_rows + r);
-            try testing.expectEqual(q8_0.dot(F.n, row, xs[1]), single[r]);
-            for (0..2) |t| try testing.expectEqual(q8_0.dot(F.n, row, xs[t]), batch[t][r]);
-        }
-    }
+    try legacy_rows16.expectMatchesReference(
+        Block,
+        @This(),
+        2,
+        31,
+        q8_0.quantizeRow,
+        dotGroupTokens2,
+        q8_0.dot,
+    );
 }
