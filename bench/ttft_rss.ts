@@ -5,7 +5,8 @@
  *
  *   deno run -A bench/ttft_rss.ts [-m model.gguf] [--runs 3] [--ctx N] [--threads N] [--json]
  *
- * Each run is its own `deno run` subprocess, so VmHWM is that process's own peak and nothing
+ * Each run is its own `deno run` subprocess with the flags of the `zeno` task in deno.json
+ * (its V8 heap flags), so VmHWM is that process's own peak and nothing
  * of the parent (or of an earlier run) is counted. A run loads the model as `zeno run` does
  * (map, parse, tokenizer, chat template, backend, engine with the default or given context),
  * tokenizes the prompt, evaluates it and picks the first token. It records, after each phase,
@@ -188,10 +189,26 @@ async function _runUser(options: ChildOptions): Promise<TtftRssRun> {
   };
 }
 
+/**
+ * The `deno run` flags of the `zeno` task in deno.json (`-A`, the V8 heap flags), the one place
+ * they are written: a run measures the process a user of `deno task zeno` gets.
+ */
+export function zenoTaskRunFlags(denoJson: string): string[] {
+  const task: unknown = JSON.parse(denoJson).tasks?.zeno;
+  const words = typeof task === "string" ? task.trim().split(/\s+/) : [];
+  const script = words.indexOf("cli.ts");
+  if (words[0] !== "deno" || words[1] !== "run" || script < 0) {
+    throw new Error(`ttft_rss: cannot read the flags of the zeno task ${JSON.stringify(task)}`);
+  }
+  return words.slice(2, script);
+}
+
 async function _spawnRun(mode: string, forwarded: string[]): Promise<TtftRssRun> {
+  const denoJson = await Deno.readTextFile(new URL("../deno.json", import.meta.url));
   // Only the phase split forces GCs (live bytes per phase); the user run keeps V8's own pace.
-  const flags = mode === "phases" ? ["--v8-flags=--expose-gc"] : [];
-  const args = ["run", "-A", ...flags, import.meta.filename!, "--child", mode];
+  const gcFlags = mode === "phases" ? ["--v8-flags=--expose-gc"] : [];
+  const flags = [...zenoTaskRunFlags(denoJson), ...gcFlags];
+  const args = ["run", ...flags, import.meta.filename!, "--child", mode];
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...args, ...forwarded],
     stdout: "piped",
