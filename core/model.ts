@@ -6,13 +6,13 @@
  * @module
  */
 
-import { basename } from "node:path";
 import type { Backend, ModelBytes } from "./backend.ts";
 import { listBackends } from "./backend.ts";
 import { createChatTemplate } from "./chat/mod.ts";
 import type { ChatTemplate } from "./chat/types.ts";
 import { Engine, type EngineOptions } from "./engine.ts";
 import { ModelError } from "./errors.ts";
+import { basename } from "./paths.ts";
 import { parseGguf } from "./gguf/reader.ts";
 import type { GgufFile } from "./gguf/types.ts";
 import { type HParams, ModelWeights, readHParams } from "./models/mod.ts";

@@ -24,12 +24,10 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { NativeLibraryError } from "../../core/errors.ts";
 import { modelCacheDir } from "../../core/hub/cache_dir.ts";
 import { downloadFile } from "../../core/hub/download_file.ts";
+import { dirname, joinPath, pathExistsSync } from "../../core/paths.ts";
 import { findZig, ZIG_VERSION } from "./build.ts";
 import { nativeLibraryFileName } from "./library.ts";
 
@@ -74,7 +72,7 @@ export function nativeLibraryCacheDir(): string {
   // Same base as the model cache, but never under $ZENO_MODELS (that one is for models).
   const env = (name: string) => name === "ZENO_MODELS" ? undefined : Deno.env.get(name);
   const zenoDir = dirname(modelCacheDir({ env }));
-  return join(zenoDir, "lib", ZENO_VERSION, `${Deno.build.os}-${Deno.build.arch}`);
+  return joinPath(zenoDir, "lib", ZENO_VERSION, `${Deno.build.os}-${Deno.build.arch}`);
 }
 
 /**
@@ -150,12 +148,12 @@ function _findReady(options: AcquireNativeLibraryOptions): AcquiredNativeLibrary
     return { libDir: decodeURIComponent(checkout.pathname), source: "checkout" };
   }
   const libDir = _libDir(options);
-  if (existsSync(join(libDir, _baselineName()))) return { libDir, source: "cache" };
+  if (pathExistsSync(joinPath(libDir, _baselineName()))) return { libDir, source: "cache" };
   return undefined;
 }
 
 function _libDir(options: AcquireNativeLibraryOptions): string {
-  return join(options.cacheDir ?? nativeLibraryCacheDir(), "lib");
+  return joinPath(options.cacheDir ?? nativeLibraryCacheDir(), "lib");
 }
 
 function _action(): string {
@@ -201,11 +199,15 @@ async function _fetchChecked(url: string, sha256Hex: string): Promise<Uint8Array
     throw new NativeLibraryError(`cannot fetch "${url}": HTTP ${response.status}`);
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
-  const actual = createHash("sha256").update(bytes).digest("hex");
+  const actual = _hex(await crypto.subtle.digest("SHA-256", bytes));
   if (actual !== sha256Hex) {
     throw new NativeLibraryError(`"${url}" has sha256 ${actual}, expected ${sha256Hex}`);
   }
   return bytes;
+}
+
+function _hex(bytes: ArrayBuffer): string {
+  return Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** Fetches zig/ (checked) into a fresh directory, builds there, then moves `lib` into place. */
@@ -222,12 +224,12 @@ async function _buildIntoCache(
     status(`fetching ${files.size} zig/ files from ${packageRoot}`);
     for (const [path, sha256Hex] of files) {
       const bytes = await _fetchChecked(new URL(`.${path}`, packageRoot).href, sha256Hex);
-      const target = join(workDir, path);
+      const target = joinPath(workDir, path);
       await Deno.mkdir(dirname(target), { recursive: true });
       await Deno.writeFile(target, bytes);
     }
     status(`building with Zig ${zig.version} (${zig.source}) in ${workDir}`);
-    const zigDir = join(workDir, "zig");
+    const zigDir = joinPath(workDir, "zig");
     const flags = ["-Doptimize=ReleaseFast", "--prefix", workDir];
     if (options.buildVariant !== undefined) flags.push(`-Dvariant=${options.buildVariant}`);
     const args = [...zig.args, "build", "install", ...flags];
@@ -244,7 +246,7 @@ async function _buildIntoCache(
         `\`zig build\` exited with code ${output.code}: ${lastLines.join(" / ")}`,
       );
     }
-    await _moveIntoPlace(join(workDir, "lib"), libDir);
+    await _moveIntoPlace(joinPath(workDir, "lib"), libDir);
   } finally {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
@@ -266,14 +268,14 @@ async function _downloadIntoCache(
   try {
     for (const [name, sha256Hex] of wanted) {
       status(`downloading ${base}/${name}`);
-      const partial = join(workDir, `${name}.partial`);
+      const partial = joinPath(workDir, `${name}.partial`);
       const result = await downloadFile(`${base}/${name}`, partial);
       if (result.sha256 !== sha256Hex) {
         throw new NativeLibraryError(
           `"${base}/${name}" has sha256 ${result.sha256}, expected ${sha256Hex}`,
         );
       }
-      await Deno.rename(partial, join(workDir, name));
+      await Deno.rename(partial, joinPath(workDir, name));
     }
     await _moveIntoPlace(workDir, libDir);
   } finally {
@@ -313,6 +315,6 @@ async function _moveIntoPlace(from: string, to: string): Promise<void> {
   try {
     await Deno.rename(from, to);
   } catch (error) {
-    if (!existsSync(join(to, _baselineName()))) throw error;
+    if (!pathExistsSync(joinPath(to, _baselineName()))) throw error;
   }
 }

@@ -16,9 +16,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { NativeLibraryError } from "../../core/errors.ts";
-import { foreignTestSetup } from "./foreign_tests.ts";
 
 /** The Zig release the native code is written for (its std API changes between releases). */
 export const ZIG_VERSION = "0.16.0";
@@ -129,6 +127,9 @@ export async function buildNative(options: BuildNativeOptions = {}): Promise<str
   if (options.target !== undefined) {
     flags.push(`-Dtarget=${options.target}`);
     const linkDir = `${ZIG_PROJECT_DIR}.zig-cache/qemu-bin`;
+    // Loaded here, not at the top: it uses node:fs, and acquire.ts (on every model load)
+    // imports this module for findZig.
+    const { foreignTestSetup } = await import("./foreign_tests.ts");
     const foreign = options.test ? foreignTestSetup(options.target, { linkDir }) : undefined;
     if (foreign !== undefined) {
       flags.push(...foreign.flags);
@@ -156,6 +157,7 @@ function _listLibraries(dir: string): string[] {
 }
 
 async function main(args: string[]): Promise<number> {
+  const { parseArgs } = await import("node:util"); // not at the top: see buildNative
   const { values } = parseArgs({
     args,
     options: {

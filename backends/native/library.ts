@@ -11,9 +11,8 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { NativeLibraryError } from "../../core/errors.ts";
+import { joinPath, pathExistsSync } from "../../core/paths.ts";
 import { findNativeLibrarySync } from "./acquire.ts";
 import { type CpuFeature, cpuFeatureNames } from "./cpu_features.ts";
 import { NATIVE_SYMBOLS, type NativeSymbols, PROBE_SYMBOLS, ZENO_ABI_VERSION } from "./symbols.ts";
@@ -110,14 +109,14 @@ function _defaultLibDir(): string {
 }
 
 function _open(libDir: string, requested: string | undefined): NativeLibrary {
-  const baselinePath = join(libDir, nativeLibraryFileName("baseline"));
+  const baselinePath = joinPath(libDir, nativeLibraryFileName("baseline"));
   const baseline = _openChecked(baselinePath);
   let kept: Deno.DynamicLibrary<typeof NATIVE_SYMBOLS> | undefined;
   try {
     const features = cpuFeatureNames(BigInt(baseline.symbols.zeno_cpu_features()));
     const variants = _readVariants(baseline.symbols, features);
     const chosen = _chooseVariant(variants, requested, features);
-    const path = join(libDir, nativeLibraryFileName(chosen.name));
+    const path = joinPath(libDir, nativeLibraryFileName(chosen.name));
     const already = _loadedByPath.get(path);
     if (already !== undefined) return already;
     const opened = path === baselinePath ? baseline : _openChecked(path);
@@ -147,7 +146,7 @@ function _open(libDir: string, requested: string | undefined): NativeLibrary {
 /** Opens `path` after checking that it exists and has our ABI version. */
 function _openChecked(path: string): Deno.DynamicLibrary<typeof NATIVE_SYMBOLS> {
   const action = `Cannot load the native library "${path}"`;
-  if (!existsSync(path)) {
+  if (!pathExistsSync(path)) {
     throw new NativeLibraryError(
       `${action}: the file does not exist; ${BUILD_HINT}, or set ZENO_LIB_DIR to the ` +
         `directory that holds ${nativeLibraryFileName("<variant>")}`,

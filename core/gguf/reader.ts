@@ -12,8 +12,8 @@
  * @module
  */
 
-import { basename } from "node:path";
 import { GgufError } from "../errors.ts";
+import { basename } from "../paths.ts";
 import { ggmlTypeTraits } from "./ggml_types.ts";
 import {
   type GgmlType,

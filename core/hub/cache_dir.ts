@@ -6,8 +6,7 @@
  * @module
  */
 
-import { homedir } from "node:os";
-import { join, win32 } from "node:path";
+import { homeDir, joinPath } from "../paths.ts";
 
 /** What the cache location depends on; defaults read the running process. */
 export interface CacheDirOptions {
@@ -15,7 +14,7 @@ export interface CacheDirOptions {
   env?: (name: string) => string | undefined;
   /** Operating system; default `Deno.build.os`. */
   os?: typeof Deno.build.os;
-  /** Home directory; default `os.homedir()`. */
+  /** Home directory; default `$HOME` (`%USERPROFILE%` on Windows). */
   homeDir?: string;
 }
 
@@ -24,6 +23,7 @@ export interface CacheDirOptions {
  *
  * @param options environment, OS and home directory to use instead of the process's
  * @returns an absolute directory path
+ * @throws {Error} when the home directory is needed and `$HOME` is not set
  *
  * @example `$ZENO_MODELS` wins
  * ```ts
@@ -37,14 +37,25 @@ export function modelCacheDir(options: CacheDirOptions = {}): string {
   const explicit = env("ZENO_MODELS");
   if (explicit) return explicit;
   const os = options.os ?? Deno.build.os;
-  const home = options.homeDir ?? homedir();
-  if (os === "darwin") return join(home, "Library", "Caches", "zeno", "models");
+  const home = () => options.homeDir ?? homeDir() ?? _noHome();
+  if (os === "darwin") return joinPath(home(), "Library", "Caches", "zeno", "models");
   if (os === "windows") {
-    const localAppData = env("LOCALAPPDATA") ?? win32.join(home, "AppData", "Local");
-    return win32.join(localAppData, "zeno", "models");
+    const localAppData = env("LOCALAPPDATA") ?? _windowsJoin(home(), "AppData", "Local");
+    return _windowsJoin(localAppData, "zeno", "models");
   }
   const xdgCache = env("XDG_CACHE_HOME");
   // XDG says a relative value is invalid and must be ignored.
-  const base = xdgCache && xdgCache.startsWith("/") ? xdgCache : join(home, ".cache");
-  return join(base, "zeno", "models");
+  const base = xdgCache && xdgCache.startsWith("/") ? xdgCache : joinPath(home(), ".cache");
+  return joinPath(base, "zeno", "models");
+}
+
+// The cache path of another OS can be asked for (tests do), so Windows' separator is explicit.
+function _windowsJoin(...segments: string[]): string {
+  return segments.map((segment) => segment.replace(/[\\/]+$/, "")).join("\\");
+}
+
+function _noHome(): never {
+  throw new Error(
+    "Cannot find the cache directory: HOME is not set; set ZENO_MODELS (models) or HOME",
+  );
 }

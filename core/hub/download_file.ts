@@ -9,9 +9,9 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { PullError } from "../errors.ts";
-import { hashFileInto } from "./sha256_file.ts";
+import { createSha256, hashFileInto } from "./sha256_file.ts";
 
 /** Options of `downloadFile`. */
 export interface DownloadOptions {
@@ -64,7 +64,7 @@ export async function downloadFile(
     keptBytes = 0;
   }
   if (keptBytes > 0 && keptBytes === options.expectedBytes) {
-    const hash = createHash("sha256");
+    const hash = await createSha256();
     await hashFileInto(partialPath, hash);
     return { byteLength: keptBytes, sha256: hash.digest("hex"), resumedBytes: keptBytes };
   }
@@ -108,7 +108,7 @@ async function _attempt(
   }
   const startBytes = _resumeOffset(response, keptBytes);
   const totalBytes = _totalBytes(response, startBytes) ?? options.expectedBytes;
-  const hash = createHash("sha256");
+  const hash = await createSha256();
   if (startBytes > 0) await hashFileInto(partialPath, hash, startBytes);
   else await Deno.writeFile(partialPath, new Uint8Array());
   const byteLength = await _writeBody(response, partialPath, {

