@@ -28,6 +28,7 @@ export * from "./core/errors.ts";
 export {
   GgmlType,
   ggmlTypeTraits,
+  GgufStringArray,
   GgufValueType,
   parseGguf,
   readGgufFile,
@@ -56,7 +57,7 @@ export {
   resolveModel,
 } from "./core/hub/mod.ts";
 export type { CatalogModel, ModelSource, PullOptions } from "./core/hub/mod.ts";
-export { createTokenizer, TokenType, vocabFromMetadata } from "./core/tokenizer/mod.ts";
+export { createTokenizer, TokenTable, TokenType, vocabFromMetadata } from "./core/tokenizer/mod.ts";
 export type {
   DecodeOptions,
   EncodeOptions,

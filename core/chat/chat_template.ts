@@ -8,7 +8,7 @@
 
 import type { GgufValue } from "../gguf/types.ts";
 import { renderChatml } from "./chatml_format.ts";
-import { chooseChatFormat, vocabularyTokens } from "./choose_format.ts";
+import { chooseChatFormat, vocabularyTexts } from "./choose_format.ts";
 import { renderGemma } from "./gemma_format.ts";
 import { compileJinjaTemplate } from "./jinja_template.ts";
 import { renderLlama3 } from "./llama3_format.ts";
@@ -127,5 +127,6 @@ function _jinjaChatTemplate(source: string, label: string, context: _JinjaContex
 function _tokenText(metadata: ReadonlyMap<string, GgufValue>, idKey: string): string {
   const id = metadata.get(idKey);
   if (typeof id !== "number") return "";
-  return vocabularyTokens(metadata)[id] ?? "";
+  const texts = vocabularyTexts(metadata);
+  return Number.isInteger(id) && id >= 0 && id < texts.length ? texts.at(id) : "";
 }

@@ -9,7 +9,8 @@
  * @module
  */
 
-import type { GgufArray, GgufValue } from "../gguf/types.ts";
+import { GgufStringArray } from "../gguf/string_array.ts";
+import type { GgufValue } from "../gguf/types.ts";
 import type { ChatFormat } from "./types.ts";
 
 /**
@@ -27,21 +28,26 @@ import type { ChatFormat } from "./types.ts";
  */
 export function chooseChatFormat(metadata: ReadonlyMap<string, GgufValue>): ChatFormat {
   const architecture = metadata.get("general.architecture");
-  const tokens = new Set(vocabularyTokens(metadata));
+  const texts = vocabularyTexts(metadata);
+  const has = (text: string) => texts.indexOf(text) >= 0;
   if (typeof architecture === "string" && architecture.startsWith("gemma")) return "gemma";
-  if (tokens.has("<start_of_turn>")) return "gemma";
-  if (tokens.has("<|start_header_id|>") && tokens.has("<|eot_id|>")) return "llama3";
+  if (has("<start_of_turn>")) return "gemma";
+  if (has("<|start_header_id|>") && has("<|eot_id|>")) return "llama3";
   return "chatml";
 }
 
 /**
- * The token texts of `tokenizer.ggml.tokens`, or an empty list when absent.
+ * The token texts of `tokenizer.ggml.tokens` as a string array (the reader's own, so no
+ * string is made per token), or an empty one when absent.
  *
  * @param metadata GGUF metadata
  * @returns token texts by id
  */
-export function vocabularyTokens(metadata: ReadonlyMap<string, GgufValue>): readonly string[] {
-  const tokens = metadata.get("tokenizer.ggml.tokens") as GgufArray | undefined;
-  if (tokens === undefined || typeof tokens !== "object" || !("values" in tokens)) return [];
-  return tokens.values as readonly string[];
+export function vocabularyTexts(metadata: ReadonlyMap<string, GgufValue>): GgufStringArray {
+  const tokens = metadata.get("tokenizer.ggml.tokens");
+  if (tokens instanceof GgufStringArray) return tokens;
+  if (tokens === undefined || typeof tokens !== "object" || !("values" in tokens)) {
+    return GgufStringArray.fromStrings([]);
+  }
+  return GgufStringArray.fromStrings(tokens.values as string[]);
 }

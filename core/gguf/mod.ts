@@ -12,6 +12,7 @@
  */
 
 export * from "./types.ts";
+export * from "./string_array.ts";
 export * from "./ggml_types.ts";
 export * from "./file_types.ts";
 export * from "./reader.ts";

@@ -15,6 +15,7 @@
 import { GgufError } from "../errors.ts";
 import { basename } from "../paths.ts";
 import { ggmlTypeTraits } from "./ggml_types.ts";
+import { GgufStringArray } from "./string_array.ts";
 import {
   type GgmlType,
   type GgufArray,
@@ -265,6 +266,7 @@ function _readArray(cursor: _Cursor, key: string, depth: number): GgufArray {
     return { type, values: cursor.numbers32(type, count) };
   }
   const what = `element of array "${key}"`;
+  if (type === GgufValueType.STRING) return cursor.stringArray(count, what);
   const values: GgufValue[] = [];
   for (let i = 0; i < count; i++) values.push(_readValue(cursor, type, key, depth, what));
   return { type, values };
@@ -496,6 +498,37 @@ class _Cursor {
     return high * 0x1_0000_0000 + low;
   }
 
+  /**
+   * `count` strings as one {@linkcode GgufStringArray} (no JS string per element): one pass
+   * checks the lengths, a second decodes UTF-8 into UTF-16 units.
+   */
+  stringArray(count: number, what: string): GgufStringArray {
+    const start = this.offset;
+    let byteCount = 0;
+    for (let i = 0; i < count; i++) {
+      const byteLength = this.u64Number(what, "length of ");
+      this.need(byteLength, what);
+      this.offset += byteLength;
+      byteCount += byteLength;
+    }
+    if (byteCount > 0xffff_ffff) {
+      throw this.error(`${what}s at offset ${start} hold ${byteCount} bytes, more than 4 GiB`);
+    }
+    this.offset = start;
+    // A UTF-8 string never has more UTF-16 units than bytes.
+    const units = new Uint16Array(byteCount);
+    const offsets = new Uint32Array(count + 1);
+    for (let i = 0; i < count; i++) {
+      const lengthOffset = this.offset;
+      const byteLength = this.u64Number(what);
+      const end = _decodeUtf8Units(this.bytes, this.offset, byteLength, units, offsets[i]);
+      if (end < 0) throw this.error(`${what} at offset ${lengthOffset} is not valid UTF-8`);
+      offsets[i + 1] = end;
+      this.offset += byteLength;
+    }
+    return new GgufStringArray(units.slice(0, offsets[count]), offsets);
+  }
+
   string(what: string): string {
     const lengthOffset = this.offset;
     const byteLength = this.u64Number(what, "length of ");
@@ -534,29 +567,69 @@ function _decodeShortUtf8(bytes: Uint8Array, start: number, end: number): string
       i += 1;
       continue;
     }
-    const length = lead >= 0xc2 && lead <= 0xdf
-      ? 2
-      : lead >= 0xe0 && lead <= 0xef
-      ? 3
-      : lead >= 0xf0 && lead <= 0xf4
-      ? 4
-      : 0;
-    if (length === 0 || i + length > end) return undefined;
-    // The second byte's range depends on the lead byte; later ones are always 80..BF.
-    const second = bytes[i + 1];
-    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
-    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
-    if (second < low || second > high) return undefined;
-    let codePoint = (lead & (0xff >> (length + 1))) * 64 + (second & 0x3f);
-    for (let k = 2; k < length; k++) {
-      const next = bytes[i + k];
-      if ((next & 0xc0) !== 0x80) return undefined;
-      codePoint = codePoint * 64 + (next & 0x3f);
-    }
+    const codePoint = _decodeUtf8Sequence(bytes, i, end);
+    if (codePoint < 0) return undefined;
     text += String.fromCodePoint(codePoint);
-    i += length;
+    i += codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
   }
   return text;
+}
+
+// The code point of the multi-byte sequence at `i`, or -1 when it is invalid (the sequence's
+// length follows from the code point, since overlong forms are rejected).
+function _decodeUtf8Sequence(bytes: Uint8Array, i: number, end: number): number {
+  const lead = bytes[i];
+  const length = lead >= 0xc2 && lead <= 0xdf
+    ? 2
+    : lead >= 0xe0 && lead <= 0xef
+    ? 3
+    : lead >= 0xf0 && lead <= 0xf4
+    ? 4
+    : 0;
+  if (length === 0 || i + length > end) return -1;
+  // The second byte's range depends on the lead byte; later ones are always 80..BF.
+  const second = bytes[i + 1];
+  const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+  const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+  if (second < low || second > high) return -1;
+  let codePoint = (lead & (0xff >> (length + 1))) * 64 + (second & 0x3f);
+  for (let k = 2; k < length; k++) {
+    const next = bytes[i + k];
+    if ((next & 0xc0) !== 0x80) return -1;
+    codePoint = codePoint * 64 + (next & 0x3f);
+  }
+  return codePoint;
+}
+
+// The checks of _decodeShortUtf8, writing UTF-16 units from `units[at]` on; returns the end,
+// or -1 on an invalid sequence.
+function _decodeUtf8Units(
+  bytes: Uint8Array,
+  start: number,
+  byteLength: number,
+  units: Uint16Array,
+  at: number,
+): number {
+  const end = start + byteLength;
+  let i = start;
+  while (i < end) {
+    const lead = bytes[i];
+    if (lead < 0x80) {
+      units[at++] = lead;
+      i += 1;
+      continue;
+    }
+    const codePoint = _decodeUtf8Sequence(bytes, i, end);
+    if (codePoint < 0) return -1;
+    if (codePoint < 0x10000) {
+      units[at++] = codePoint;
+    } else {
+      units[at++] = 0xd800 + ((codePoint - 0x10000) >> 10);
+      units[at++] = 0xdc00 + ((codePoint - 0x10000) & 0x3ff);
+    }
+    i += codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+  }
+  return at;
 }
 
 function _isValueType(type: number): type is GgufValueType {

@@ -2,7 +2,8 @@ import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { GgufError } from "../errors.ts";
 import { testdataPath } from "../../tests/testdata.ts";
 import { parseGguf, readGgufFile } from "./reader.ts";
-import { GgmlType, type GgufArray, type GgufKv, GgufValueType } from "./types.ts";
+import { GgufStringArray } from "./string_array.ts";
+import { GgmlType, type GgufArray, type GgufKv, type GgufValue, GgufValueType } from "./types.ts";
 import { writeGguf } from "./writer.ts";
 
 const STORIES = "models/stories260K.gguf";
@@ -100,12 +101,25 @@ const ALL_TYPES: GgufKv[] = [
   },
 ];
 
+// String arrays come back as GgufStringArray; compare them as the plain arrays written.
+function _plainKv(kv: GgufKv): GgufKv {
+  return { ...kv, value: _plainValue(kv.value) };
+}
+
+function _plainValue(value: GgufValue): GgufValue {
+  if (typeof value !== "object") return value;
+  return { type: value.type, values: value.values.map(_plainValue) };
+}
+
 Deno.test("parseGguf() decodes every value type, including nested arrays and 64-bit integers", () => {
   for (const version of [2, 3] as const) {
     const bytes = writeGguf({ version, kvs: ALL_TYPES, tensors: [] });
     const file = parseGguf(bytes);
     strictEqual(file.version, version);
-    deepStrictEqual(file.kvs, ALL_TYPES);
+    deepStrictEqual(file.kvs.map(_plainKv), ALL_TYPES);
+    const nested = (file.metadata.get("nested") as GgufArray).values as GgufArray[];
+    strictEqual(nested[0] instanceof GgufStringArray, true);
+    deepStrictEqual([...(nested[0] as GgufStringArray).offsets], [0, 1, 1, 2]);
     strictEqual(file.metadata.get("u64"), 18446744073709551615n);
   }
 });

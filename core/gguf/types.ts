@@ -72,7 +72,10 @@ export type GgufValue =
   | string
   | GgufArray;
 
-/** An array value with its element type (nested arrays allowed). */
+/**
+ * An array value with its element type (nested arrays allowed). The reader returns arrays of
+ * strings as `GgufStringArray`s, whose `values` are made on first access.
+ */
 export interface GgufArray {
   /** The elements' type. */
   readonly type: GgufValueType;

@@ -6,6 +6,7 @@
  */
 
 import { ModelError } from "../errors.ts";
+import { GgufStringArray } from "../gguf/string_array.ts";
 import type { GgufValue } from "../gguf/types.ts";
 import { ROPE_MODE_NEOX, ROPE_MODE_NORMAL } from "../graph.ts";
 
@@ -77,7 +78,8 @@ export function readHParams(metadata: Metadata, fileName: string): HParams {
       })`,
     );
   }
-  const get = (key: string, fallback?: number) => readNumber(metadata, `${arch}.${key}`, fileName, fallback);
+  const get = (key: string, fallback?: number) =>
+    readNumber(metadata, `${arch}.${key}`, fileName, fallback);
   const nEmbd = get("embedding_length");
   const nHead = get("attention.head_count");
   const headDim = get("attention.key_length", nEmbd / nHead);
@@ -130,8 +132,14 @@ function vocabSize(metadata: Metadata, arch: string, fileName: string): number {
   const stored = metadata.get(`${arch}.vocab_size`);
   if (typeof stored === "number") return stored;
   const tokens = metadata.get("tokenizer.ggml.tokens");
-  if (tokens !== undefined && typeof tokens === "object" && "values" in tokens) return tokens.values.length;
-  throw new ModelError(`Cannot load model "${fileName}": no "${arch}.vocab_size" and no tokenizer tokens`);
+  // The reader's string array knows its length without making its strings.
+  if (tokens instanceof GgufStringArray) return tokens.length;
+  if (tokens !== undefined && typeof tokens === "object" && "values" in tokens) {
+    return tokens.values.length;
+  }
+  throw new ModelError(
+    `Cannot load model "${fileName}": no "${arch}.vocab_size" and no tokenizer tokens`,
+  );
 }
 
 function readNumber(metadata: Metadata, key: string, fileName: string, fallback?: number): number {

@@ -13,16 +13,20 @@
  * points rather than bytes, and the fallback is the `<0xAB>` byte tokens.
  *
  * Symbols are ids, not strings: a merge table maps the pair (left id, right id) to its rank,
- * and the rank to the merged id. Texts that merges mention but the vocabulary lacks get
- * "virtual" ids above the vocabulary. Words repeat a lot in text, so their ids are cached.
+ * and the rank to the merged id. It is built from the merges' UTF-16 units without making a
+ * string per merge. Texts that merges mention but the vocabulary lacks get "virtual" ids
+ * above the vocabulary. Words repeat a lot in text, so their ids are cached.
  *
  * @module
  */
 
 import { TokenizerError } from "../errors.ts";
+import type { GgufStringArray } from "../gguf/string_array.ts";
 import { BYTE_TO_CHAR, byteLevelDecode, byteLevelEncode } from "./byte_level.ts";
 import { createPreTokenizer, type PreTokenizer } from "./pre_tokenizer.ts";
+import type { TokenTable } from "./token_table.ts";
 import { type TokenizerModel, TokenType, type Vocab } from "./types.ts";
+import { compactVocabTexts } from "./vocab.ts";
 import { WordCache } from "./word_cache.ts";
 
 /** Options of {@linkcode createBpeModel}. */
@@ -65,11 +69,12 @@ export interface BpeModel extends TokenizerModel {
  */
 export function createBpeModel(vocab: Vocab, options: BpeModelOptions = {}): BpeModel {
   const preTokenizer = createPreTokenizer(options.pre ?? vocab.pre);
-  const merges = new _MergeTable(vocab);
-  const encodeWord = (word: string) => _encodeWord(word, vocab, merges, preTokenizer);
+  const { tokenTable: tokens, mergeTexts } = compactVocabTexts(vocab);
+  const merges = new _MergeTable(tokens, mergeTexts);
+  const encodeWord = (word: string) => _encodeWord(word, merges, preTokenizer);
   const cacheLimit = options.cacheWordCount ?? 65536;
   const cache = cacheLimit > 0 ? new WordCache(cacheLimit) : undefined;
-  const pieces: (Uint8Array | undefined)[] = new Array(vocab.tokens.length);
+  const pieces: (Uint8Array | undefined)[] = new Array(tokens.size);
   return {
     preTokenizer,
     encodeWord,
@@ -89,53 +94,44 @@ export function createBpeModel(vocab: Vocab, options: BpeModelOptions = {}): Bpe
       return ids;
     },
     tokenBytes(id: number): Uint8Array {
-      if (!(id >= 0 && id < vocab.tokens.length)) {
-        throw new RangeError(
-          `Cannot decode token ${id}: the vocabulary has ${vocab.tokens.length}`,
-        );
+      if (!(id >= 0 && id < tokens.size)) {
+        throw new RangeError(`Cannot decode token ${id}: the vocabulary has ${tokens.size}`);
       }
-      return pieces[id] ??= _tokenBytes(vocab, id, preTokenizer.escapeWhitespace);
+      pieces[id] ??= _tokenBytes(tokens.text(id), vocab.types[id], preTokenizer.escapeWhitespace);
+      return pieces[id];
     },
   };
 }
 
 /**
  * Merge ranks over symbol ids; symbol ids ≥ the vocabulary size are "virtual" (texts that
- * merges produce but the vocabulary lacks). Built in one pass over the merge strings, which
- * are already the lookup keys; pair ids and merged ids are resolved lazily and cached, so a
- * 280k-merge vocabulary loads in tens of milliseconds.
+ * merges mention or produce but the vocabulary lacks). Built in one pass over the merges'
+ * code units: each side is looked up in the token table as a range, so no string is made
+ * unless a side is not a token. Merged ids are resolved on first use and cached.
  */
 class _MergeTable {
   /** symbol id of each byte's alphabet character: `[256]` */
   readonly byteSymbols: Int32Array;
-  readonly #vocab: Vocab;
-  /** merge key (see `_mergeKey`) → rank; the first of repeated merges wins, as in llama.cpp */
-  readonly #rankByKey = new Map<string, number>();
-  /** (left id, right id) → rank, or -1 for "no merge" */
-  readonly #rankByPair = new _PairTable();
+  readonly tokens: TokenTable;
+  /** (left id, right id) → rank; the first of repeated merges wins, as in llama.cpp */
+  readonly #rankByPair: _PairTable;
   /** rank → merged symbol id, -1 until first used */
   readonly #mergedByRank: Int32Array;
   readonly #virtualIds = new Map<string, number>();
   readonly #virtualTexts: string[] = [];
 
-  constructor(vocab: Vocab) {
-    this.#vocab = vocab;
-    vocab.merges.forEach((merge, rank) => {
-      const key = _mergeKeyOf(merge, rank);
-      if (!this.#rankByKey.has(key)) this.#rankByKey.set(key, rank);
-    });
-    this.#mergedByRank = new Int32Array(vocab.merges.length).fill(-1);
+  constructor(tokens: TokenTable, merges: GgufStringArray) {
+    this.tokens = tokens;
+    this.#rankByPair = new _PairTable(merges.length);
+    for (let rank = 0; rank < merges.length; rank++) this.#addMerge(merges, rank);
+    this.#mergedByRank = new Int32Array(merges.length).fill(-1);
     this.byteSymbols = Int32Array.from(BYTE_TO_CHAR, (char) => this.symbolId(char));
   }
 
   /** The rank of merging two adjacent symbols, or -1. */
   pairRank(left: number, right: number): number {
-    let rank = this.#rankByPair.get(left, right);
-    if (rank === _PairTable.ABSENT) {
-      rank = this.#rankByKey.get(_mergeKey(this.text(left), this.text(right))) ?? -1;
-      this.#rankByPair.set(left, right, rank);
-    }
-    return rank;
+    const rank = this.#rankByPair.get(left, right);
+    return rank === _PairTable.ABSENT ? -1 : rank;
   }
 
   /** The symbol a merge of rank `rank` produces from `left` and `right`. */
@@ -147,18 +143,44 @@ class _MergeTable {
 
   /** The text of a symbol. */
   text(id: number): string {
-    const vocabSize = this.#vocab.tokens.length;
-    return id < vocabSize ? this.#vocab.tokens[id] : this.#virtualTexts[id - vocabSize];
+    const vocabSize = this.tokens.size;
+    return id < vocabSize ? this.tokens.text(id) : this.#virtualTexts[id - vocabSize];
   }
 
   /** The symbol id of a text: its token id, else a virtual id made on first use. */
   symbolId(text: string): number {
-    const id = this.#vocab.tokenToId.get(text) ?? this.#virtualIds.get(text);
+    const id = this.tokens.idOf(text) ?? this.#virtualIds.get(text);
     if (id !== undefined) return id;
-    const virtualId = this.#vocab.tokens.length + this.#virtualTexts.length;
+    const virtualId = this.tokens.size + this.#virtualTexts.length;
     this.#virtualIds.set(text, virtualId);
     this.#virtualTexts.push(text);
     return virtualId;
+  }
+
+  // A merge "left right" splits at its first space after the first code unit (a side may
+  // hold spaces: "Ġ Ġ" is not a merge of "Ġ" and " Ġ", but " Ġ" can be a left side).
+  #addMerge(merges: GgufStringArray, rank: number): void {
+    const { units, offsets } = merges;
+    const start = offsets[rank];
+    const end = offsets[rank + 1];
+    let space = start + 1;
+    while (space < end && units[space] !== 0x20) space++;
+    if (space >= end) {
+      throw new TokenizerError(
+        `Cannot load merge ${rank} "${merges.at(rank)}": it has no space between its two parts`,
+      );
+    }
+    const left = this.#symbolIdOfUnits(units, start, space);
+    const right = this.#symbolIdOfUnits(units, space + 1, end);
+    if (this.#rankByPair.get(left, right) === _PairTable.ABSENT) {
+      this.#rankByPair.set(left, right, rank);
+    }
+  }
+
+  #symbolIdOfUnits(units: Uint16Array, start: number, end: number): number {
+    const id = this.tokens.idOfUnits(units, start, end);
+    if (id >= 0) return id;
+    return this.symbolId(String.fromCharCode.apply(null, units.subarray(start, end) as never));
   }
 }
 
@@ -170,10 +192,19 @@ class _MergeTable {
 class _PairTable {
   /** What `get` returns for a pair never set. */
   static readonly ABSENT = -2;
-  #lefts = new Int32Array(1 << 12).fill(-1);
-  #rights = new Int32Array(1 << 12);
-  #values = new Int32Array(1 << 12);
+  #lefts: Int32Array;
+  #rights: Int32Array;
+  #values: Int32Array;
   #count = 0;
+
+  /** A table sized for `expectedCount` pairs (it grows past them). */
+  constructor(expectedCount: number) {
+    let capacity = 1 << 12;
+    while (capacity < expectedCount * 2) capacity *= 2;
+    this.#lefts = new Int32Array(capacity).fill(-1);
+    this.#rights = new Int32Array(capacity);
+    this.#values = new Int32Array(capacity);
+  }
 
   get(left: number, right: number): number {
     const mask = this.#lefts.length - 1;
@@ -216,36 +247,12 @@ function _pairHash(left: number, right: number): number {
   return hash ^ (hash >>> 15);
 }
 
-/**
- * The lookup key of the pair (left, right): "left right", which is the merge string itself;
- * when a side holds a space, "left\0right" keeps the split unambiguous.
- */
-function _mergeKey(left: string, right: string): string {
-  return left.includes(" ") || right.includes(" ") ? `${left}\0${right}` : `${left} ${right}`;
-}
-
-/** The key of a merge string; it splits at the first space after its first character. */
-function _mergeKeyOf(merge: string, rank: number): string {
-  const space = merge.indexOf(" ", 1);
-  if (space < 0) {
-    throw new TokenizerError(
-      `Cannot load merge ${rank} "${merge}": it has no space between its two parts`,
-    );
-  }
-  if (merge.charCodeAt(0) !== 0x20 && merge.indexOf(" ", space + 1) < 0) return merge;
-  return _mergeKey(merge.slice(0, space), merge.slice(space + 1));
-}
-
 const _UTF8 = new TextEncoder();
 
-function _encodeWord(
-  word: string,
-  vocab: Vocab,
-  table: _MergeTable,
-  pre: PreTokenizer,
-): number[] {
+function _encodeWord(word: string, table: _MergeTable, pre: PreTokenizer): number[] {
+  const tokens = table.tokens;
   if (pre.ignoreMerges || (pre.wholeNewlineRuns && /^\n+$/.test(word))) {
-    const whole = vocab.tokenToId.get(pre.byteEncode ? byteLevelEncode(_UTF8.encode(word)) : word);
+    const whole = tokens.idOf(pre.byteEncode ? byteLevelEncode(_UTF8.encode(word)) : word);
     if (whole !== undefined) return [whole];
   }
   const symbols = _mergeSymbols(
@@ -254,12 +261,12 @@ function _encodeWord(
   );
   const ids: number[] = [];
   for (const symbol of symbols) {
-    if (symbol < vocab.tokens.length) {
+    if (symbol < tokens.size) {
       ids.push(symbol);
     } else if (pre.byteEncode) {
-      _pushAsciiFallback(table.text(symbol), vocab, ids);
+      _pushAsciiFallback(table.text(symbol), tokens, ids);
     } else {
-      _pushByteTokenFallback(table.text(symbol), vocab, ids);
+      _pushByteTokenFallback(table.text(symbol), tokens, ids);
     }
   }
   return ids;
@@ -280,18 +287,18 @@ function _charSymbols(word: string, table: _MergeTable): Int32Array {
 }
 
 /** The fallback of raw-text BPE: the `<0xAB>` token of each UTF-8 byte, when present. */
-function _pushByteTokenFallback(text: string, vocab: Vocab, ids: number[]): void {
+function _pushByteTokenFallback(text: string, tokens: TokenTable, ids: number[]): void {
   for (const byte of _UTF8.encode(text)) {
     const hex = byte.toString(16).toUpperCase().padStart(2, "0");
-    const id = vocab.tokenToId.get(`<0x${hex}>`);
+    const id = tokens.idOf(`<0x${hex}>`);
     if (id !== undefined) ids.push(id);
   }
 }
 
 /** llama.cpp's fallback for a symbol that is not a token: the ids of its ASCII characters. */
-function _pushAsciiFallback(text: string, vocab: Vocab, ids: number[]): void {
+function _pushAsciiFallback(text: string, tokens: TokenTable, ids: number[]): void {
   for (const byte of _UTF8.encode(text)) {
-    const id = byte < 0x80 ? vocab.tokenToId.get(String.fromCharCode(byte)) : undefined;
+    const id = byte < 0x80 ? tokens.idOf(String.fromCharCode(byte)) : undefined;
     if (id !== undefined) ids.push(id);
   }
 }
@@ -393,9 +400,8 @@ class _MinHeap {
  * user-defined and unknown tokens are their text; byte tokens `<0xAB>` are one byte; unused
  * tokens are empty.
  */
-function _tokenBytes(vocab: Vocab, id: number, escapedWhitespace: boolean): Uint8Array {
-  const text = vocab.tokens[id];
-  switch (vocab.types[id]) {
+function _tokenBytes(text: string, type: number, escapedWhitespace: boolean): Uint8Array {
+  switch (type) {
     case TokenType.CONTROL:
     case TokenType.USER_DEFINED:
     case TokenType.UNKNOWN:

@@ -19,6 +19,7 @@
 
 export * from "./types.ts";
 export * from "./vocab.ts";
+export * from "./token_table.ts";
 export * from "./spm.ts";
 export * from "./wpm.ts";
 export * from "./bpe.ts";

@@ -14,7 +14,9 @@
  * @module
  */
 
+import type { TokenTable } from "./token_table.ts";
 import { TokenType, type Vocab } from "./types.ts";
+import { compactVocabTexts } from "./vocab.ts";
 
 /** llama.cpp's token attribute bits (`llama_token_attr`). */
 export const TokenAttr = {
@@ -131,7 +133,7 @@ export interface SpecialTokenInfo {
  */
 export function specialTokenInfo(vocab: Vocab): SpecialTokenInfo {
   const attrs = Uint16Array.from(vocab.types, (type) => TYPE_TO_ATTR[type] ?? 0);
-  const idOf = (text: string) => vocab.tokenToId.get(text);
+  const idOf = (text: string) => _tokenTable(vocab).idOf(text);
   for (const text of [...EOG_TEXTS, ...FIM_TEXTS]) {
     const id = idOf(text);
     if (id !== undefined) attrs[id] |= TokenAttr.CONTROL;
@@ -149,16 +151,16 @@ export function specialTokenInfo(vocab: Vocab): SpecialTokenInfo {
 function _eogIds(vocab: Vocab, attrs: Uint16Array): Set<number> {
   const eogIds = new Set<number>();
   for (const text of EOG_TEXTS) {
-    const id = vocab.tokenToId.get(text);
+    const id = _tokenTable(vocab).idOf(text);
     if (id !== undefined) eogIds.add(id);
   }
   for (const text of ["<|fim_pad|>", "<|fim_repo|>", "<|repo_name|>", "<|file_sep|>"]) {
-    const id = vocab.tokenToId.get(text);
+    const id = _tokenTable(vocab).idOf(text);
     if (id !== undefined) eogIds.add(id);
   }
   for (const id of [vocab.eos, vocab.eot, vocab.eom]) if (id !== undefined) eogIds.add(id);
   const has = (text: string) => {
-    const id = vocab.tokenToId.get(text);
+    const id = _tokenTable(vocab).idOf(text);
     return id !== undefined && eogIds.has(id) ? id : undefined;
   };
   // Harmony-style vocabularies end a turn with <|return|>/<|call|>; there <|end|> is text.
@@ -183,7 +185,9 @@ function _specialIdsByLength(vocab: Vocab, attrs: Uint16Array): number[] {
   const encoder = new TextEncoder();
   const entries: { id: number; byteLength: number }[] = [];
   for (let id = 0; id < attrs.length; id++) {
-    if (attrs[id] & mask) entries.push({ id, byteLength: encoder.encode(vocab.tokens[id]).length });
+    if (attrs[id] & mask) {
+      entries.push({ id, byteLength: encoder.encode(_tokenTable(vocab).text(id)).length });
+    }
   }
   entries.sort((a, b) => b.byteLength - a.byteLength || a.id - b.id);
   return entries.map((entry) => entry.id);
@@ -191,7 +195,7 @@ function _specialIdsByLength(vocab: Vocab, attrs: Uint16Array): number[] {
 
 function _applyStripQuirks(vocab: Vocab, attrs: Uint16Array, specialIds: readonly number[]): void {
   const set = (text: string, bit: number, on: boolean) => {
-    const id = vocab.tokenToId.get(text);
+    const id = _tokenTable(vocab).idOf(text);
     if (id !== undefined) attrs[id] = on ? attrs[id] | bit : attrs[id] & ~bit;
   };
   const name = (vocab.modelName ?? "").toLowerCase();
@@ -204,6 +208,10 @@ function _applyStripQuirks(vocab: Vocab, attrs: Uint16Array, specialIds: readonl
   } else if (name.includes("modern-bert")) {
     set("[MASK]", TokenAttr.LSTRIP, true);
   }
+}
+
+function _tokenTable(vocab: Vocab): TokenTable {
+  return compactVocabTexts(vocab).tokenTable;
 }
 
 /** A piece of input: plain text for the tokenizer algorithm, or one special token id. */
@@ -249,7 +257,7 @@ export function createSpecialMatcher(
 ): SpecialMatcher {
   const skipMask = TokenAttr.CONTROL | TokenAttr.UNKNOWN;
   const ids = info.specialIds.filter((id) => parseSpecial || (info.attrs[id] & skipMask) === 0);
-  return new _TrieMatcher(ids.map((id) => vocab.tokens[id]), ids, info.attrs);
+  return new _TrieMatcher(ids.map((id) => _tokenTable(vocab).text(id)), ids, info.attrs);
 }
 
 class _TrieMatcher implements SpecialMatcher {

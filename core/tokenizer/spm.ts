@@ -17,7 +17,9 @@
  */
 
 import { TokenizerError } from "../errors.ts";
+import type { TokenTable } from "./token_table.ts";
 import type { TokenizerModel, Vocab } from "./types.ts";
+import { compactVocabTexts } from "./vocab.ts";
 
 /** The piece SentencePiece uses for a space (U+2581 LOWER ONE EIGHTH BLOCK). */
 export const SPM_SPACE = "\u2581";
@@ -54,6 +56,7 @@ export function createSpmModel(vocab: Vocab): TokenizerModel {
 
 class _SpmModel implements TokenizerModel {
   readonly #vocab: Vocab;
+  readonly #tokens: TokenTable;
   readonly #scores: Float32Array;
   /** Token id of each byte value: `<0xAB>`, else the one-character piece, else UNK, else -1. */
   readonly #byteToId: Int32Array;
@@ -65,11 +68,11 @@ class _SpmModel implements TokenizerModel {
 
   constructor(vocab: Vocab) {
     this.#vocab = vocab;
-    this.#scores = vocab.scores.length === vocab.tokens.length
-      ? vocab.scores
-      : new Float32Array(vocab.tokens.length);
-    this.#byteToId = _byteTokenIds(vocab);
-    this.#joinsSpace = _unitsBeforeSpace(vocab.tokens);
+    this.#tokens = compactVocabTexts(vocab).tokenTable;
+    const tokenCount = this.#tokens.size;
+    this.#scores = vocab.scores.length === tokenCount ? vocab.scores : new Float32Array(tokenCount);
+    this.#byteToId = _byteTokenIds(this.#tokens, vocab.unk);
+    this.#joinsSpace = _unitsBeforeSpace(this.#tokens);
   }
 
   encodeFragment(text: string, isFirst: boolean): number[] {
@@ -87,10 +90,10 @@ class _SpmModel implements TokenizerModel {
   }
 
   tokenBytes(id: number): Uint8Array {
-    const piece = this.#vocab.tokens[id];
-    if (piece === undefined) {
+    if (!(Number.isInteger(id) && id >= 0 && id < this.#tokens.size)) {
       throw new RangeError(`Cannot decode token ${id}: it is not in the vocabulary`);
     }
+    const piece = this.#tokens.text(id);
     const byte = _parseByteToken(piece);
     if (byte >= 0) return Uint8Array.of(byte);
     return ENCODER.encode(piece.replaceAll(SPM_SPACE, " "));
@@ -134,19 +137,20 @@ class _SpmModel implements TokenizerModel {
     if (left < 0 || right < 0) return;
     const start = symbols.start[left];
     const length = symbols.length[left] + symbols.length[right];
-    const id = this.#vocab.tokenToId.get(text.substring(start, start + length));
-    if (id === undefined) return;
+    const id = this.#tokens.idOfRange(text, start, start + length);
+    if (id < 0) return;
     heap.push(this.#scores[id], left, right, length);
   }
 
   #emitSymbol(text: string, symbols: _Symbols, index: number, output: number[]): void {
     const start = symbols.start[index];
-    const piece = text.substring(start, start + symbols.length[index]);
-    const id = this.#vocab.tokenToId.get(piece);
-    if (id !== undefined) {
+    const end = start + symbols.length[index];
+    const id = this.#tokens.idOfRange(text, start, end);
+    if (id >= 0) {
       output.push(id);
       return;
     }
+    const piece = text.substring(start, end);
     for (const byte of ENCODER.encode(piece)) {
       const byteId = this.#byteToId[byte];
       if (byteId < 0) {
@@ -271,23 +275,26 @@ class _PairHeap {
   }
 }
 
-function _unitsBeforeSpace(tokens: readonly string[]): Uint8Array {
-  const units = new Uint8Array(65536);
-  for (const token of tokens) {
-    for (let p = token.indexOf(SPM_SPACE, 1); p > 0; p = token.indexOf(SPM_SPACE, p + 1)) {
-      units[token.charCodeAt(p - 1)] = 1;
+function _unitsBeforeSpace(tokens: TokenTable): Uint8Array {
+  const before = new Uint8Array(65536);
+  const { units, offsets } = tokens.texts;
+  const space = SPM_SPACE.charCodeAt(0);
+  for (let id = 0; id < tokens.size; id++) {
+    // A "▁" at the token's first unit has nothing before it.
+    for (let at = offsets[id] + 1; at < offsets[id + 1]; at++) {
+      if (units[at] === space) before[units[at - 1]] = 1;
     }
   }
-  return units;
+  return before;
 }
 
-function _byteTokenIds(vocab: Vocab): Int32Array {
+function _byteTokenIds(tokens: TokenTable, unk: number | undefined): Int32Array {
   const ids = new Int32Array(256);
   for (let byte = 0; byte < 256; byte++) {
-    const hexId = vocab.tokenToId.get(`<0x${_hex(byte)}>`);
+    const hexId = tokens.idOf(`<0x${_hex(byte)}>`);
     // llama.cpp falls back to the byte as a one-character piece; only ASCII bytes can be one.
-    const charId = byte < 0x80 ? vocab.tokenToId.get(String.fromCharCode(byte)) : undefined;
-    ids[byte] = hexId ?? charId ?? vocab.unk ?? -1;
+    const charId = byte < 0x80 ? tokens.idOf(String.fromCharCode(byte)) : undefined;
+    ids[byte] = hexId ?? charId ?? unk ?? -1;
   }
   return ids;
 }

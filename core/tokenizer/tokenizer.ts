@@ -36,7 +36,8 @@ import type {
   TokenizerModel,
   Vocab,
 } from "./types.ts";
-import { vocabFromMetadata } from "./vocab.ts";
+import type { TokenTable } from "./token_table.ts";
+import { compactVocabTexts, vocabFromMetadata } from "./vocab.ts";
 
 /** Options of {@linkcode createTokenizer}. */
 export interface CreateTokenizerOptions {
@@ -153,6 +154,7 @@ const EMPTY = new Uint8Array(0);
 class _Tokenizer implements Tokenizer {
   readonly vocab: Vocab;
   readonly vocabSize: number;
+  readonly #tokens: TokenTable;
   readonly #model: TokenizerModel;
   readonly #info: SpecialTokenInfo;
   readonly #matchers: (SpecialMatcher | undefined)[] = [undefined, undefined];
@@ -163,7 +165,8 @@ class _Tokenizer implements Tokenizer {
 
   constructor(vocab: Vocab, model: TokenizerModel) {
     this.vocab = vocab;
-    this.vocabSize = vocab.tokens.length;
+    this.#tokens = compactVocabTexts(vocab).tokenTable;
+    this.vocabSize = this.#tokens.size;
     this.#model = model;
     this.#info = specialTokenInfo(vocab);
     this.#pieces = new Array(this.vocabSize);
@@ -246,7 +249,7 @@ class _Tokenizer implements Tokenizer {
 
   #renderPiece(id: number, attr: number): Uint8Array {
     const verbatim = TokenAttr.UNKNOWN | TokenAttr.CONTROL | TokenAttr.USER_DEFINED;
-    if (attr & verbatim) return ENCODER.encode(this.vocab.tokens[id]);
+    if (attr & verbatim) return ENCODER.encode(this.#tokens.text(id));
     if (attr & (TokenAttr.NORMAL | TokenAttr.BYTE)) return this.#model.tokenBytes(id);
     // UNUSED and UNDEFINED tokens render as nothing, as in llama.cpp.
     return EMPTY;

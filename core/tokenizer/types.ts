@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { GgufStringArray } from "../gguf/string_array.ts";
+import type { TokenTable } from "./token_table.ts";
+
 /** llama.cpp token attributes from `tokenizer.ggml.token_type`. */
 export enum TokenType {
   UNDEFINED = 0,
@@ -22,16 +25,26 @@ export interface Vocab {
   readonly model: string;
   /** `tokenizer.ggml.pre`: the pre-tokenizer rule set for BPE ("default" when absent). */
   readonly pre: string;
-  /** Token text by id. */
+  /**
+   * Token text by id. A vocabulary from `vocabFromMetadata` makes these strings on first
+   * access (one per token); the tokenizer reads `tokenTable` instead.
+   */
   readonly tokens: readonly string[];
   /** Piece scores (SentencePiece); empty when absent. */
   readonly scores: Float32Array;
   /** Token type by id (`TokenType`). */
   readonly types: Uint8Array;
-  /** BPE merges as "left right" strings, rank = index; empty for SentencePiece. */
+  /** BPE merges as "left right" strings, rank = index; empty for SentencePiece. Made on first access, as `tokens`. */
   readonly merges: readonly string[];
-  /** Id by token text. */
+  /** Id by token text (made on first access, as `tokens`). */
   readonly tokenToId: ReadonlyMap<string, number>;
+  /**
+   * `tokens` with their ids, without one JS string per token. Set by `vocabFromMetadata`; a
+   * vocabulary written by hand may leave it out (the tokenizer then builds it from `tokens`).
+   */
+  readonly tokenTable?: TokenTable;
+  /** `merges` as one string array; optional as `tokenTable` is. */
+  readonly mergeTexts?: GgufStringArray;
   /** Beginning-of-sequence id. */
   readonly bos?: number;
   /** End-of-sequence id. */

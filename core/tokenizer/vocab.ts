@@ -20,7 +20,9 @@
  */
 
 import { TokenizerError } from "../errors.ts";
+import { GgufStringArray } from "../gguf/string_array.ts";
 import type { GgufValue } from "../gguf/types.ts";
+import { TokenTable } from "./token_table.ts";
 import { TokenType, type Vocab } from "./types.ts";
 
 /** Options of {@linkcode vocabFromMetadata}. */
@@ -128,43 +130,107 @@ export function vocabFromMetadata(
   const reader = new _MetadataReader(metadata, options.name ?? "metadata");
   const model = reader.string("tokenizer.ggml.model");
   const pre = reader.optionalString("tokenizer.ggml.pre") ?? "default";
-  const tokens = _readTokens(reader);
-  const scores = _readScores(reader, tokens.length);
-  const types = _readTypes(reader, tokens.length);
-  const merges = reader.optionalStringArray("tokenizer.ggml.merges") ?? [];
+  const tokenTable = _readTokens(reader);
+  const scores = _readScores(reader, tokenTable.size);
+  const types = _readTypes(reader, tokenTable.size);
+  const mergeTexts = reader.optionalStringArray("tokenizer.ggml.merges") ?? _NO_STRINGS;
   if (model === "gpt2" && !metadata.has("tokenizer.ggml.merges")) {
     throw reader.error("tokenizer.ggml.merges", "is missing, which a gpt2 (BPE) vocabulary needs");
   }
-  const tokenToId = _indexTokens(reader, tokens);
   const defaults = MODEL_DEFAULTS[model] ?? NO_DEFAULTS;
-  const ids = _readSpecialIds(reader, defaults.ids, tokens.length);
-  if (ids.eot === undefined) ids.eot = _findEotByText(tokenToId);
-  if (ids.eom === undefined) ids.eom = tokenToId.get("<|eom_id|>");
+  const ids = _readSpecialIds(reader, defaults.ids, tokenTable.size);
+  if (ids.eot === undefined) ids.eot = _findEotByText(tokenTable);
+  if (ids.eom === undefined) ids.eom = tokenTable.idOf("<|eom_id|>");
   const addBosDefault = defaults.addBos || (model === "gpt2" && BPE_PRE_WITH_BOS.has(pre));
-  return {
+  return _withStringViews({
     model,
     pre,
-    tokens,
+    tokenTable,
+    mergeTexts,
     scores,
     types,
-    merges,
-    tokenToId,
     ...ids,
     addBos: reader.optionalBool("tokenizer.ggml.add_bos_token") ?? addBosDefault,
     addEos: reader.optionalBool("tokenizer.ggml.add_eos_token") ?? defaults.addEos,
     addSpacePrefix: reader.optionalBool("tokenizer.ggml.add_space_prefix") ??
       defaults.addSpacePrefix,
     modelName: reader.optionalString("general.name"),
+  });
+}
+
+/**
+ * The compact form of a vocabulary's texts: `vocab.tokenTable` and `vocab.mergeTexts` when it
+ * has them (every vocabulary read from metadata does), else built from `tokens` and `merges`
+ * (a vocabulary written by hand) once per vocabulary.
+ *
+ * @param vocab a vocabulary
+ * @returns token text ↔ id and the merges as a string array
+ */
+export function compactVocabTexts(
+  vocab: Vocab,
+): { readonly tokenTable: TokenTable; readonly mergeTexts: GgufStringArray } {
+  if (vocab.tokenTable !== undefined && vocab.mergeTexts !== undefined) {
+    return { tokenTable: vocab.tokenTable, mergeTexts: vocab.mergeTexts };
+  }
+  let built = _builtTexts.get(vocab);
+  if (built === undefined) {
+    built = {
+      tokenTable: vocab.tokenTable ?? new TokenTable(GgufStringArray.fromStrings(vocab.tokens)),
+      mergeTexts: vocab.mergeTexts ?? GgufStringArray.fromStrings(vocab.merges),
+    };
+    _builtTexts.set(vocab, built);
+  }
+  return built;
+}
+
+const _builtTexts = new WeakMap<Vocab, ReturnType<typeof compactVocabTexts>>();
+const _NO_STRINGS = GgufStringArray.fromStrings([]);
+
+type _CompactVocab = Omit<Vocab, "tokens" | "merges" | "tokenToId"> & {
+  readonly tokenTable: TokenTable;
+  readonly mergeTexts: GgufStringArray;
+};
+
+// `tokens`, `merges` and `tokenToId` are made on first access (one JS string per entry): the
+// tokenizer itself reads `tokenTable` and `mergeTexts` only.
+function _withStringViews(compact: _CompactVocab): Vocab {
+  let tokenToId: Map<string, number> | undefined;
+  return {
+    ...compact,
+    get tokens(): readonly string[] {
+      return compact.tokenTable.texts.values;
+    },
+    get merges(): readonly string[] {
+      return compact.mergeTexts.values;
+    },
+    get tokenToId(): ReadonlyMap<string, number> {
+      tokenToId ??= new Map(compact.tokenTable.texts.values.map((text, id) => [text, id]));
+      return tokenToId;
+    },
   };
 }
 
-function _readTokens(reader: _MetadataReader): string[] {
-  const tokens = reader.stringArray("tokenizer.ggml.tokens");
-  // llama.cpp renames empty pieces so that every token text is unique and non-empty.
-  for (let id = 0; id < tokens.length; id++) {
-    if (tokens[id] === "") tokens[id] = `[EMPTY_${id}]`;
+function _readTokens(reader: _MetadataReader): TokenTable {
+  const key = "tokenizer.ggml.tokens";
+  const texts = _renameEmptyTokens(reader.stringArray(key));
+  const table = new TokenTable(texts);
+  if (table.duplicate !== undefined) {
+    const [first, second] = table.duplicate;
+    throw reader.error(key, `holds "${texts.at(second)}" twice (ids ${first} and ${second})`);
   }
-  return tokens;
+  return table;
+}
+
+// llama.cpp renames empty pieces so that every token text is unique and non-empty.
+function _renameEmptyTokens(texts: GgufStringArray): GgufStringArray {
+  let hasEmpty = false;
+  for (let id = 0; id < texts.length && !hasEmpty; id++) hasEmpty = texts.unitLength(id) === 0;
+  if (!hasEmpty) return texts;
+  const renamed = Array.from(
+    { length: texts.length },
+    (_, id) => texts.unitLength(id) === 0 ? `[EMPTY_${id}]` : texts.at(id),
+  );
+  return GgufStringArray.fromStrings(renamed);
 }
 
 function _readScores(reader: _MetadataReader, tokenCount: number): Float32Array {
@@ -182,21 +248,6 @@ function _readTypes(reader: _MetadataReader, tokenCount: number): Uint8Array {
   reader.checkLength(key, values.length, tokenCount);
   // llama.cpp treats any type it does not know as UNDEFINED.
   return Uint8Array.from(values, (type) => type >= 0 && type <= TokenType.BYTE ? type : 0);
-}
-
-function _indexTokens(reader: _MetadataReader, tokens: readonly string[]): Map<string, number> {
-  const tokenToId = new Map<string, number>();
-  for (let id = 0; id < tokens.length; id++) {
-    const previous = tokenToId.get(tokens[id]);
-    if (previous !== undefined) {
-      throw reader.error(
-        "tokenizer.ggml.tokens",
-        `holds "${tokens[id]}" twice (ids ${previous} and ${id})`,
-      );
-    }
-    tokenToId.set(tokens[id], id);
-  }
-  return tokenToId;
 }
 
 function _readSpecialIds(
@@ -217,9 +268,9 @@ function _readSpecialIds(
   return ids;
 }
 
-function _findEotByText(tokenToId: ReadonlyMap<string, number>): number | undefined {
+function _findEotByText(tokenTable: TokenTable): number | undefined {
   for (const text of EOT_TEXTS) {
-    const id = tokenToId.get(text);
+    const id = tokenTable.idOf(text);
     if (id !== undefined) return id;
   }
   return undefined;
@@ -257,19 +308,22 @@ class _MetadataReader {
     return value;
   }
 
-  stringArray(key: string): string[] {
+  stringArray(key: string): GgufStringArray {
     const values = this.optionalStringArray(key);
     if (values === undefined) throw this.error(key, "is missing");
     return values;
   }
 
-  optionalStringArray(key: string): string[] | undefined {
+  /** The reader's string arrays as they are; arrays built by hand are converted. */
+  optionalStringArray(key: string): GgufStringArray | undefined {
+    const value = this.metadata.get(key);
+    if (value instanceof GgufStringArray) return value;
     const values = this._array(key);
     if (values === undefined) return undefined;
     if (!values.every((value) => typeof value === "string")) {
       throw this.error(key, "is not an array of strings");
     }
-    return [...values] as string[];
+    return GgufStringArray.fromStrings(values as string[]);
   }
 
   optionalNumberArray(key: string): readonly number[] | undefined {

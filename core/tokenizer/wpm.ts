@@ -15,7 +15,9 @@
 
 import { TokenizerError } from "../errors.ts";
 import { SPM_SPACE } from "./spm.ts";
+import type { TokenTable } from "./token_table.ts";
 import type { TokenizerModel, Vocab } from "./types.ts";
+import { compactVocabTexts } from "./vocab.ts";
 
 const ENCODER = new TextEncoder();
 const WHITESPACE = /^\p{White_Space}$/u;
@@ -45,13 +47,14 @@ const SYMBOL = /^\p{S}$/u;
  * ```
  */
 export function createWpmModel(vocab: Vocab): TokenizerModel {
-  const maxTokenLength = vocab.tokens.reduce((max, token) => Math.max(max, token.length), 0);
+  const tokens = compactVocabTexts(vocab).tokenTable;
+  const maxTokenLength = _maxUnitLength(tokens);
   const unk = vocab.unk;
   return {
     encodeFragment(text: string): number[] {
       const output: number[] = [];
       for (const word of _splitWords(text)) {
-        const ids = _coverWord(SPM_SPACE + word, vocab.tokenToId, maxTokenLength);
+        const ids = _coverWord(SPM_SPACE + word, tokens, maxTokenLength);
         if (ids !== undefined) {
           for (const id of ids) output.push(id);
         } else if (unk !== undefined) {
@@ -65,11 +68,10 @@ export function createWpmModel(vocab: Vocab): TokenizerModel {
       return output;
     },
     tokenBytes(id: number): Uint8Array {
-      const piece = vocab.tokens[id];
-      if (piece === undefined) {
+      if (!(Number.isInteger(id) && id >= 0 && id < tokens.size)) {
         throw new RangeError(`Cannot decode token ${id}: it is not in the vocabulary`);
       }
-      return ENCODER.encode(piece.replaceAll(SPM_SPACE, " "));
+      return ENCODER.encode(tokens.text(id).replaceAll(SPM_SPACE, " "));
     },
   };
 }
@@ -77,22 +79,28 @@ export function createWpmModel(vocab: Vocab): TokenizerModel {
 /** Greedy longest-match cover of a word, or undefined when some position has no piece. */
 function _coverWord(
   word: string,
-  tokenToId: ReadonlyMap<string, number>,
+  tokens: TokenTable,
   maxTokenLength: number,
 ): number[] | undefined {
   const ids: number[] = [];
   for (let start = 0; start < word.length;) {
     let end = Math.min(word.length, start + maxTokenLength);
-    let id: number | undefined;
+    let id = -1;
     for (; end > start; end--) {
-      id = tokenToId.get(word.substring(start, end));
-      if (id !== undefined) break;
+      id = tokens.idOfRange(word, start, end);
+      if (id >= 0) break;
     }
-    if (id === undefined) return undefined;
+    if (id < 0) return undefined;
     ids.push(id);
     start = end;
   }
   return ids;
+}
+
+function _maxUnitLength(tokens: TokenTable): number {
+  let max = 0;
+  for (let id = 0; id < tokens.size; id++) max = Math.max(max, tokens.texts.unitLength(id));
+  return max;
 }
 
 /** Normalized words of a text, as llama.cpp's WordPiece pre-processing cuts them. */
