@@ -25,11 +25,16 @@ const _u32 = new Uint32Array(_f32.buffer);
  * ```
  */
 export function f16ToF32(bits: number): number {
-  return _F16_VALUES[bits & 0xffff];
+  _f16Values ??= Float32Array.from({ length: 0x10000 }, (_, bits) => _decodeF16(bits));
+  return _f16Values[bits & 0xffff];
 }
 
-/** Every half's value, by bit pattern (256 KiB): decoding F16 weights is a table lookup. */
-const _F16_VALUES = Float32Array.from({ length: 0x10000 }, (_, bits) => _decodeF16(bits));
+/**
+ * Every half's value, by bit pattern (256 KiB): decoding F16 weights is a table lookup. Made
+ * on first use, not at import: filling it then cost every program that imports zeno (this
+ * backend is registered by mod.ts) ~4.5 MB of peak RSS, mostly V8 compiler code paged in.
+ */
+let _f16Values: Float32Array | undefined;
 
 function _decodeF16(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
