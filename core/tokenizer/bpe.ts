@@ -157,8 +157,8 @@ class _MergeTable {
     return virtualId;
   }
 
-  // A merge "left right" splits at its first space after the first code unit (a side may
-  // hold spaces: "Ġ Ġ" is not a merge of "Ġ" and " Ġ", but " Ġ" can be a left side).
+  // A merge is "left right", split at its first space after the first code unit, as
+  // llama.cpp splits it: the left side may be or start with a space, the right may hold one.
   #addMerge(merges: GgufStringArray, rank: number): void {
     const { units, offsets } = merges;
     const start = offsets[rank];
