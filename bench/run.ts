@@ -17,6 +17,7 @@ import { join } from "node:path";
 import type { BenchResult } from "./bench_model.ts";
 import { benchChartSvg, formatBenchTable } from "./bench_report.ts";
 import { BENCH_SUITE, suiteModelPath } from "./bench_suite.ts";
+import { zenoTaskRunFlags } from "./zeno_task_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -44,7 +45,7 @@ if (import.meta.main) {
     const path = await suiteModelPath(model, log);
     const args = [
       "run",
-      "-A",
+      ...await zenoTaskRunFlags(),
       join(ROOT, "cli.ts"),
       "bench",
       "-m",

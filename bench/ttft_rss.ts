@@ -189,25 +189,12 @@ async function _runUser(options: ChildOptions): Promise<TtftRssRun> {
   };
 }
 
-/**
- * The `deno run` flags of the `zeno` task in deno.json (`-A`, the V8 heap flags), the one place
- * they are written: a run measures the process a user of `deno task zeno` gets.
- */
-export function zenoTaskRunFlags(denoJson: string): string[] {
-  const task: unknown = JSON.parse(denoJson).tasks?.zeno;
-  const words = typeof task === "string" ? task.trim().split(/\s+/) : [];
-  const script = words.indexOf("cli.ts");
-  if (words[0] !== "deno" || words[1] !== "run" || script < 0) {
-    throw new Error(`ttft_rss: cannot read the flags of the zeno task ${JSON.stringify(task)}`);
-  }
-  return words.slice(2, script);
-}
-
 async function _spawnRun(mode: string, forwarded: string[]): Promise<TtftRssRun> {
-  const denoJson = await Deno.readTextFile(new URL("../deno.json", import.meta.url));
+  // Loaded here, in the parent: a run's static imports are what a user's script imports.
+  const { zenoTaskRunFlags } = await import("./zeno_task_flags.ts");
   // Only the phase split forces GCs (live bytes per phase); the user run keeps V8's own pace.
   const gcFlags = mode === "phases" ? ["--v8-flags=--expose-gc"] : [];
-  const flags = [...zenoTaskRunFlags(denoJson), ...gcFlags];
+  const flags = [...(await zenoTaskRunFlags()), ...gcFlags];
   const args = ["run", ...flags, import.meta.filename!, "--child", mode];
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...args, ...forwarded],
