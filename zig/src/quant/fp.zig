@@ -90,6 +90,13 @@ pub inline fn nearestInt(value: f32) i32 {
     return (bits & 0x007f_ffff) - 0x0040_0000;
 }
 
+/// `nearestInt` lane by lane (same magic-number rounding, ties to even, |value| < 2^22).
+pub inline fn nearestInts(comptime lanes: usize, values: @Vector(lanes, f32)) @Vector(lanes, i32) {
+    const shifted = values + @as(@Vector(lanes, f32), @splat(12582912.0));
+    const bits: @Vector(lanes, i32) = @bitCast(shifted);
+    return (bits & @as(@Vector(lanes, i32), @splat(0x007f_ffff))) - @as(@Vector(lanes, i32), @splat(0x0040_0000));
+}
+
 /// `nearestInt(value)` clamped to [low, high]; safe for any finite value (clamps first).
 pub inline fn nearestIntClamped(value: f32, low: i32, high: i32) i32 {
     assert(low <= high);

@@ -46,7 +46,27 @@ fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
 /// (`quantize_row_q8_0` with AVX2): id = 127/amax (not 1/d), q rounded to nearest even.
 /// The two rules give different integers for some inputs, and any difference grows into
 /// different logits, so this must be the exact rule (see ops/ggml_math.zig).
+///
+/// One block is one 32-lane vector: the maximum of |x| is exact in any order and each lane
+/// rounds as `fp.nearestInt`, so the bytes equal `quantizeRowActivationScalar`'s (a token's
+/// 8192 values took ~22 µs scalar, on the path between two matrix products).
 pub fn quantizeRowActivation(src: []const f32, dst: []u8) void {
+    const row = blocks.asBlocksMut(Block, dst);
+    assert(row.len == blocks.blockCount(src.len, qk));
+    for (row, 0..) |*block, i| {
+        const x: @Vector(qk, f32) = src[i * qk ..][0..qk].*;
+        const amax = @reduce(.Max, @abs(x));
+        const d = amax / 127.0;
+        const id: f32 = if (amax != 0) 127.0 / amax else 0;
+        block.d = fp.f32ToHalf(d);
+        const qs: @Vector(qk, i8) = @intCast(fp.nearestInts(qk, x * @as(@Vector(qk, f32), @splat(id))));
+        block.qs = qs;
+    }
+}
+
+/// `quantizeRowActivation` one value at a time: the reference the vector version is tested
+/// against.
+pub fn quantizeRowActivationScalar(src: []const f32, dst: []u8) void {
     const row = blocks.asBlocksMut(Block, dst);
     assert(row.len == blocks.blockCount(src.len, qk));
     for (row, 0..) |*block, i| {
@@ -82,4 +102,24 @@ pub fn dotRows4(n: usize, rows: layout.Rows4, x: []const u8) [4]f32 {
 /// Dot product with a Q8_0 activation row (scalar reference).
 pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dotGeneric(@This(), n, w, x);
+}
+
+test "quantizeRowActivation() writes the bytes of quantizeRowActivationScalar()" {
+    var prng = std.Random.DefaultPrng.init(41);
+    const random = prng.random();
+    const n = 8 * qk;
+    var values: [n]f32 = undefined;
+    for (0..200) |round| {
+        for (&values, 0..) |*v, i| {
+            v.* = random.floatNorm(f32) * @as(f32, @floatFromInt(1 + round % 7));
+            // Halves after scaling (ties), repeated magnitudes and an all-zero block.
+            if (round % 3 == 0 and i % 5 == 0) v.* = @as(f32, @floatFromInt(@as(i32, @intCast(i % 64)) - 32)) * 0.5;
+            if (round % 4 == 1 and i < qk) v.* = 0;
+        }
+        var fast: [8 * @sizeOf(Block)]u8 = undefined;
+        var scalar: [8 * @sizeOf(Block)]u8 = undefined;
+        quantizeRowActivation(&values, &fast);
+        quantizeRowActivationScalar(&values, &scalar);
+        try std.testing.expectEqualSlices(u8, &scalar, &fast);
+    }
 }
