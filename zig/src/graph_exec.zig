@@ -1148,15 +1148,37 @@ const Share = struct {
     }
 
     /// The chunk's weight rows of a MUL_MAT: whole row blocks, so a block is never split
-    /// between threads.
+    /// between threads (`taperedSplit`'s sizes).
     fn rowRange(s: Share, rows: usize) struct { begin: usize, end: usize } {
-        const part = s.range(rowBlocks(rows));
+        const part = taperedSplit(rowBlocks(rows), s.chunk, s.chunks);
         return .{
             .begin = @min(rows, part.begin * ops.mul_mat.rows_per_block),
             .end = @min(rows, part.end * ops.mul_mat.rows_per_block),
         };
     }
 };
+
+/// Part `chunk` of `count` items in `chunks` parts: the first half of the parts share three
+/// quarters of the items, the second half the last quarter, so the chunks a product ends
+/// with are a third as long. The step after a product waits for its last chunk, and a thread
+/// that finishes first waits about half a chunk: in 1B Q4_0 decode that wait went from
+/// 1.0-1.13 to 0.75-1.0 ms per token and thread (equal parts: ~80 µs chunks of the
+/// feed-forward), the token 31.6 -> 31.2 ms on average over four alternating runs.
+fn taperedSplit(count: usize, chunk: u32, chunks: u32) struct { begin: usize, end: usize } {
+    assert(chunk < chunks);
+    if (chunks < 4) {
+        const part = pool_module.split(count, chunk, chunks);
+        return .{ .begin = part.begin, .end = part.end };
+    }
+    const head_chunks = chunks / 2;
+    const head = count * 3 / 4;
+    if (chunk < head_chunks) {
+        const part = pool_module.split(head, chunk, head_chunks);
+        return .{ .begin = part.begin, .end = part.end };
+    }
+    const part = pool_module.split(count - head, chunk - head_chunks, chunks - head_chunks);
+    return .{ .begin = head + part.begin, .end = head + part.end };
+}
 
 fn runStep(exec: *Executor, step: Step, chunk: u32, worker: u32) void {
     assert(chunk < step.chunk_count);
@@ -1712,4 +1734,24 @@ test "Executor.compute() runs gate, up and SWIGLU as one step, equal to the thre
         for (0..nodes.len) |i| try exec.compute(&buffers, &tensors, nodes[i..][0..1]);
         try testing.expectEqualSlices(f32, out, &fused);
     }
+}
+
+test "taperedSplit() covers every item once, the last half of the chunks a third as long" {
+    for ([_]u32{ 1, 2, 3, 4, 5, 16, 17 }) |chunks| {
+        for ([_]usize{ 0, 1, 7, 64, 128, 513 }) |count| {
+            var next: usize = 0;
+            for (0..chunks) |chunk| {
+                const part = taperedSplit(count, @intCast(chunk), chunks);
+                try testing.expectEqual(next, part.begin);
+                try testing.expect(part.end >= part.begin);
+                next = part.end;
+            }
+            try testing.expectEqual(count, next);
+        }
+    }
+    // 128 blocks in 16 chunks: eight of 12 blocks, then eight of 4.
+    try testing.expectEqual(@as(usize, 12), taperedSplit(128, 0, 16).end);
+    const last = taperedSplit(128, 15, 16);
+    try testing.expectEqual(@as(usize, 124), last.begin);
+    try testing.expectEqual(@as(usize, 128), last.end);
 }
