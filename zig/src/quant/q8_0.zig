@@ -55,11 +55,9 @@ pub fn quantizeRowActivation(src: []const f32, dst: []u8) void {
     assert(row.len == blocks.blockCount(src.len, qk));
     for (row, 0..) |*block, i| {
         const x: @Vector(qk, f32) = src[i * qk ..][0..qk].*;
-        const amax = @reduce(.Max, @abs(x));
-        const d = amax / 127.0;
-        const id: f32 = if (amax != 0) 127.0 / amax else 0;
-        block.d = fp.f32ToHalf(d);
-        const qs: @Vector(qk, i8) = @intCast(fp.nearestInts(qk, x * @as(@Vector(qk, f32), @splat(id))));
+        const scales = scalesOfMax(@reduce(.Max, @abs(x)));
+        block.d = fp.f32ToHalf(scales.d);
+        const qs: @Vector(qk, i8) = @intCast(fp.nearestInts(qk, x * @as(@Vector(qk, f32), @splat(scales.id))));
         block.qs = qs;
     }
 }
@@ -77,10 +75,18 @@ pub fn quantizeRowActivationScalar(src: []const f32, dst: []u8) void {
     }
 }
 
+/// An activation block's scale d and multiplier id.
+pub const ActivationScales = struct { d: f32, id: f32 };
+
 /// d = amax/127 and the multiplier id = 127/amax (0 for an all-zero block).
-pub fn activationScales(x: *const [qk]f32) struct { d: f32, id: f32 } {
+pub fn activationScales(x: *const [qk]f32) ActivationScales {
     var amax: f32 = 0;
     for (x) |v| amax = @max(amax, @abs(v));
+    return scalesOfMax(amax);
+}
+
+/// `activationScales` from the block's maximum of |x|.
+fn scalesOfMax(amax: f32) ActivationScales {
     return .{ .d = amax / 127.0, .id = if (amax != 0) 127.0 / amax else 0 };
 }
 
