@@ -129,10 +129,14 @@ inline fn groupDot(
         a.* = blocks.asBlocks(ActBlock, x);
         assert(a.len == block_count);
     }
+    const target = comptime simd.PrefetchTarget.forTokens(tokens);
     var acc: [tokens]Acc = @splat(.{});
     for (0..block_count) |b| {
         const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
-        simd.prefetchAhead(block, group_block_bytes, comptime simd.PrefetchTarget.forTokens(tokens));
+        // The header's lines now, each step's line as the step is reached: 36 prefetches at
+        // once per block left the memory idle through the block's compute (1 GiB of rows16
+        // Q4_K on two threads: 0.82-0.87 of the stream that way, 0.85-0.94 this way).
+        simd.prefetchAhead(block, qs_offset, target);
         const d_w = fp.halves16ToF32(block[d_offset..][0..32]);
         const dmin_w = fp.halves16ToF32(block[dmin_offset..][0..32]);
         const sm = ScalesMins.of(block);
@@ -142,7 +146,9 @@ inline fn groupDot(
             var low: [tokens]I32s = @splat(@splat(0));
             var high: [tokens]I32s = @splat(@splat(0));
             inline for (0..8) |i| {
-                const packed_q: @Vector(64, u8) = block[qs_offset + 64 * (8 * c + i) ..][0..64].*;
+                const step = block[qs_offset + 64 * (8 * c + i) ..][0..64];
+                simd.prefetchAhead(step, 64, target);
+                const packed_q: @Vector(64, u8) = step.*;
                 const q_low = packed_q & @as(@Vector(64, u8), @splat(0x0F));
                 const q_high = packed_q >> @splat(4);
                 inline for (0..tokens) |t| {
