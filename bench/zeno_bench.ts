@@ -12,6 +12,7 @@
 import "../backends/mod.ts";
 import { loadModel, type Model } from "../core/model.ts";
 import type { Engine } from "../core/engine.ts";
+import { argmax } from "../core/sampling/greedy.ts";
 import type { EngineSpeed, SpeedRequest } from "./engine_speed.ts";
 import { peakRssBytes, resetPeakRss } from "./peak_rss.ts";
 
@@ -89,7 +90,7 @@ function _prefill(engine: Engine, tokens: readonly number[], pick = false): numb
   engine.kv.clear();
   const started = performance.now();
   const logits = engine.evalSync({ tokens, positions: tokens.map((_, i) => i) });
-  if (pick) _argmax(logits);
+  if (pick) argmax(logits);
   return performance.now() - started;
 }
 
@@ -97,15 +98,10 @@ function _prefill(engine: Engine, tokens: readonly number[], pick = false): numb
 function _decode(engine: Engine, first: number, count: number): number {
   engine.kv.clear();
   let token = first;
+  const logits = new Float32Array(engine.hp.nVocab);
   const started = performance.now();
   for (let i = 0; i < count; i++) {
-    token = _argmax(engine.evalSync({ tokens: [token], positions: [i] }));
+    token = argmax(engine.evalSync({ tokens: [token], positions: [i] }, logits));
   }
   return performance.now() - started;
-}
-
-function _argmax(logits: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  return best;
 }

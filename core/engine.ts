@@ -117,9 +117,13 @@ export class Engine {
   /**
    * Evaluates a batch (split into chunks of `batchSize`) and returns the logits of the rows in
    * `batch.outputs`, [outputs][nVocab] row-major.
+   *
+   * @param batch the tokens, their positions (and sequences, and which rows' logits to return)
+   * @param out where to write the logits (its first outputs × nVocab values, returned as a view):
+   * a decode loop that passes one array every step allocates nothing per token
    */
-  async eval(batch: Batch): Promise<Float32Array> {
-    const { chunks, logits } = this.#plan(batch);
+  async eval(batch: Batch, out?: Float32Array): Promise<Float32Array> {
+    const { chunks, logits } = this.#plan(batch, out);
     for (const chunk of chunks) {
       const { graph, logitsTensor, slots } = this.#prepare(chunk);
       try {
@@ -134,8 +138,8 @@ export class Engine {
   }
 
   /** `eval` on the calling thread (blocks the event loop while the backend computes). */
-  evalSync(batch: Batch): Float32Array {
-    const { chunks, logits } = this.#plan(batch);
+  evalSync(batch: Batch, out?: Float32Array): Float32Array {
+    const { chunks, logits } = this.#plan(batch, out);
     for (const chunk of chunks) {
       const { graph, logitsTensor, slots } = this.#prepare(chunk);
       try {
@@ -154,7 +158,7 @@ export class Engine {
     this.#disposed = true;
   }
 
-  #plan(batch: Batch): { chunks: Chunk[]; logits: Float32Array } {
+  #plan(batch: Batch, out: Float32Array | undefined): { chunks: Chunk[]; logits: Float32Array } {
     if (this.#disposed) throw new ModelError("Cannot evaluate a batch: the engine was disposed");
     const n = batch.tokens.length;
     if (n === 0) throw new RangeError("Cannot evaluate an empty batch");
@@ -189,7 +193,17 @@ export class Engine {
         `Cannot return logits of rows [${Array.from(outputs)}]: the batch has ${n} rows`,
       );
     }
-    return { chunks, logits: new Float32Array(outputs.length * this.hp.nVocab) };
+    return { chunks, logits: this.#logitsArray(outputs.length * this.hp.nVocab, out) };
+  }
+
+  #logitsArray(length: number, out: Float32Array | undefined): Float32Array {
+    if (out === undefined) return new Float32Array(length);
+    if (out.length < length) {
+      throw new RangeError(
+        `Cannot write ${length} logits into an array of ${out.length}: pass one of at least outputs × nVocab values`,
+      );
+    }
+    return out.length === length ? out : out.subarray(0, length);
   }
 
   #prepare(chunk: Chunk): { graph: Graph; logitsTensor: GraphTensor; slots: Int32Array } {

@@ -173,6 +173,8 @@ export class LanguageModelSession {
     const sampler = createSampler(withConstraint(samplerOptions(options), constraint));
     const evaluated = await this.#prefill(prompt);
     let logits = evaluated.logits;
+    // One array for every step's logits: each is sampled before the next eval writes it.
+    const stepLogits = new Float32Array(engine.hp.nVocab);
     const stops = new StopStringMatcher(options.stop ?? []);
     const detok = tokenizer.createStreamDecoder();
     const generated: number[] = [];
@@ -201,7 +203,7 @@ export class LanguageModelSession {
         break;
       }
       if (generated.length === maxTokens || this.#cached.length + 1 > engine.contextSize) break;
-      logits = await engine.eval({ tokens: [id], positions: [this.#cached.length] });
+      logits = await engine.eval({ tokens: [id], positions: [this.#cached.length] }, stepLogits);
       this.#cached.push(id);
     }
     if (!hitStopString) {

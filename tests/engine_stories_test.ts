@@ -4,7 +4,7 @@
  * first-step logits within 1e-2 of the stored float64 values, on every registered backend.
  */
 
-import { deepStrictEqual, ok } from "node:assert";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import "../backends/mod.ts";
 import { listBackends } from "../core/backend.ts";
 import { loadModel, type Model } from "../core/model.ts";
@@ -63,4 +63,43 @@ for (const entry of listBackends()) {
       }
     });
   }
+}
+
+for (const entry of listBackends()) {
+  if (entry.available() !== true) continue;
+  Deno.test(`engine on ${entry.name}: eval into the caller's array writes the logits eval returns`, async () => {
+    const model = await loadModel(MODEL_PATH, {
+      backend: entry.name,
+      openBytes: async (path) => ({ path, bytes: await Deno.readFile(path) }),
+    });
+    try {
+      const golden = GOLDENS.cases[0];
+      const prompt = golden.prompt_ids;
+      const fresh = model.createEngine({ contextSize: 256 });
+      const reused = model.createEngine({ contextSize: 256 });
+      const vocab = model.hparams.nVocab;
+      // One spare value: the result is a view of the array's first nVocab values.
+      const out = new Float32Array(vocab + 1).fill(7);
+      let token = -1;
+      for (let step = 0; step < golden.generated_ids.length; step++) {
+        const batch = step === 0
+          ? { tokens: prompt, positions: prompt.map((_, i) => i) }
+          : { tokens: [token], positions: [prompt.length + step - 1] };
+        const expected = fresh.evalSync(batch);
+        const got = step % 2 === 0 ? reused.evalSync(batch, out) : await reused.eval(batch, out);
+        strictEqual(got.buffer, out.buffer);
+        strictEqual(got.length, vocab);
+        deepStrictEqual(got, expected);
+        strictEqual(out[vocab], 7);
+        token = greedy(got);
+        strictEqual(token, golden.generated_ids[step]);
+      }
+      throws(
+        () => reused.evalSync({ tokens: [token], positions: [prompt.length + 1] }, new Float32Array(vocab - 1)),
+        (error: Error) => error instanceof RangeError && error.message.includes(`Cannot write ${vocab} logits into an array of ${vocab - 1}`),
+      );
+    } finally {
+      model.dispose();
+    }
+  });
 }
