@@ -22,6 +22,7 @@ const layout_module = @import("quant/layout.zig");
 const Layout = layout_module.Layout;
 const pool_module = @import("pool.zig");
 const step_order = @import("step_order.zig");
+const plan_key_module = @import("plan_key.zig");
 const Pool = pool_module.Pool;
 const QuantType = traits.QuantType;
 
@@ -205,11 +206,17 @@ pub const Executor = struct {
     nodes: []const NodeEntry = &.{},
     busy: std.atomic.Value(bool) = .init(false),
     message_buffer: [message_bytes_max:0]u8 = @splat(0),
+    /// The last graph checked and planned, and what its plan needed (see `reusePlan`).
+    plan_key: PlanKey,
+    plan_needs: ScratchNeeds = .{},
+    plan_chunk_total: u32 = 0,
+
+    const PlanKey = plan_key_module.PlanKey(BufferEntry, TensorEntry, NodeEntry);
 
     /// Creates an executor with `thread_count` compute threads.
     pub fn create(allocator: std.mem.Allocator, thread_count: u32) Error!*Executor {
         const exec = try allocator.create(Executor);
-        exec.* = .{ .allocator = allocator, .pool = undefined };
+        exec.* = .{ .allocator = allocator, .pool = undefined, .plan_key = .{ .allocator = allocator } };
         exec.pool.init(allocator, thread_count) catch {
             allocator.destroy(exec);
             return error.OutOfMemory;
@@ -226,6 +233,7 @@ pub const Executor = struct {
         exec.allocator.free(exec.thread_scratch);
         exec.allocator.free(exec.step_storage);
         exec.allocator.free(exec.access_storage);
+        exec.plan_key.deinit();
         exec.allocator.destroy(exec);
     }
 
@@ -261,6 +269,22 @@ pub const Executor = struct {
         }
         defer exec.busy.store(false, .release);
         exec.message_buffer[0] = 0;
+        const chunk_total = (try exec.reusePlan(buffers, tensor_entries, nodes)) orelse
+            try exec.checkAndPlan(buffers, tensor_entries, nodes);
+        exec.nodes = nodes;
+        defer exec.nodes = &.{};
+        exec.run(chunk_total);
+    }
+
+    /// Resolves and checks every tensor and node, reserves scratch and plans the steps; the
+    /// graph is kept as the plan's key.
+    fn checkAndPlan(
+        exec: *Executor,
+        buffers: []const BufferEntry,
+        tensor_entries: []const TensorEntry,
+        nodes: []const NodeEntry,
+    ) Error!u32 {
+        exec.plan_key.invalidate();
         try exec.resolveTensors(buffers, tensor_entries);
         var needs: ScratchNeeds = .{};
         for (nodes, 0..) |*node, index| {
@@ -271,9 +295,56 @@ pub const Executor = struct {
         }
         try exec.reserveScratch(needs);
         const chunk_total = try exec.planSteps(nodes);
-        exec.nodes = nodes;
-        defer exec.nodes = &.{};
-        exec.run(chunk_total);
+        exec.plan_needs = needs;
+        exec.plan_chunk_total = chunk_total;
+        // Without room for the key the next graph is only checked and planned again.
+        exec.plan_key.store(buffers, tensor_entries, nodes) catch {};
+        return chunk_total;
+    }
+
+    /// The last plan again (its tensors still resolved), when the graph is the last one but
+    /// for the cells its ATTENTION nodes scan: those nodes are checked again (their scratch
+    /// grows with the cells) and must keep their chunk counts. Null when it does not apply.
+    fn reusePlan(
+        exec: *Executor,
+        buffers: []const BufferEntry,
+        tensor_entries: []const TensorEntry,
+        nodes: []const NodeEntry,
+    ) Error!?u32 {
+        const attention = @intFromEnum(Op.attention);
+        const cells = attention_cells_param;
+        if (!exec.plan_key.matches(buffers, tensor_entries, nodes, attention, cells)) return null;
+        var needs = exec.plan_needs;
+        const steps = exec.step_storage[0..exec.step_count];
+        for (steps) |step| {
+            const node = &nodes[step.node];
+            if (step.kind != .node or node.op != attention) continue;
+            const stored = &exec.plan_key.nodes[step.node];
+            if (node.ip[cells] == stored.ip[cells]) continue;
+            checkNode(exec, node, &needs) catch |err| {
+                exec.plan_key.invalidate();
+                return exec.prefixNode(err, step.node, "attention");
+            };
+            if (attentionChunks(exec, node) != step.chunk_count) return null;
+            stored.ip[cells] = node.ip[cells];
+        }
+        try exec.reserveScratch(needs);
+        exec.plan_needs = needs;
+        for (steps) |*step| step.done_chunks.store(0, .monotonic);
+        return exec.plan_chunk_total;
+    }
+
+    /// The chunks `planSteps` gives an ATTENTION node (its work grows with the cells).
+    fn attentionChunks(exec: *Executor, node: *const NodeEntry) u32 {
+        const nt = nodeTensors(exec, node) catch unreachable; // checked
+        const plan = stepsOf(nt, node, exec.chunksMax(nt, node), exec.threadCount(), false);
+        return plan.steps[plan.count - 1].chunk_count;
+    }
+
+    /// Most chunks a node is split into: one (one thread) when its work is small.
+    fn chunksMax(exec: *const Executor, nt: NodeTensors, node: *const NodeEntry) usize {
+        const parallel = exec.threadCount() > 1 and nodeWork(nt, node) >= parallel_work_min;
+        return if (parallel) chunks_per_thread * exec.threadCount() else 1;
     }
 
     /// Splits every node into steps of chunks. Small nodes are one chunk (one thread); large
@@ -299,8 +370,7 @@ pub const Executor = struct {
         while (index < nodes.len) {
             const node = &nodes[index];
             const nt = nodeTensors(exec, node) catch unreachable; // checked
-            const parallel = exec.threadCount() > 1 and nodeWork(nt, node) >= parallel_work_min;
-            const chunks_max: usize = if (parallel) chunks_per_thread * exec.threadCount() else 1;
+            const chunks_max = exec.chunksMax(nt, node);
             const activations = QuantizedActivations.of(nt, node);
             const reuse = activations != null and quantized != null and
                 std.meta.eql(activations.?, quantized.?);
@@ -810,6 +880,10 @@ fn checkSetRows(exec: *Executor, nt: NodeTensors) Error!void {
     try expectIndices(exec, cells, nt.dst.rowCount(), "src1");
 }
 
+/// The ATTENTION parameter that says how many cache cells it scans: the only one a decode
+/// loop changes from token to token.
+const attention_cells_param = 4;
+
 /// Sizes of an ATTENTION node, from its parameters and tensors.
 const AttentionShape = struct {
     tokens: usize,
@@ -832,7 +906,7 @@ const AttentionShape = struct {
             .kv_heads = kv_heads,
             .head_dim = @intCast(node.ip[2]),
             .head_dim_v = values.rowLength() / kv_heads,
-            .cells = @intCast(node.ip[4]),
+            .cells = @intCast(node.ip[attention_cells_param]),
             .window = node.ip[3],
         };
     }
@@ -1502,6 +1576,7 @@ test {
     _ = ops;
     _ = pool_module;
     _ = step_order;
+    _ = plan_key_module;
 }
 
 /// A small graph over one f32 buffer, built by hand as the TypeScript encoder would.
@@ -1563,6 +1638,37 @@ test "Executor.compute() runs mul_mat, add and scale in order on 1 and 3 threads
         try testing.expectEqualSlices(f32, &.{ 6, 11.5, 17.5, 7, 12.5, 19.5 }, g.memory[16..22]);
         try testing.expectEqualStrings("", exec.message());
     }
+}
+
+test "Executor.compute() reuses the last plan for the same graph, and only for it" {
+    const exec = try Executor.create(testing.allocator, 2);
+    defer exec.destroy();
+    var g: TestGraph = .{};
+    @memcpy(g.memory[0..6], &[_]f32{ 1, 0, 0, 1, 1, 1 });
+    @memcpy(g.memory[8..10], &[_]f32{ 2, 3 });
+    const w = g.tensor(0, 0, 2, 3);
+    const x = g.tensor(0, 8, 2, 1);
+    const out = g.tensor(0, 16, 3, 1);
+    var nodes = [_]NodeEntry{
+        testNode(.mul_mat, out, &.{ w, x }, 0),
+        testNode(.scale, out, &.{out}, 0.5),
+    };
+    const buffers = g.buffers();
+    try exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes);
+    try testing.expectEqualSlices(f32, &.{ 1, 1.5, 2.5 }, g.memory[16..19]);
+    // Same graph, new input: the stored plan runs it (every step's chunks counted afresh).
+    @memcpy(g.memory[8..10], &[_]f32{ 4, 6 });
+    try testing.expect(exec.plan_key.matches(&buffers, g.tensors[0..g.tensor_count], &nodes, @intFromEnum(Op.attention), attention_cells_param));
+    try exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes);
+    try testing.expectEqualSlices(f32, &.{ 2, 3, 5 }, g.memory[16..19]);
+    // A changed parameter is a new graph, checked and planned again.
+    nodes[1].fp[0] = 2;
+    try exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes);
+    try testing.expectEqualSlices(f32, &.{ 8, 12, 20 }, g.memory[16..19]);
+    // A graph that fails its checks leaves no plan to reuse.
+    nodes[1].src[0] = 7;
+    try testing.expectError(error.InvalidGraph, exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes));
+    try testing.expect(!exec.plan_key.valid);
 }
 
 test "Executor.compute() refuses bad graphs with a message" {
