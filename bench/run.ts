@@ -21,20 +21,37 @@ import { zenoTaskRunFlags } from "./zeno_task_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
+const USAGE = "usage: deno task bench [--reps 3] [--threads 2] [-p 512] [-n 128] [--only <name part>]\n" +
+  "                       [--no-llama-cpp] [--model-timeout-min 20] [--out bench/results]";
+
+function _options(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        help: { type: "boolean", short: "h" },
+        reps: { type: "string", default: "3" },
+        threads: { type: "string", default: "2" },
+        prompt: { type: "string", short: "p", default: "512" },
+        gen: { type: "string", short: "n", default: "128" },
+        only: { type: "string" },
+        "no-llama-cpp": { type: "boolean" },
+        out: { type: "string", default: join(ROOT, "bench", "results") },
+        "model-timeout-min": { type: "string", default: "20" },
+      },
+    });
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      reps: { type: "string", default: "3" },
-      threads: { type: "string", default: "2" },
-      prompt: { type: "string", short: "p", default: "512" },
-      gen: { type: "string", short: "n", default: "128" },
-      only: { type: "string" },
-      "no-llama-cpp": { type: "boolean" },
-      out: { type: "string", default: join(ROOT, "bench", "results") },
-      "model-timeout-min": { type: "string", default: "20" },
-    },
-  });
+  const { values } = _options(Deno.args);
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   const log = (message: string) => console.error(message);
   const models = BENCH_SUITE.filter((m) =>
     values.only === undefined || m.name.includes(values.only)
