@@ -1658,7 +1658,9 @@ test "Executor.compute() reuses the last plan for the same graph, and only for i
     try testing.expectEqualSlices(f32, &.{ 1, 1.5, 2.5 }, g.memory[16..19]);
     // Same graph, new input: the stored plan runs it (every step's chunks counted afresh).
     @memcpy(g.memory[8..10], &[_]f32{ 4, 6 });
-    try testing.expect(exec.plan_key.matches(&buffers, g.tensors[0..g.tensor_count], &nodes, @intFromEnum(Op.attention), attention_cells_param));
+    const attention = @intFromEnum(Op.attention);
+    const tensors = g.tensors[0..g.tensor_count];
+    try testing.expect(exec.plan_key.matches(&buffers, tensors, &nodes, attention, attention_cells_param));
     try exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes);
     try testing.expectEqualSlices(f32, &.{ 2, 3, 5 }, g.memory[16..19]);
     // A changed parameter is a new graph, checked and planned again.

@@ -281,7 +281,10 @@ fn groups16Prepared(
     // per call (for the 1B model's 8192-wide down projection they cost ~0.5 µs, a few % of
     // a 256 KiB tile's time).
     const one_pass = o.n <= tokens;
-    const tile_rows = if (one_pass) row_end - row_begin else @max(1, prepared_tile_bytes / group_bytes) * group_rows16;
+    const tile_rows = if (one_pass)
+        row_end - row_begin
+    else
+        @max(1, prepared_tile_bytes / group_bytes) * group_rows16;
     const x_row_bytes = o.activations.len / o.n;
     var buffer: [tokens][Kernel.max_blocks]Constants = undefined;
     var tile_begin = row_begin;
