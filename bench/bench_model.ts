@@ -43,6 +43,23 @@ export interface BenchOptions {
   readonly log?: (message: string) => void;
 }
 
+const _COUNT_NAMES = { pp: "-p", tg: "-n", ttft: "--ttft", reps: "-r", threads: "-t" } as const;
+
+/**
+ * Refuses a count that is not a whole number of at least 1 (a 0-token prompt, 0 repetitions),
+ * naming the option as `zeno bench` spells it.
+ */
+export function checkBenchCounts(options: BenchOptions): void {
+  for (const [key, flag] of Object.entries(_COUNT_NAMES)) {
+    const value = options[key as keyof typeof _COUNT_NAMES];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new RangeError(
+        `Cannot bench with ${flag} ${value}: it must be a whole number of at least 1`,
+      );
+    }
+  }
+}
+
 /** Ratios of medians, zeno / llama.cpp (above 1 means zeno is faster, except `ttft`: lower). */
 export interface BenchRatios {
   pp: number;
@@ -97,6 +114,7 @@ export interface BenchResult extends EngineSpeed {
  * @returns the result, ready for JSON
  */
 export async function benchModel(path: string, options: BenchOptions = {}): Promise<BenchResult> {
+  checkBenchCounts(options);
   const log = options.log ?? (() => {});
   const threads = options.threads ?? 2;
   const loadAvg = loadavg();

@@ -1,10 +1,10 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import { join } from "node:path";
 import { quantTarget } from "../core/quantize/quant_targets.ts";
 import { writeSynthModel } from "../core/synth/synth_model.ts";
 import { synthSpec } from "../core/synth/synth_specs.ts";
 import { testdataPath } from "../tests/testdata.ts";
-import { benchModel } from "./bench_model.ts";
+import { benchModel, checkBenchCounts } from "./bench_model.ts";
 import { median } from "./engine_speed.ts";
 
 Deno.test("benchModel() returns the JSON shape zeno bench --json prints", async () => {
@@ -56,5 +56,25 @@ Deno.test("benchModel() returns the JSON shape zeno bench --json prints", async 
     strictEqual(json.decode_gbps, median(json.tg_tps) * tensorBytes / 1e9);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("checkBenchCounts() refuses a count below 1 or not whole, naming the option", () => {
+  checkBenchCounts({ pp: 512, tg: 128, ttft: 32, reps: 3, threads: 2 });
+  checkBenchCounts({});
+  const cases: [Parameters<typeof checkBenchCounts>[0], string][] = [
+    [{ ttft: 0 }, "--ttft 0"],
+    [{ pp: -1 }, "-p -1"],
+    [{ tg: 2.5 }, "-n 2.5"],
+    [{ reps: 0 }, "-r 0"],
+    [{ threads: NaN }, "-t NaN"],
+  ];
+  for (const [options, named] of cases) {
+    throws(
+      () => checkBenchCounts(options),
+      (error: Error) =>
+        error instanceof RangeError &&
+        error.message === `Cannot bench with ${named}: it must be a whole number of at least 1`,
+    );
   }
 });

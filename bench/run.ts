@@ -21,7 +21,8 @@ import { zenoTaskRunFlags } from "./zeno_task_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-const USAGE = "usage: deno task bench [--reps 3] [--threads 2] [-p 512] [-n 128] [--only <name part>]\n" +
+const USAGE =
+  "usage: deno task bench [--reps 3] [--threads 2] [-p 512] [-n 128] [--only <name part>]\n" +
   "                       [--no-llama-cpp] [--model-timeout-min 20] [--out bench/results]";
 
 function _options(args: string[]) {

@@ -95,8 +95,14 @@ for (const entry of listBackends()) {
         strictEqual(token, golden.generated_ids[step]);
       }
       throws(
-        () => reused.evalSync({ tokens: [token], positions: [prompt.length + 1] }, new Float32Array(vocab - 1)),
-        (error: Error) => error instanceof RangeError && error.message.includes(`Cannot write ${vocab} logits into an array of ${vocab - 1}`),
+        () =>
+          reused.evalSync(
+            { tokens: [token], positions: [prompt.length + 1] },
+            new Float32Array(vocab - 1),
+          ),
+        (error: Error) =>
+          error instanceof RangeError &&
+          error.message.includes(`Cannot write ${vocab} logits into an array of ${vocab - 1}`),
       );
     } finally {
       model.dispose();
