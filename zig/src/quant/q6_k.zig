@@ -19,7 +19,7 @@ pub const ActBlock = blocks.BlockQ8_K;
 const qk = blocks.qk_k;
 
 /// The 256 integers q - 32 (-32..31) of a block, value order.
-fn levels(block: *const Block) [qk]i8 {
+pub fn levels(block: *const Block) [qk]i8 {
     var out: [qk]i8 = undefined;
     for (0..2) |h| {
         const ql = block.ql[64 * h ..][0..64];

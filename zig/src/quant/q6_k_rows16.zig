@@ -29,6 +29,7 @@ const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
 const simd = @import("simd.zig");
+const q6_k = @import("q6_k.zig");
 
 const Block = blocks.BlockQ6_K;
 const ActBlock = blocks.BlockQ8_K;
@@ -77,30 +78,20 @@ fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) vo
     const d: [2]u8 = @bitCast(block.d);
     block_out[d_offset + 2 * r ..][0..2].* = d;
     for (block.scales, 0..) |scale, s| block_out[scales_offset + group_rows * s + r] = @bitCast(scale);
+    const signed = q6_k.levels(block);
     for (0..2) |h| for (0..8) |l| {
         const quad = block_out[quads_offset + quad_bytes * (8 * h + l) ..][0..quad_bytes];
         for (0..4) |p| {
-            const levels = fileLevels(block, h, 4 * l + p);
+            // Position 4l + p of chunks 4h..4h+3: values 128h + 32k + 4l + p, as 0..63.
+            var levels: [4]u8 = undefined;
+            for (&levels, 0..) |*level, k| {
+                level.* = @intCast(@as(i16, signed[128 * h + 32 * k + 4 * l + p]) + 32);
+            }
             for (0..3) |j| {
                 const top: u8 = (levels[3] >> @intCast(2 * j)) & 3;
                 quad[64 * j + 4 * r + p] = levels[j] | (top << 6);
             }
         }
-    };
-}
-
-/// The 6-bit levels at position `i` (0..32) of chunks 4h..4h+3 of a Q6_K block, unpacked from
-/// the file's packing: low nibbles in ql (chunks 4h, 4h+2 in one byte, 4h+1, 4h+3 in the byte
-/// 32 on), the top two bits of all four in one qh byte.
-fn fileLevels(block: *const Block, h: usize, i: usize) [4]u8 {
-    const ql_a = block.ql[64 * h + i];
-    const ql_b = block.ql[64 * h + 32 + i];
-    const qh = block.qh[32 * h + i];
-    return .{
-        (ql_a & 0x0F) | ((qh & 3) << 4),
-        (ql_b & 0x0F) | (((qh >> 2) & 3) << 4),
-        (ql_a >> 4) | (((qh >> 4) & 3) << 4),
-        (ql_b >> 4) | ((qh >> 6) << 4),
     };
 }
 
@@ -176,7 +167,6 @@ inline fn unpackQuad(quad: *const [quad_bytes]u8) [4]Bytes {
 const testing = std.testing;
 
 test "dotGroup() equals q6_k's dot() bit for bit" {
-    const q6_k = @import("q6_k.zig");
     const q8_k = @import("q8_k.zig");
     const allocator = testing.allocator;
     const n = 3 * qk;
