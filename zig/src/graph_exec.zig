@@ -209,7 +209,6 @@ pub const Executor = struct {
     /// The last graph checked and planned, and what its plan needed (see `reusePlan`).
     plan_key: PlanKey,
     plan_needs: ScratchNeeds = .{},
-    plan_chunk_total: u32 = 0,
 
     const PlanKey = plan_key_module.PlanKey(BufferEntry, TensorEntry, NodeEntry);
 
@@ -296,7 +295,6 @@ pub const Executor = struct {
         try exec.reserveScratch(needs);
         const chunk_total = try exec.planSteps(nodes);
         exec.plan_needs = needs;
-        exec.plan_chunk_total = chunk_total;
         // Without room for the key the next graph is only checked and planned again.
         exec.plan_key.store(buffers, tensor_entries, nodes) catch {};
         return chunk_total;
@@ -331,7 +329,9 @@ pub const Executor = struct {
         try exec.reserveScratch(needs);
         exec.plan_needs = needs;
         for (steps) |*step| step.done_chunks.store(0, .monotonic);
-        return exec.plan_chunk_total;
+        if (steps.len == 0) return 0;
+        const last = steps[steps.len - 1];
+        return last.first_chunk + last.chunk_count;
     }
 
     /// The chunks `planSteps` gives an ATTENTION node (its work grows with the cells).

@@ -40,8 +40,8 @@ pub fn PlanKey(comptime Buffer: type, comptime TensorEntry: type, comptime Node:
             if (!key.valid) return false;
             if (buffers.len != key.buffer_count or tensors.len != key.tensor_count) return false;
             if (nodes.len != key.node_count) return false;
-            if (!sameBytes(Buffer, buffers, key.buffers[0..buffers.len])) return false;
-            if (!sameBytes(TensorEntry, tensors, key.tensors[0..tensors.len])) return false;
+            if (!equalContents(Buffer, buffers, key.buffers[0..buffers.len])) return false;
+            if (!equalContents(TensorEntry, tensors, key.tensors[0..tensors.len])) return false;
             for (nodes, key.nodes[0..nodes.len]) |node, stored| {
                 var scanned = node;
                 if (node.op == attention_op) scanned.ip[scan_param] = stored.ip[scan_param];
@@ -76,7 +76,7 @@ pub fn PlanKey(comptime Buffer: type, comptime TensorEntry: type, comptime Node:
     };
 }
 
-fn sameBytes(comptime T: type, a: []const T, b: []const T) bool {
+fn equalContents(comptime T: type, a: []const T, b: []const T) bool {
     return std.mem.eql(u8, std.mem.sliceAsBytes(a), std.mem.sliceAsBytes(b));
 }
 

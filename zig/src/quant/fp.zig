@@ -85,12 +85,10 @@ pub fn f32ToBf16(value: f32) u16 {
 /// Valid for |value| ≤ 2^22 - 1, which the callers guarantee.
 pub inline fn nearestInt(value: f32) i32 {
     assert(@abs(value) <= 4194303.0);
-    const shifted: f32 = value + 12582912.0;
-    const bits: i32 = @bitCast(shifted);
-    return (bits & 0x007f_ffff) - 0x0040_0000;
+    return nearestInts(1, @splat(value))[0];
 }
 
-/// `nearestInt` lane by lane (same magic-number rounding, ties to even, |value| < 2^22).
+/// `nearestInt` lane by lane.
 pub inline fn nearestInts(comptime lanes: usize, values: @Vector(lanes, f32)) @Vector(lanes, i32) {
     const shifted = values + @as(@Vector(lanes, f32), @splat(12582912.0));
     const bits: @Vector(lanes, i32) = @bitCast(shifted);
