@@ -29,8 +29,9 @@ pub const Range = struct {
 /// out), and scratch.
 pub const reads_max = 9;
 
-/// Writes a step may make: its destination, and a fused step's intermediate.
-pub const writes_max = 2;
+/// Writes a step may make: its destination, and a fused step's intermediates (a norm chain's
+/// sum, normed rows and their quantized copy).
+pub const writes_max = 3;
 
 /// The memory one step reads and writes.
 pub const Access = struct {
