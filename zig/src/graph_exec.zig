@@ -908,6 +908,13 @@ fn checkRope(exec: *Executor, nt: NodeTensors, node: *const NodeEntry) Error!voi
             .{ n_rot, x.rowLength() },
         );
     }
+    if (n_rot > 2 * ops.rope.pairs_max) {
+        return exec.fail(
+            error.Unsupported,
+            "rotated dims {d} exceed the {d} this library turns",
+            .{ n_rot, 2 * ops.rope.pairs_max },
+        );
+    }
     const tokens = x.rowCount() / x.ne[1];
     if (positions.count() != tokens) {
         return exec.fail(
@@ -1612,19 +1619,18 @@ fn runRope(share: Share, nt: NodeTensors, node: *const NodeEntry) void {
     const dst = nt.dst.f32s();
     const len = x.rowLength();
     const heads = x.ne[1];
+    const n_rot: usize = @intCast(node.ip[1]);
     const part = share.range(x.rowCount());
+    // The rows of one token (its heads) share a position and so the angles.
+    var angles: ops.rope.Angles = undefined;
+    var angles_position: ?i32 = null;
     for (part.begin..part.end) |r| {
         const position = positions[r / heads];
-        const n_rot: usize = @intCast(node.ip[1]);
-        ops.rope.ropeRow(
-            dst[r * len ..][0..len],
-            src[r * len ..][0..len],
-            n_rot,
-            node.ip[0],
-            position,
-            node.fp[0],
-            node.fp[1],
-        );
+        if (angles_position != position) {
+            angles = .of(n_rot, position, node.fp[0], node.fp[1]);
+            angles_position = position;
+        }
+        ops.rope.ropeRowAt(dst[r * len ..][0..len], src[r * len ..][0..len], node.ip[0], &angles);
     }
 }
 
