@@ -171,6 +171,14 @@ fn capAndScale(raw: f32, params: Params) f32 {
     return std.math.tanh(raw * inverse) * params.softcap * params.scale;
 }
 
+/// `capAndScale` of 16 raw scores (the same operations lane by lane).
+fn capAndScaleBlock(raw: V, params: Params) V {
+    if (!(params.softcap > 0)) return raw * @as(V, @splat(params.scale));
+    var out: V = undefined;
+    inline for (0..lanes) |l| out[l] = capAndScale(raw[l], params);
+    return out;
+}
+
 /// a·b in `order` (b widened from `T`).
 pub fn orderedDot(comptime T: type, order: SumOrder, a: []const f32, b: []const T) f32 {
     assert(a.len == b.len);
@@ -484,12 +492,15 @@ pub fn attendGroup(
     var first: usize = 0;
     while (first < block_cells) : (first += lanes) {
         widenKeys(K, block, keys, first);
+        // Which of the 16 cells the token sees: the same for every head of the group.
+        var seen: @Vector(lanes, bool) = undefined;
+        inline for (0..lanes) |l| seen[l] = visibility.sees(first + l);
         for (0..heads) |h| {
             const query = query_all[h * keys.len ..][0..keys.len];
-            const raw: [lanes]f32 = scoreBlock(params.score_order, query, block);
-            for (scores_all[h * cells + first ..][0..lanes], raw, first..) |*score, r, c| {
-                score.* = if (visibility.sees(c)) capAndScale(r, params) else invisible;
-            }
+            const raw = scoreBlock(params.score_order, query, block);
+            const block_scores = scores_all[h * cells + first ..][0..lanes];
+            const scaled = capAndScaleBlock(raw, params);
+            block_scores.* = @select(f32, seen, scaled, @as(V, @splat(invisible)));
         }
     }
     for (block_cells..cells) |c| {
