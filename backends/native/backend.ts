@@ -21,6 +21,7 @@ import type {
   ModelBytes,
 } from "../../core/backend.ts";
 import { NativeLibraryError } from "../../core/errors.ts";
+import { setArgmaxKernel } from "../../core/sampling/greedy.ts";
 import { setLogitsMaskKernel } from "../../core/sampling/logits_mask.ts";
 import { ggmlTypeName } from "../../core/gguf/ggml_types.ts";
 import { GgmlType } from "../../core/gguf/types.ts";
@@ -117,6 +118,7 @@ class NativeBuffer implements BackendBuffer {
 export function createNativeBackend(options: NativeBackendOptions = {}): Backend {
   const library = loadNativeLibrary(options.library);
   _registerLogitsMask(library);
+  _registerArgmax(library);
   const threads = options.threads ?? 0;
   if (!Number.isInteger(threads) || threads < 0 || threads > 256) {
     throw new RangeError(`Cannot create the native backend with ${threads} threads: use 1 to 256`);
@@ -130,6 +132,12 @@ function _registerLogitsMask(library: NativeLibrary): void {
   setLogitsMaskKernel((logits, bits, count) => {
     checkStatus(symbols, symbols.zeno_logits_mask(logits, bits, count), "Cannot mask logits");
   });
+}
+
+/** Hands the library's greedy argmax to the sampler (the library stays open). */
+function _registerArgmax(library: NativeLibrary): void {
+  const symbols = library.symbols;
+  setArgmaxKernel((logits) => symbols.zeno_argmax_f32(logits, logits.length));
 }
 
 class NativeBackend implements Backend {

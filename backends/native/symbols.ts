@@ -11,7 +11,7 @@
  */
 
 /** The ABI version this TypeScript expects; the library's `zeno_abi_version()` must equal it. */
-export const ZENO_ABI_VERSION = 5;
+export const ZENO_ABI_VERSION = 6;
 
 /** Every symbol of the native library. */
 export const NATIVE_SYMBOLS = {
@@ -64,6 +64,8 @@ export const NATIVE_SYMBOLS = {
   },
   // Logits masks: (logits: Float32Array, bits: Uint32Array, count) -> status.
   zeno_logits_mask: { parameters: ["buffer", "buffer", "u32"], result: "i32" },
+  // Greedy choice: (logits: Float32Array, count) -> first index of the largest, or -1.
+  zeno_argmax_f32: { parameters: ["buffer", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

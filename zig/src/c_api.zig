@@ -24,7 +24,7 @@ const assert = std.debug.assert;
 // Version
 
 /// Bumped on every incompatible change of this file; the loader refuses any other value.
-pub const abi_version: u32 = 5;
+pub const abi_version: u32 = 6;
 
 /// The ABI version this library was built with (`ZENO_ABI_VERSION` in symbols.ts).
 export fn zeno_abi_version() u32 {
@@ -590,6 +590,25 @@ export fn zeno_logits_mask(logits: ?[*]f32, bits: ?[*]const u32, count: u32) Sta
     const words = (bits orelse return .invalid_argument)[0 .. (count + 31) / 32];
     ops.logits_mask.maskByBits(row, words);
     return .ok;
+}
+
+/// Index of the largest of `count` values, the first on ties; -1 when every value is NaN or
+/// -inf, `count` is 0 or `values` is null. `count` fits an i32 (a vocabulary).
+export fn zeno_argmax_f32(values: ?[*]const f32, count: u32) i32 {
+    if (count == 0 or count > std.math.maxInt(i32)) return -1;
+    const row = (values orelse return -1)[0..count];
+    const index = ops.argmax.argmax(row) orelse return -1;
+    return @intCast(index);
+}
+
+test "zeno_argmax_f32() returns the first largest index, or -1 for none" {
+    const inf = std.math.inf(f32);
+    const values = [_]f32{ -1, 4, std.math.nan(f32), 4 };
+    try testing.expectEqual(@as(i32, 1), zeno_argmax_f32(&values, values.len));
+    const none = [_]f32{ -inf, std.math.nan(f32) };
+    try testing.expectEqual(@as(i32, -1), zeno_argmax_f32(&none, none.len));
+    try testing.expectEqual(@as(i32, -1), zeno_argmax_f32(null, 3));
+    try testing.expectEqual(@as(i32, -1), zeno_argmax_f32(&values, 0));
 }
 
 test "zeno_logits_mask() masks clear bits and rejects null arrays" {

@@ -2,6 +2,7 @@
 //! primitive arguments with a scalar `_generic` reference beside its SIMD version; the graph
 //! executor (graph_exec.zig) splits the work of a node over threads and calls them.
 
+pub const argmax = @import("argmax.zig");
 pub const attention = @import("attention.zig");
 pub const elementwise = @import("elementwise.zig");
 pub const ggml_math = @import("ggml_math.zig");
@@ -12,6 +13,7 @@ pub const rope = @import("rope.zig");
 pub const rows = @import("rows.zig");
 
 test {
+    _ = argmax;
     _ = attention;
     _ = elementwise;
     _ = ggml_math;
