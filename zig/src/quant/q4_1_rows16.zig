@@ -1,0 +1,179 @@
+//! Q4_1 matrices repacked sixteen rows at a time (`Layout.rows16`), SIMD lanes = rows, as
+//! q4_0_rows16.zig does for Q4_0. SmolLM2 (zeno's default model) is Q4_1: row by row and four
+//! rows at a time its products ran at ~0.4 of the stream, compute-bound.
+//!
+//! One group block holds block b of rows 16g..16g+15, 320 bytes (16 × 20, the file's size):
+//!
+//!   [0, 32)    d of rows 0..15 (f16)
+//!   [32, 64)   m of rows 0..15 (f16)
+//!   [64, 320)  qs in four 64-byte pieces: piece i holds row r's qs[4i ..][0..4] at 4r
+//!
+//! Piece i's low nibbles are values 4i..4i+3 of every row, its high nibbles 16+4i..16+4i+3:
+//! exactly the groups of four that llama.cpp's `ggml_vec_dot_q4_1_q8_1` sums into its eight
+//! lanes (lane i and lane 4+i). One `vpdpbusd` of a piece's nibbles against the four
+//! activations broadcast to every row gives that lane for all 16 rows, so the float steps per
+//! row are `legacy_dot.dot`'s: lane j += (d_w·d_x)·sum_j block by block, the eight lanes reduced
+//! by halves, plus the minimum terms m_w·s_x summed block by block. Results are bit-identical.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
+const fp = @import("fp.zig");
+const simd = @import("simd.zig");
+
+const Block = blocks.BlockQ4_1;
+const ActBlock = blocks.BlockQ8_1;
+const qk = blocks.qk_legacy;
+
+/// Rows per group.
+pub const group_rows: usize = 16;
+/// Bytes of one group block.
+pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
+
+const m_offset = 2 * group_rows;
+const qs_offset = 4 * group_rows;
+const pieces = qk / 2 / 4;
+
+comptime {
+    assert(qs_offset + pieces * 64 == group_block_bytes);
+}
+
+const I32s = @Vector(group_rows, i32);
+const F32s = @Vector(group_rows, f32);
+const Bytes = @Vector(64, u8);
+
+/// Writes `rows` rows of `blocks_per_row` Q4_1 blocks (file layout, `src`) to `dst` in groups
+/// of 16 rows. `rows` is a multiple of 16.
+pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
+    assert(rows % group_rows == 0);
+    assert(src.len == rows * blocks_per_row * @sizeOf(Block) and dst.len == src.len);
+    const all = blocks.asBlocks(Block, src);
+    var out: usize = 0;
+    var group: usize = 0;
+    while (group < rows) : (group += group_rows) {
+        for (0..blocks_per_row) |b| {
+            const block_out = dst[out..][0..group_block_bytes];
+            for (0..group_rows) |r| {
+                const block = &all[(group + r) * blocks_per_row + b];
+                block_out[2 * r ..][0..2].* = @bitCast(block.d);
+                block_out[m_offset + 2 * r ..][0..2].* = @bitCast(block.m);
+                for (0..pieces) |i| {
+                    block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = block.qs[4 * i ..][0..4].*;
+                }
+            }
+            out += group_block_bytes;
+        }
+    }
+    assert(out == dst.len);
+}
+
+/// One token's sums for a group: llama.cpp's eight lanes per row, and the minimum terms.
+const Sums = struct {
+    lanes: [8]F32s = @splat(@splat(0)),
+    min: F32s = @splat(0),
+
+    /// Each row's dot: the lanes reduced by halves (`simd.treeSum(8, …)` per row), then the
+    /// minimum terms added.
+    fn total(s: Sums) F32s {
+        var half: [4]F32s = undefined;
+        inline for (&half, 0..) |*h, j| h.* = s.lanes[j] + s.lanes[j + 4];
+        const quarter = [2]F32s{ half[0] + half[2], half[1] + half[3] };
+        return (quarter[0] + quarter[1]) + s.min;
+    }
+};
+
+/// The dot products of a group's 16 rows with `tokens` Q8_1 activation rows.
+inline fn groupDot(
+    comptime tokens: usize,
+    n: usize,
+    group: []const u8,
+    xs: [tokens][]const u8,
+) [tokens]F32s {
+    const block_count = blocks.blockCount(n, qk);
+    assert(group.len == block_count * group_block_bytes);
+    var acts: [tokens][]const ActBlock = undefined;
+    inline for (&acts, xs) |*a, x| {
+        a.* = blocks.asBlocks(ActBlock, x);
+        assert(a.len == block_count);
+    }
+    var sums: [tokens]Sums = @splat(.{});
+    for (0..block_count) |b| {
+        const block = group[b * group_block_bytes ..][0..group_block_bytes];
+        const target = comptime simd.PrefetchTarget.forTokens(tokens);
+        simd.prefetchAhead(block, group_block_bytes, target);
+        const d_w = fp.halves16ToF32(block[0..32]);
+        const m_w = fp.halves16ToF32(block[m_offset..][0..32]);
+        var levels: [2 * pieces]Bytes = undefined;
+        inline for (0..pieces) |i| {
+            const packed_q: Bytes = block[qs_offset + 64 * i ..][0..64].*;
+            levels[i] = packed_q & @as(Bytes, @splat(0x0F));
+            levels[pieces + i] = packed_q >> @splat(4);
+        }
+        inline for (&sums, acts) |*s, a| {
+            const xb = &a[b];
+            // llama.cpp: d = d_w·d_x as f32, lane j += d·(f32)sum_j; summs += m_w·s_x.
+            const scale = d_w * @as(F32s, @splat(fp.halfToF32(xb.d)));
+            s.min = @mulAdd(F32s, m_w, @splat(fp.halfToF32(xb.s)), s.min);
+            inline for (&s.lanes, levels, 0..) |*lane, level, j| {
+                const x4 = simd.repeat4Bytes(xb.qs[4 * j ..][0..4]);
+                const sum: F32s = @floatFromInt(simd.dotUnsigned4(level, x4));
+                lane.* = @mulAdd(F32s, scale, sum, lane.*);
+            }
+        }
+    }
+    var out: [tokens]F32s = undefined;
+    inline for (&out, sums) |*o, s| o.* = s.total();
+    return out;
+}
+
+/// One token against the group's 16 rows, each result equal to `q4_1.dot`'s.
+pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
+    return groupDot(1, n, group, .{x})[0];
+}
+
+/// Two tokens against the group's 16 rows (each weight piece unpacked once for both).
+pub fn dotGroupTokens2(n: usize, group: []const u8, xs: [2][]const u8) [2][group_rows]f32 {
+    const sums = groupDot(2, n, group, xs);
+    return .{ sums[0], sums[1] };
+}
+
+const testing = std.testing;
+
+test "dotGroup() and dotGroupTokens2() equal q4_1's dotGeneric() bit for bit" {
+    const q4_1 = @import("q4_1.zig");
+    const q8_1 = @import("q8_1.zig");
+    const block_count = 7;
+    const n = block_count * qk;
+    const rows = 2 * group_rows;
+    const row_bytes = block_count * @sizeOf(Block);
+    var prng = std.Random.DefaultPrng.init(41);
+    const random = prng.random();
+    var values: [n]f32 = undefined;
+    var weights: [rows * row_bytes]u8 = undefined;
+    for (0..rows) |r| {
+        // Scales that differ by row, so a lane mixed up with another shows.
+        const scale: f32 = 0.5 + @as(f32, @floatFromInt(r));
+        for (&values) |*v| v.* = scale * random.floatNorm(f32) + 0.1 * scale;
+        q4_1.quantizeRow(&values, weights[r * row_bytes ..][0..row_bytes]);
+    }
+    var grouped: [weights.len]u8 = undefined;
+    interleave(block_count, rows, &weights, &grouped);
+    var acts: [2][block_count * @sizeOf(ActBlock)]u8 = undefined;
+    for (&acts) |*x| {
+        for (&values) |*v| v.* = random.floatNorm(f32);
+        q8_1.quantizeRowActivation(&values, x);
+    }
+    const group_bytes = group_rows * row_bytes;
+    for (0..rows / group_rows) |g| {
+        const group = grouped[g * group_bytes ..][0..group_bytes];
+        const one = dotGroup(n, group, &acts[0]);
+        const two = dotGroupTokens2(n, group, .{ &acts[0], &acts[1] });
+        for (0..group_rows) |r| {
+            const w = weights[(g * group_rows + r) * row_bytes ..][0..row_bytes];
+            const want0 = q4_1.dotGeneric(n, w, &acts[0]);
+            try testing.expectEqual(want0, one[r]);
+            try testing.expectEqual(want0, two[0][r]);
+            try testing.expectEqual(q4_1.dotGeneric(n, w, &acts[1]), two[1][r]);
+        }
+    }
+}
