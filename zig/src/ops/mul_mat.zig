@@ -17,6 +17,7 @@ const q4_0 = @import("../quant/q4_0.zig");
 const legacy_rows16 = @import("../quant/legacy_rows16.zig");
 const q4_0_rows16 = @import("../quant/q4_0_rows16.zig");
 const q4_1_rows16 = @import("../quant/q4_1_rows16.zig");
+const q5_0_rows16 = @import("../quant/q5_0_rows16.zig");
 const q8_0_rows16 = @import("../quant/q8_0_rows16.zig");
 const q4_k_rows16 = @import("../quant/q4_k_rows16.zig");
 const q6_k_rows16 = @import("../quant/q6_k_rows16.zig");
@@ -99,7 +100,7 @@ fn repackedOrder(t: *const traits.Traits, rows: usize) bool {
 
 fn hasRows16Kernel(weight_type: traits.QuantType) bool {
     return switch (weight_type) {
-        .q4_0, .q4_1, .q8_0, .q4_k, .q6_k => true,
+        .q4_0, .q4_1, .q5_0, .q8_0, .q4_k, .q6_k => true,
         else => false,
     };
 }
@@ -191,11 +192,14 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
 /// `mulMatRows` for `rows16` weights, group by group of 16 rows (rows16 matrices have a
 /// multiple of 16 rows). Q4_K: tokens in groups of four (`dotBatched`'s order), then the
 /// remaining tokens one by one (`dot`'s), as `repacked` says llama.cpp orders them. Q4_0 and
-/// Q8_0: `groups16Prepared` (`dotRepacked`'s and `dot`'s order). Q4_1: two tokens at a time,
-/// then one, all in `dot`'s order. Q6_K: one token at a time, `dot`'s order.
+/// Q8_0: `groups16Prepared` (`dotRepacked`'s and `dot`'s order). Q4_1 and Q5_0: two tokens
+/// at a time, then one, all in `dot`'s order. Q6_K: one token at a time, `dot`'s order.
 fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
     comptime assert(rows_per_block % group_rows16 == 0);
-    comptime for (.{ q4_0_rows16, q4_1_rows16, q8_0_rows16, q4_k_rows16, q6_k_rows16 }) |kernel| {
+    const kernels = .{
+        q4_0_rows16, q4_1_rows16, q5_0_rows16, q8_0_rows16, q4_k_rows16, q6_k_rows16,
+    };
+    comptime for (kernels) |kernel| {
         assert(kernel.group_rows == group_rows16);
     };
     switch (o.weight_type) {
@@ -206,6 +210,10 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
         .q4_1 => {
             const kernel = q4_1_rows16.dotGroupTokens2;
             groups16(2, kernel, q4_1_rows16.dotGroup, o, row_begin, row_end);
+        },
+        .q5_0 => {
+            const kernel = q5_0_rows16.dotGroupTokens2;
+            groups16(2, kernel, q5_0_rows16.dotGroup, o, row_begin, row_end);
         },
         .q8_0 => {
             const kernel = q8_0_rows16.dotGroupTokens2;
@@ -648,6 +656,7 @@ test "mulMatRows(): Q4_0 matrices with rows 8k give dotRepackedGeneric()'s resul
 test "mulMatRows(): rows16 weights give the file layout's results bit for bit" {
     try checkRows16(.q4_0, q4_0_rows16.interleave);
     try checkRows16(.q4_1, q4_1_rows16.interleave);
+    try checkRows16(.q5_0, q5_0_rows16.interleave);
     try checkRows16(.q8_0, q8_0_rows16.interleave);
     try checkRows16(.q4_k, q4_k_rows16.interleave);
     try checkRows16(.q6_k, q6_k_rows16.interleave);

@@ -51,6 +51,7 @@ pub const traits = @import("traits.zig");
 pub const layout = @import("layout.zig");
 pub const q4_0_rows16 = @import("q4_0_rows16.zig");
 pub const q4_1_rows16 = @import("q4_1_rows16.zig");
+pub const q5_0_rows16 = @import("q5_0_rows16.zig");
 pub const q8_0_rows16 = @import("q8_0_rows16.zig");
 pub const q4_k_rows16 = @import("q4_k_rows16.zig");
 pub const q6_k_rows16 = @import("q6_k_rows16.zig");
@@ -69,6 +70,7 @@ pub fn interleaveRows16(
     switch (quant_type) {
         .q4_0 => q4_0_rows16.interleave(blocks_per_row, rows, src, dst),
         .q4_1 => q4_1_rows16.interleave(blocks_per_row, rows, src, dst),
+        .q5_0 => q5_0_rows16.interleave(blocks_per_row, rows, src, dst),
         .q8_0 => q8_0_rows16.interleave(blocks_per_row, rows, src, dst),
         .q4_k => q4_k_rows16.interleave(blocks_per_row, rows, src, dst),
         .q6_k => q6_k_rows16.interleave(blocks_per_row, rows, src, dst),
@@ -88,6 +90,7 @@ test {
     _ = @import("legacy_rows16.zig");
     _ = q4_0_rows16;
     _ = q4_1_rows16;
+    _ = q5_0_rows16;
     _ = q8_0_rows16;
     _ = q4_k_rows16;
     _ = q6_k_rows16;
