@@ -61,8 +61,8 @@ pub fn readsF32(weight_type: traits.QuantType) bool {
 
 /// Whether weights of `weight_type` can be multiplied in `weight_layout` (the file's row
 /// layout: every type with a dot kernel; four rows interleaved: the legacy types; sixteen
-/// rows with lanes = rows: Q4_0, Q8_0, Q4_K and Q6_K, where AVX-512 VNNI exists: elsewhere
-/// they would be slower).
+/// rows with lanes = rows: Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K, where AVX-512 VNNI exists:
+/// elsewhere they would be slower).
 pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layout) bool {
     const t = traits.traits(weight_type);
     return switch (weight_layout) {
