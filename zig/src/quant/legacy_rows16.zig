@@ -162,3 +162,61 @@ pub fn expectMatchesReference(
         }
     }
 }
+
+/// Each row's dot from llama.cpp's eight lanes of a legacy dot (`legacy_dot.dot`), held as
+/// vectors over a group's 16 rows: lanes reduced by halves, as `simd.treeSum(8, …)` reduces
+/// one row's.
+pub fn eightLaneSums(lanes: [8]@Vector(group_rows, f32)) @Vector(group_rows, f32) {
+    var half: [4]@Vector(group_rows, f32) = undefined;
+    inline for (&half, 0..) |*h, j| h.* = lanes[j] + lanes[j + 4];
+    return (half[0] + half[2]) + (half[1] + half[3]);
+}
+
+/// Checks a rows16 kernel that takes no prepared constants (`Kernel`: q4_1_rows16 or
+/// q5_0_rows16, with `interleave`, `dotGroup` and `dotGroupTokens2`) against the row-by-row
+/// `reference` it must equal bit for bit, over two groups of rows whose scales differ by row
+/// (a lane mixed up with another shows) and two activation rows of `ActBlock`s.
+pub fn expectLanesMatchReference(
+    comptime Block: type,
+    comptime ActBlock: type,
+    comptime Kernel: type,
+    seed: u64,
+    quantize_row: fn ([]const f32, []u8) void,
+    quantize_activations: fn ([]const f32, []u8) void,
+    reference: fn (usize, []const u8, []const u8) f32,
+) !void {
+    const testing = std.testing;
+    const block_count = 7;
+    const n = block_count * blocks.qk_legacy;
+    const rows = 2 * group_rows;
+    const row_bytes = block_count * @sizeOf(Block);
+    var prng = std.Random.DefaultPrng.init(seed);
+    const random = prng.random();
+    var values: [n]f32 = undefined;
+    var weights: [rows * row_bytes]u8 = undefined;
+    for (0..rows) |r| {
+        const scale: f32 = 0.5 + @as(f32, @floatFromInt(r));
+        for (&values) |*v| v.* = scale * (random.floatNorm(f32) + 0.1);
+        quantize_row(&values, weights[r * row_bytes ..][0..row_bytes]);
+    }
+    var grouped: [weights.len]u8 = undefined;
+    Kernel.interleave(block_count, rows, &weights, &grouped);
+    var acts: [2][block_count * @sizeOf(ActBlock)]u8 = undefined;
+    for (&acts) |*x| {
+        for (&values) |*v| v.* = random.floatNorm(f32);
+        quantize_activations(&values, x);
+    }
+    const group_bytes = group_rows * row_bytes;
+    for (0..rows / group_rows) |g| {
+        const group = grouped[g * group_bytes ..][0..group_bytes];
+        const one = Kernel.dotGroup(n, group, &acts[0]);
+        const two = Kernel.dotGroupTokens2(n, group, .{ &acts[0], &acts[1] });
+        for (0..group_rows) |r| {
+            const w = weights[(g * group_rows + r) * row_bytes ..][0..row_bytes];
+            const want = reference(n, w, &acts[0]);
+            try testing.expectEqual(want, one[r]);
+            try testing.expectEqual(want, two[0][r]);
+            try testing.expectEqual(reference(n, w, &acts[1]), two[1][r]);
+        }
+    }
+}

@@ -19,6 +19,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const legacy_rows16 = @import("legacy_rows16.zig");
 const simd = @import("simd.zig");
 
 const Block = blocks.BlockQ4_1;
@@ -26,7 +27,7 @@ const ActBlock = blocks.BlockQ8_1;
 const qk = blocks.qk_legacy;
 
 /// Rows per group.
-pub const group_rows: usize = 16;
+pub const group_rows = legacy_rows16.group_rows;
 /// Bytes of one group block.
 pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
 
@@ -38,7 +39,6 @@ comptime {
     assert(qs_offset + pieces * 64 == group_block_bytes);
 }
 
-const I32s = @Vector(group_rows, i32);
 const F32s = @Vector(group_rows, f32);
 const Bytes = @Vector(64, u8);
 
@@ -72,13 +72,9 @@ const Sums = struct {
     lanes: [8]F32s = @splat(@splat(0)),
     min: F32s = @splat(0),
 
-    /// Each row's dot: the lanes reduced by halves (`simd.treeSum(8, …)` per row), then the
-    /// minimum terms added.
+    /// Each row's dot: the lanes reduced, then the minimum terms added.
     fn total(s: Sums) F32s {
-        var half: [4]F32s = undefined;
-        inline for (&half, 0..) |*h, j| h.* = s.lanes[j] + s.lanes[j + 4];
-        const quarter = [2]F32s{ half[0] + half[2], half[1] + half[3] };
-        return (quarter[0] + quarter[1]) + s.min;
+        return legacy_rows16.eightLaneSums(s.lanes) + s.min;
     }
 };
 
@@ -137,43 +133,16 @@ pub fn dotGroupTokens2(n: usize, group: []const u8, xs: [2][]const u8) [2][group
     return .{ sums[0], sums[1] };
 }
 
-const testing = std.testing;
-
 test "dotGroup() and dotGroupTokens2() equal q4_1's dotGeneric() bit for bit" {
     const q4_1 = @import("q4_1.zig");
     const q8_1 = @import("q8_1.zig");
-    const block_count = 7;
-    const n = block_count * qk;
-    const rows = 2 * group_rows;
-    const row_bytes = block_count * @sizeOf(Block);
-    var prng = std.Random.DefaultPrng.init(41);
-    const random = prng.random();
-    var values: [n]f32 = undefined;
-    var weights: [rows * row_bytes]u8 = undefined;
-    for (0..rows) |r| {
-        // Scales that differ by row, so a lane mixed up with another shows.
-        const scale: f32 = 0.5 + @as(f32, @floatFromInt(r));
-        for (&values) |*v| v.* = scale * random.floatNorm(f32) + 0.1 * scale;
-        q4_1.quantizeRow(&values, weights[r * row_bytes ..][0..row_bytes]);
-    }
-    var grouped: [weights.len]u8 = undefined;
-    interleave(block_count, rows, &weights, &grouped);
-    var acts: [2][block_count * @sizeOf(ActBlock)]u8 = undefined;
-    for (&acts) |*x| {
-        for (&values) |*v| v.* = random.floatNorm(f32);
-        q8_1.quantizeRowActivation(&values, x);
-    }
-    const group_bytes = group_rows * row_bytes;
-    for (0..rows / group_rows) |g| {
-        const group = grouped[g * group_bytes ..][0..group_bytes];
-        const one = dotGroup(n, group, &acts[0]);
-        const two = dotGroupTokens2(n, group, .{ &acts[0], &acts[1] });
-        for (0..group_rows) |r| {
-            const w = weights[(g * group_rows + r) * row_bytes ..][0..row_bytes];
-            const want0 = q4_1.dotGeneric(n, w, &acts[0]);
-            try testing.expectEqual(want0, one[r]);
-            try testing.expectEqual(want0, two[0][r]);
-            try testing.expectEqual(q4_1.dotGeneric(n, w, &acts[1]), two[1][r]);
-        }
-    }
+    try legacy_rows16.expectLanesMatchReference(
+        Block,
+        ActBlock,
+        @This(),
+        41,
+        q4_1.quantizeRow,
+        q8_1.quantizeRowActivation,
+        q4_1.dotGeneric,
+    );
 }

@@ -20,6 +20,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const legacy_rows16 = @import("legacy_rows16.zig");
 const simd = @import("simd.zig");
 
 const Block = blocks.BlockQ5_0;
@@ -27,7 +28,7 @@ const ActBlock = blocks.BlockQ8_0;
 const qk = blocks.qk_legacy;
 
 /// Rows per group.
-pub const group_rows: usize = 16;
+pub const group_rows = legacy_rows16.group_rows;
 /// Bytes of one group block.
 pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
 
@@ -76,13 +77,6 @@ pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8
     assert(out == dst.len);
 }
 
-/// One token's eight lanes per row (llama.cpp's), reduced by halves per row at the end.
-fn total(lanes: [8]F32s) F32s {
-    var half: [4]F32s = undefined;
-    inline for (&half, 0..) |*h, j| h.* = lanes[j] + lanes[j + 4];
-    return (half[0] + half[2]) + (half[1] + half[3]);
-}
-
 /// The dot products of a group's 16 rows with `tokens` Q8_0 activation rows.
 inline fn groupDot(
     comptime tokens: usize,
@@ -129,7 +123,7 @@ inline fn groupDot(
         }
     }
     var out: [tokens]F32s = undefined;
-    inline for (&out, lanes) |*o, token_lanes| o.* = total(token_lanes);
+    inline for (&out, lanes) |*o, token_lanes| o.* = legacy_rows16.eightLaneSums(token_lanes);
     return out;
 }
 
@@ -144,43 +138,16 @@ pub fn dotGroupTokens2(n: usize, group: []const u8, xs: [2][]const u8) [2][group
     return .{ sums[0], sums[1] };
 }
 
-const testing = std.testing;
-
 test "dotGroup() and dotGroupTokens2() equal q5_0's dotGeneric() bit for bit" {
     const q5_0 = @import("q5_0.zig");
     const q8_0 = @import("q8_0.zig");
-    const block_count = 7;
-    const n = block_count * qk;
-    const rows = 2 * group_rows;
-    const row_bytes = block_count * @sizeOf(Block);
-    var prng = std.Random.DefaultPrng.init(50);
-    const random = prng.random();
-    var values: [n]f32 = undefined;
-    var weights: [rows * row_bytes]u8 = undefined;
-    for (0..rows) |r| {
-        // Scales that differ by row, so a lane mixed up with another shows.
-        const scale: f32 = 0.5 + @as(f32, @floatFromInt(r));
-        for (&values) |*v| v.* = scale * random.floatNorm(f32);
-        q5_0.quantizeRow(&values, weights[r * row_bytes ..][0..row_bytes]);
-    }
-    var grouped: [weights.len]u8 = undefined;
-    interleave(block_count, rows, &weights, &grouped);
-    var acts: [2][block_count * @sizeOf(ActBlock)]u8 = undefined;
-    for (&acts) |*x| {
-        for (&values) |*v| v.* = random.floatNorm(f32);
-        q8_0.quantizeRowActivation(&values, x);
-    }
-    const group_bytes = group_rows * row_bytes;
-    for (0..rows / group_rows) |g| {
-        const group = grouped[g * group_bytes ..][0..group_bytes];
-        const one = dotGroup(n, group, &acts[0]);
-        const two = dotGroupTokens2(n, group, .{ &acts[0], &acts[1] });
-        for (0..group_rows) |r| {
-            const w = weights[(g * group_rows + r) * row_bytes ..][0..row_bytes];
-            const want0 = q5_0.dotGeneric(n, w, &acts[0]);
-            try testing.expectEqual(want0, one[r]);
-            try testing.expectEqual(want0, two[0][r]);
-            try testing.expectEqual(q5_0.dotGeneric(n, w, &acts[1]), two[1][r]);
-        }
-    }
+    try legacy_rows16.expectLanesMatchReference(
+        Block,
+        ActBlock,
+        @This(),
+        50,
+        q5_0.quantizeRow,
+        q8_0.quantizeRowActivation,
+        q5_0.dotGeneric,
+    );
 }
