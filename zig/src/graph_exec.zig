@@ -369,8 +369,9 @@ pub const Executor = struct {
     /// ones several per thread, so a thread the OS has descheduled holds up at most one
     /// small chunk while the others take the rest. A MUL_MAT whose activations are already
     /// quantized in scratch (the K and V projections after Q, up after gate) gets no
-    /// quantization step of its own. Each step waits only for the earlier steps whose memory
-    /// it touches (step_order.zig).
+    /// quantization step of its own; an RMS_NORM runs in one step with the residual ADD before
+    /// it and the quantization for the MUL_MAT after it (`normChain`). Each step waits only
+    /// for the earlier steps whose memory it touches (step_order.zig).
     fn planSteps(exec: *Executor, nodes: []const NodeEntry) Error!u32 {
         if (exec.step_storage.len < 2 * nodes.len) {
             const steps = exec.allocator.alloc(Step, 2 * nodes.len) catch return error.OutOfMemory;
@@ -386,8 +387,6 @@ pub const Executor = struct {
         var quantized: ?QuantizedActivations = null;
         var index: usize = 0;
         while (index < nodes.len) {
-            const node = &nodes[index];
-            const nt = nodeTensors(exec, node) catch unreachable; // checked
             if (normChain(exec, nodes, index)) |chain| {
                 const norm = &nodes[chain.norm];
                 const norm_nt = nodeTensors(exec, norm) catch unreachable; // checked
@@ -404,6 +403,8 @@ pub const Executor = struct {
                 index = chain.norm + 1;
                 continue;
             }
+            const node = &nodes[index];
+            const nt = nodeTensors(exec, node) catch unreachable; // checked
             const activations = QuantizedActivations.of(nt, node);
             const reuse = activations != null and quantized != null and
                 std.meta.eql(activations.?, quantized.?);
