@@ -1770,6 +1770,36 @@ const TestGraph = struct {
     }
 };
 
+/// One 64-byte-aligned allocation holding regions of the given sizes, each starting on a
+/// 64-byte boundary (a test graph's weights, activations and outputs in one buffer).
+fn TestRegions(comptime count: usize) type {
+    return struct {
+        memory: []align(64) u8,
+        offsets: [count]usize,
+
+        fn init(sizes: [count]usize) !@This() {
+            var offsets: [count]usize = undefined;
+            var total: usize = 0;
+            for (sizes, &offsets) |size, *offset| {
+                offset.* = total;
+                total += std.mem.alignForward(usize, size, 64);
+            }
+            const memory = try testing.allocator.alignedAlloc(u8, .@"64", total);
+            return .{ .memory = memory, .offsets = offsets };
+        }
+
+        fn deinit(regions: @This()) void {
+            testing.allocator.free(regions.memory);
+        }
+
+        /// The buffer table of a graph over the whole allocation.
+        fn buffers(regions: @This()) [1]BufferEntry {
+            const address = @intFromPtr(regions.memory.ptr);
+            return .{.{ .address = address, .byte_length = regions.memory.len, .flags = 0 }};
+        }
+    };
+}
+
 fn testNode(op: Op, dst: i32, src: []const i32, fp0: f32) NodeEntry {
     var node: NodeEntry = .{
         .op = @intFromEnum(op),
@@ -1978,14 +2008,10 @@ test "Executor.compute() runs gate, up and SWIGLU as one step, equal to the thre
         const t = traits.traits(weight_type);
         const weight_bytes = rows * t.rowBytes(k);
         const sizes = [_]usize{ weight_bytes, weight_bytes, n * k * 4, n * rows * 4, n * rows * 4 };
-        var offsets: [sizes.len]usize = undefined;
-        var total: usize = 0;
-        for (sizes, &offsets) |size, *offset| {
-            offset.* = total;
-            total += std.mem.alignForward(usize, size, 64);
-        }
-        const memory = try testing.allocator.alignedAlloc(u8, .@"64", total);
-        defer testing.allocator.free(memory);
+        const regions = try TestRegions(sizes.len).init(sizes);
+        defer regions.deinit();
+        const memory = regions.memory;
+        const offsets = regions.offsets;
         var prng = std.Random.DefaultPrng.init(8);
         var values: [k]f32 = undefined;
         for (0..2 * rows) |r| {
@@ -1995,7 +2021,7 @@ test "Executor.compute() runs gate, up and SWIGLU as one step, equal to the thre
         }
         const x: []f32 = @alignCast(std.mem.bytesAsSlice(f32, memory[offsets[2]..][0 .. n * k * 4]));
         for (x) |*v| v.* = prng.random().floatNorm(f32);
-        const buffers = [_]BufferEntry{.{ .address = @intFromPtr(memory.ptr), .byte_length = total, .flags = 0 }};
+        const buffers = regions.buffers();
         const type_id: u32 = @intFromEnum(weight_type);
         const tensors = [_]TensorEntry{
             .{ .buffer = 0, .type = type_id, .offset = offsets[0], .ne = .{ k, rows, 1, 1 } },
@@ -2034,14 +2060,10 @@ test "Executor.compute() runs a residual ADD, its RMS_NORM and their quantizatio
     const sizes = [_]usize{
         weight_bytes, row_bytes, row_bytes, row_bytes, k * 4, row_bytes, n * rows * 4,
     };
-    var offsets: [sizes.len]usize = undefined;
-    var total: usize = 0;
-    for (sizes, &offsets) |size, *offset| {
-        offset.* = total;
-        total += std.mem.alignForward(usize, size, 64);
-    }
-    const memory = try testing.allocator.alignedAlloc(u8, .@"64", total);
-    defer testing.allocator.free(memory);
+    const regions = try TestRegions(sizes.len).init(sizes);
+    defer regions.deinit();
+    const memory = regions.memory;
+    const offsets = regions.offsets;
     var prng = std.Random.DefaultPrng.init(9);
     var values: [k]f32 = undefined;
     for (0..rows) |r| {
@@ -2052,8 +2074,7 @@ test "Executor.compute() runs a residual ADD, its RMS_NORM and their quantizatio
         const floats: []f32 = @alignCast(std.mem.bytesAsSlice(f32, memory[offset..][0..size]));
         for (floats) |*v| v.* = prng.random().floatNorm(f32);
     }
-    const address = @intFromPtr(memory.ptr);
-    const buffers = [_]BufferEntry{.{ .address = address, .byte_length = total, .flags = 0 }};
+    const buffers = regions.buffers();
     const q8_0_id: u32 = @intFromEnum(QuantType.q8_0);
     const tensors = [_]TensorEntry{
         .{ .buffer = 0, .type = q8_0_id, .offset = offsets[0], .ne = .{ k, rows, 1, 1 } },
