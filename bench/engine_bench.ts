@@ -25,6 +25,7 @@ import { createNativeBackend } from "../backends/native/backend.ts";
 import type { Backend } from "../core/backend.ts";
 import type { Engine } from "../core/engine.ts";
 import { loadModel, type Model } from "../core/model.ts";
+import { argmax } from "../core/sampling/greedy.ts";
 import { TEST_MODEL_FILES, testModelPath } from "../tests/testdata.ts";
 import { benchPrompt, median } from "./engine_speed.ts";
 
@@ -182,15 +183,9 @@ function _decode(subject: Subject, count: number, after: number): number {
     const logits = engine.evalSync({ tokens: [token], positions: [i] });
     const jsMs = performance.now() - stepStarted - subject.computeMs;
     subject.jsMinMs = Math.min(subject.jsMinMs, jsMs);
-    token = _argmax(logits);
+    token = argmax(logits);
   }
   return performance.now() - started;
-}
-
-function _argmax(logits: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  return best;
 }
 
 /**
