@@ -94,6 +94,12 @@ export interface Backend {
     target: BackendBuffer,
     targetOffset: number,
   ): void;
+  /**
+   * Whether GET_ROWS gathers rows of `type` from a matrix copied in `layout` (by
+   * `repackMatrix`); when it does, a tied embedding is read from the copy its vocabulary
+   * projection uses, and the file's pages of it stay out of memory. Default: never.
+   */
+  gathersLayout?(type: GgmlType, layout: number): boolean;
   /** Copies `data` into `buffer` at `offset`. */
   write(buffer: BackendBuffer, offset: number, data: Uint8Array): void;
   /** Copies `byteLength` bytes out of `buffer` at `offset`. */

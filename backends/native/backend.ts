@@ -217,6 +217,10 @@ class NativeBackend implements Backend {
     return layout === 0 ? undefined : layout;
   }
 
+  gathersLayout(type: GgmlType, layout: number): boolean {
+    return this.#symbols.zeno_rows_gatherable(type, layout) === 1;
+  }
+
   repackMatrix(
     source: MatrixSource,
     layout: number,

@@ -11,7 +11,7 @@
  */
 
 /** The ABI version this TypeScript expects; the library's `zeno_abi_version()` must equal it. */
-export const ZENO_ABI_VERSION = 6;
+export const ZENO_ABI_VERSION = 7;
 
 /** Every symbol of the native library. */
 export const NATIVE_SYMBOLS = {
@@ -45,6 +45,8 @@ export const NATIVE_SYMBOLS = {
     parameters: ["u32", "u32", "u64", "u64", "pointer", "pointer"],
     result: "i32",
   },
+  // (type id, layout) -> 1 when GET_ROWS reads a table in that layout (a tied embedding's copy).
+  zeno_rows_gatherable: { parameters: ["u32", "u32"], result: "u32" },
   // Graph compute (backend.ts): contexts own a thread pool; tables as in graph_encoding.ts.
   zeno_graph_context_create: { parameters: ["u32", "buffer"], result: "i32" },
   zeno_graph_context_threads: { parameters: ["pointer"], result: "u32" },

@@ -174,7 +174,12 @@ export function decoder(
   inp: ForwardInputs,
   layer: (x: GraphTensor, index: number) => void,
 ): GraphTensor {
-  const embd = w.bind(g, "token_embd.weight", [hp.nEmbd, hp.nVocab]);
+  // Tied embeddings (no output.weight): the embedding matrix also projects to the vocabulary.
+  const tied = !w.has("output.weight");
+  const embdShape = [hp.nEmbd, hp.nVocab];
+  const embd = tied
+    ? w.bindGatherMatrix(g, "token_embd.weight", embdShape)
+    : w.bind(g, "token_embd.weight", embdShape);
   // x: the residual stream [n, dim], alive across layers.
   const x = g.activation("inp_embd", F32, [hp.nEmbd, inp.nTokens]);
   g.node(Op.GET_ROWS, x, [embd, inp.tokens]);
@@ -184,9 +189,7 @@ export function decoder(
     layer(x, index);
     g.release(mark);
   }
-  // Tied embeddings: no output.weight, the embedding matrix projects to the vocabulary.
-  const output = w.bindMatrixOptional(g, "output.weight", [hp.nEmbd, hp.nVocab]) ??
-    w.bindMatrix(g, "token_embd.weight", [hp.nEmbd, hp.nVocab]);
+  const output = w.bindMatrix(g, tied ? "token_embd.weight" : "output.weight", embdShape);
   const norm = w.bind(g, "output_norm.weight", [hp.nEmbd]);
   return outputLogits(g, hp, inp, x, { norm, output });
 }

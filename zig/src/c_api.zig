@@ -24,7 +24,7 @@ const assert = std.debug.assert;
 // Version
 
 /// Bumped on every incompatible change of this file; the loader refuses any other value.
-pub const abi_version: u32 = 6;
+pub const abi_version: u32 = 7;
 
 /// The ABI version this library was built with (`ZENO_ABI_VERSION` in symbols.ts).
 export fn zeno_abi_version() u32 {
@@ -347,6 +347,14 @@ export fn zeno_matrix_layout(type_id: u32, n: u64, rows: u64) u32 {
     return 0;
 }
 
+/// 1 when GET_ROWS gathers rows of `type_id` from a table in `layout_id` (a tied embedding's
+/// copy), 0 when the rows must come from the file's layout (or the ids do not exist).
+export fn zeno_rows_gatherable(type_id: u32, layout_id: u32) u32 {
+    const quant_type = quant.QuantType.fromId(type_id) orelse return 0;
+    const layout = quant.layout.Layout.fromId(layout_id) orelse return 0;
+    return @intFromBool(ops.rows.gathersLayout(quant_type, layout));
+}
+
 /// Writes the matrix at `src` (`rows` rows of `n` values of `type_id`, the file's layout) to
 /// `dst` in `layout` (as returned by `zeno_matrix_layout`); both hold rows × row bytes and
 /// must not overlap. `unsupported` for a layout the type cannot have, `invalid_argument` for
@@ -379,6 +387,15 @@ export fn zeno_matrix_repack(
         .rows16 => quant.interleaveRows16(quant_type, blocks_per_row, @intCast(rows), from, to),
     }
     return .ok;
+}
+
+test "zeno_rows_gatherable() says which copies GET_ROWS reads" {
+    try testing.expectEqual(@as(u32, 1), zeno_rows_gatherable(8, 2)); // Q8_0 rows16
+    try testing.expectEqual(@as(u32, 1), zeno_rows_gatherable(2, 2)); // Q4_0 rows16
+    try testing.expectEqual(@as(u32, 1), zeno_rows_gatherable(12, 1)); // Q4_K rows4
+    try testing.expectEqual(@as(u32, 0), zeno_rows_gatherable(12, 2)); // Q4_K rows16
+    try testing.expectEqual(@as(u32, 0), zeno_rows_gatherable(8, 9)); // no such layout
+    try testing.expectEqual(@as(u32, 0), zeno_rows_gatherable(99, 0)); // no such type
 }
 
 test "zeno_matrix_layout() and zeno_matrix_repack() pick and write the layouts each type has" {

@@ -752,15 +752,17 @@ fn checkNode(exec: *Executor, node: *const NodeEntry, needs: *ScratchNeeds) Erro
     }
 }
 
-/// Interleaved rows are read only by MUL_MAT's kernels, as its weights (src0).
+/// Interleaved rows are read only by MUL_MAT's kernels, as its weights (src0), and by
+/// GET_ROWS from its table (src0: a tied embedding's copy; checkGetRows says which layouts).
 fn expectRowLayout(exec: *Executor, nt: NodeTensors, op: Op) Error!void {
     if (nt.dst.layout != .rows) return exec.fail(error.InvalidGraph, "dst has interleaved rows", .{});
     for (nt.src, 0..) |maybe, i| {
         const src = maybe orelse continue;
-        if (src.layout == .rows or (op == .mul_mat and i == 0)) continue;
+        if (src.layout == .rows or ((op == .mul_mat or op == .get_rows) and i == 0)) continue;
         return exec.fail(
             error.InvalidGraph,
-            "src{d} has interleaved rows (layout {s}), which only MUL_MAT weights may have",
+            "src{d} has interleaved rows (layout {s}), which only MUL_MAT weights and " ++
+                "GET_ROWS tables may have",
             .{ i, @tagName(src.layout) },
         );
     }
@@ -774,6 +776,22 @@ fn checkGetRows(exec: *Executor, nt: NodeTensors) Error!void {
             error.Unsupported,
             "src0 has type {d}, which is not supported",
             .{table.type_id},
+        );
+    }
+    const quant_type = table.quantType();
+    if (!ops.rows.gathersLayout(quant_type, table.layout)) {
+        return exec.fail(
+            error.Unsupported,
+            "src0 of type {s} cannot be gathered in layout {s}",
+            .{ traits.traits(quant_type).name, @tagName(table.layout) },
+        );
+    }
+    const group_rows = layout_module.rowsPerGroup(table.layout);
+    if (table.rowCount() % group_rows != 0) {
+        return exec.fail(
+            error.InvalidGraph,
+            "src0 in layout {s} has {d} rows, not a multiple of {d}",
+            .{ @tagName(table.layout), table.rowCount(), group_rows },
         );
     }
     try expectIndices(exec, indices, table.rowCount(), "src1");
@@ -1450,9 +1468,11 @@ fn runGetRows(share: Share, nt: NodeTensors) void {
     const dst = nt.dst.f32s();
     const len = table.rowLength();
     const part = share.range(indices.len);
+    const all_rows = table.bytes[0..table.byte_length];
     for (part.begin..part.end) |i| {
         const row: usize = @intCast(indices[i]);
-        ops.rows.getRow(dst[i * len ..][0..len], table.rowSlice(row), table.quantType());
+        const out = dst[i * len ..][0..len];
+        ops.rows.getRowOf(out, all_rows, row, table.quantType(), table.layout);
     }
 }
 
@@ -1937,7 +1957,8 @@ test "Executor.compute() lets only MUL_MAT weights of legacy types have interlea
         exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes),
     );
     try testing.expectEqualStrings(
-        "node 0 (scale): src0 has interleaved rows (layout rows4), which only MUL_MAT weights may have",
+        "node 0 (scale): src0 has interleaved rows (layout rows4), which only MUL_MAT " ++
+            "weights and GET_ROWS tables may have",
         exec.message(),
     );
     // Rows of 32 Q8_0 values (one 34-byte block): 3 rows in bytes 0..102.
@@ -1951,6 +1972,63 @@ test "Executor.compute() lets only MUL_MAT weights of legacy types have interlea
     );
     try testing.expectEqualStrings(
         "node 0 (mul_mat): weights in layout rows4 have 3 rows, not a multiple of 4",
+        exec.message(),
+    );
+}
+
+test "Executor.compute() gathers GET_ROWS from a rows16 copy as from the file's rows" {
+    const exec = try Executor.create(testing.allocator, 2);
+    defer exec.destroy();
+    const k = 64;
+    const rows = 32;
+    const picks = [_]i32{ 17, 0, 31, 5, 17 };
+    const t = traits.traits(.q8_0);
+    const table_bytes = rows * t.rowBytes(k);
+    const out_bytes = picks.len * k * 4;
+    // file table, rows16 copy, indices, rows from the file, rows from the copy
+    const sizes = [_]usize{ table_bytes, table_bytes, picks.len * 4, out_bytes, out_bytes };
+    const regions = try TestRegions(sizes.len).init(sizes);
+    defer regions.deinit();
+    const memory = regions.memory;
+    const offsets = regions.offsets;
+    var prng = std.Random.DefaultPrng.init(3);
+    var values: [k]f32 = undefined;
+    for (0..rows) |r| {
+        const scale: f32 = @floatFromInt(r + 1); // rows differ: a wrong lane shows
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * scale;
+        t.quantize_row(&values, memory[offsets[0] + r * t.rowBytes(k) ..][0..t.rowBytes(k)]);
+    }
+    const file = memory[offsets[0]..][0..table_bytes];
+    const copy = memory[offsets[1]..][0..table_bytes];
+    @import("quant/mod.zig").interleaveRows16(.q8_0, k / 32, rows, file, copy);
+    @memcpy(memory[offsets[2]..][0 .. picks.len * 4], std.mem.sliceAsBytes(&picks));
+    const buffers = regions.buffers();
+    const q8_0_id: u32 = @intFromEnum(QuantType.q8_0);
+    const rows16: u32 = @as(u32, @intFromEnum(Layout.rows16)) << 16;
+    const copy_q8_0_id = rows16 | q8_0_id;
+    const copy_q4_k_id = rows16 | @as(u32, @intFromEnum(QuantType.q4_k));
+    var tensors = [_]TensorEntry{
+        .{ .buffer = 0, .type = q8_0_id, .offset = offsets[0], .ne = .{ k, rows, 1, 1 } },
+        .{ .buffer = 0, .type = copy_q8_0_id, .offset = offsets[1], .ne = .{ k, rows, 1, 1 } },
+        .{ .buffer = 0, .type = type_i32, .offset = offsets[2], .ne = .{ picks.len, 1, 1, 1 } },
+        .{ .buffer = 0, .type = f32_id, .offset = offsets[3], .ne = .{ k, picks.len, 1, 1 } },
+        .{ .buffer = 0, .type = f32_id, .offset = offsets[4], .ne = .{ k, picks.len, 1, 1 } },
+    };
+    const nodes = [_]NodeEntry{
+        testNode(.get_rows, 3, &.{ 0, 2 }, 0),
+        testNode(.get_rows, 4, &.{ 1, 2 }, 0),
+    };
+    try exec.compute(&buffers, &tensors, &nodes);
+    try testing.expectEqualSlices(
+        u8,
+        memory[offsets[3]..][0..out_bytes],
+        memory[offsets[4]..][0..out_bytes],
+    );
+    // Q4_K's rows16 blocks are rearranged bit by bit: refused, not read wrong.
+    tensors[1] = .{ .buffer = 0, .type = copy_q4_k_id, .offset = offsets[1], .ne = .{ 256, 8, 1, 1 } };
+    try testing.expectError(error.Unsupported, exec.compute(&buffers, &tensors, nodes[1..]));
+    try testing.expectEqualStrings(
+        "node 0 (get_rows): src0 of type Q4_K cannot be gathered in layout rows16",
         exec.message(),
     );
 }

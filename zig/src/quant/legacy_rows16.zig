@@ -65,6 +65,28 @@ pub fn interleave(
     assert(out == dst.len);
 }
 
+/// Row `r`'s block of a group block that `interleave` wrote with the same `byte_flip`: its
+/// inverse for one block, the file's bytes (GET_ROWS gathers tied embeddings from the copy).
+pub fn gatherBlock(
+    comptime Block: type,
+    comptime byte_flip: u8,
+    group_block: []const u8,
+    r: usize,
+) Block {
+    const qs_bytes = @sizeOf(@FieldType(Block, "qs"));
+    assert(group_block.len == groupBlockBytes(Block) and r < group_rows);
+    const flip: @Vector(4, u8) = @splat(byte_flip);
+    var qs: [qs_bytes]u8 = undefined;
+    for (0..qs_bytes / 4) |i| {
+        const piece: @Vector(4, u8) = group_block[qs_offset + 64 * i + 4 * r ..][0..4].*;
+        qs[4 * i ..][0..4].* = piece ^ flip;
+    }
+    var block: Block = undefined;
+    block.d = @bitCast(group_block[2 * r ..][0..2].*);
+    block.qs = @bitCast(qs);
+    return block;
+}
+
 /// Two groups of random `Block` rows (5 blocks each, scales varying by row), their rows16
 /// copy, and `tokens` Q8_0 activation rows: what the kernels' bit-for-bit tests run on.
 pub fn Fixture(comptime Block: type, comptime tokens: usize) type {

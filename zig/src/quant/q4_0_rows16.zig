@@ -33,6 +33,8 @@ pub const group_rows = legacy_rows16.group_rows;
 pub const group_block_bytes = legacy_rows16.groupBlockBytes(Block);
 
 const qs_offset = legacy_rows16.qs_offset;
+/// What `interleave` XORs into every qs byte: qs bytes as they are.
+const byte_flip: u8 = 0;
 const pieces = qk / 2 / 4;
 
 comptime {
@@ -46,7 +48,12 @@ const Bytes = @Vector(64, u8);
 /// Writes `rows` rows of `blocks_per_row` Q4_0 blocks (file layout, `src`) to `dst` in groups
 /// of 16 rows. `rows` is a multiple of 16.
 pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
-    legacy_rows16.interleave(Block, 0, blocks_per_row, rows, src, dst);
+    legacy_rows16.interleave(Block, byte_flip, blocks_per_row, rows, src, dst);
+}
+
+/// Row `r`'s block, as the file has it, of a group block `interleave` wrote.
+pub fn gatherBlock(group_block: []const u8, r: usize) Block {
+    return legacy_rows16.gatherBlock(Block, byte_flip, group_block, r);
 }
 
 /// Most blocks per row callers prepare constants for (rows of up to 32768 values).
