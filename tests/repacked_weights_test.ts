@@ -1,6 +1,6 @@
 /**
  * Weights repacked at load (the native backend interleaves Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 matrices
- * four rows at a time, and Q4_K and Q6_K sixteen at a time where the library has AVX-512 VNNI,
+ * four rows at a time, and Q4_K, Q5_K and Q6_K sixteen at a time where the library has VNNI,
  * zig/src/quant/layout.zig): which matrices are copied, that logits are bit-identical to
  * reading the file in place, and that the copied ranges leave the process's pages of the
  * mapping (the copy replaces them in memory instead of adding to them).
@@ -25,7 +25,8 @@ const MATRIX_NAME = /^blk\.\d+\.(attn_(q|k|v|output)|ffn_(gate|up|down))\.weight
 
 /**
  * Bytes of the matrices the native backend should copy: legacy types with rows a multiple of
- * 4; Q4_K and Q6_K with rows a multiple of 16 on the AVX-512 library (their kernels need VNNI).
+ * 4; Q4_K, Q5_K and Q6_K with rows a multiple of 16 on the AVX-512 library (their kernels need
+ * VNNI).
  */
 function expectedRepackedBytes(model: Model): number {
   const tensors = model.gguf.tensors;
@@ -36,7 +37,8 @@ function expectedRepackedBytes(model: Model): number {
     const matrix = MATRIX_NAME.test(t.name) || t.name === "output.weight" ||
       (tied && t.name === "token_embd.weight");
     const legacy = LEGACY_TYPES.has(t.type) && t.dims[1] % 4 === 0;
-    const kQuant = t.type === GgmlType.Q4_K || t.type === GgmlType.Q6_K;
+    const kQuant = t.type === GgmlType.Q4_K || t.type === GgmlType.Q5_K ||
+      t.type === GgmlType.Q6_K;
     const grouped = kQuantGrouped && kQuant && t.dims[1] % 16 === 0;
     if (matrix && (legacy || grouped)) bytes += t.byteLength;
   }

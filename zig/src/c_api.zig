@@ -333,9 +333,9 @@ export fn zeno_quant_vec_dot(type_id: u32, n: usize, w: ?[*]const u8, x: ?[*]con
 
 /// The layout MUL_MAT multiplies a matrix of `type_id` with `rows` rows of `n` values fastest
 /// in: 1 (rows interleaved in groups of four) for the legacy types when `rows` is a multiple
-/// of four; 2 (groups of sixteen, lanes = rows) for Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K when
-/// `rows` is a multiple of 16 and this CPU has AVX-512 VNNI; else 0 (the file's layout, read
-/// in place).
+/// of four; 2 (groups of sixteen, lanes = rows) for Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q5_K and
+/// Q6_K when `rows` is a multiple of 16 and this CPU has AVX-512 VNNI; else 0 (the file's
+/// layout, read in place).
 export fn zeno_matrix_layout(type_id: u32, n: u64, rows: u64) u32 {
     const quant_type = quant.QuantType.fromId(type_id) orelse return 0;
     if (n == 0 or n % quant.traits.traits(quant_type).block_size != 0 or rows == 0) return 0;

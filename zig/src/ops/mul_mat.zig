@@ -20,6 +20,7 @@ const q4_1_rows16 = @import("../quant/q4_1_rows16.zig");
 const q5_0_rows16 = @import("../quant/q5_0_rows16.zig");
 const q8_0_rows16 = @import("../quant/q8_0_rows16.zig");
 const q4_k_rows16 = @import("../quant/q4_k_rows16.zig");
+const q5_k_rows16 = @import("../quant/q5_k_rows16.zig");
 const q6_k_rows16 = @import("../quant/q6_k_rows16.zig");
 const simd = @import("../quant/simd.zig");
 
@@ -61,8 +62,8 @@ pub fn readsF32(weight_type: traits.QuantType) bool {
 
 /// Whether weights of `weight_type` can be multiplied in `weight_layout` (the file's row
 /// layout: every type with a dot kernel; four rows interleaved: the legacy types; sixteen
-/// rows with lanes = rows: Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K, where AVX-512 VNNI exists:
-/// elsewhere they would be slower).
+/// rows with lanes = rows: Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q5_K and Q6_K, where AVX-512 VNNI
+/// exists: elsewhere they would be slower).
 pub fn supportsLayout(weight_type: traits.QuantType, weight_layout: layout.Layout) bool {
     const t = traits.traits(weight_type);
     return switch (weight_layout) {
@@ -100,7 +101,7 @@ fn repackedOrder(t: *const traits.Traits, rows: usize) bool {
 
 fn hasRows16Kernel(weight_type: traits.QuantType) bool {
     return switch (weight_type) {
-        .q4_0, .q4_1, .q5_0, .q8_0, .q4_k, .q6_k => true,
+        .q4_0, .q4_1, .q5_0, .q8_0, .q4_k, .q5_k, .q6_k => true,
         else => false,
     };
 }
@@ -192,12 +193,13 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
 /// `mulMatRows` for `rows16` weights, group by group of 16 rows (rows16 matrices have a
 /// multiple of 16 rows). Q4_K: tokens in groups of four (`dotBatched`'s order), then the
 /// remaining tokens one by one (`dot`'s), as `repacked` says llama.cpp orders them. Q4_0 and
-/// Q8_0: `groups16Prepared` (`dotRepacked`'s and `dot`'s order). Q4_1 and Q5_0: two tokens
-/// at a time, then one, all in `dot`'s order. Q6_K: one token at a time, `dot`'s order.
+/// Q8_0: `groups16Prepared` (`dotRepacked`'s and `dot`'s order). Q4_1, Q5_0 and Q5_K: two
+/// tokens at a time, then one, all in `dot`'s order. Q6_K: one token at a time, `dot`'s order.
 fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
     comptime assert(rows_per_block % group_rows16 == 0);
     const kernels = .{
-        q4_0_rows16, q4_1_rows16, q5_0_rows16, q8_0_rows16, q4_k_rows16, q6_k_rows16,
+        q4_0_rows16, q4_1_rows16, q5_0_rows16, q8_0_rows16, q4_k_rows16, q5_k_rows16,
+        q6_k_rows16,
     };
     comptime for (kernels) |kernel| {
         assert(kernel.group_rows == group_rows16);
@@ -222,6 +224,10 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
         .q4_k => {
             const kernel = q4_k_rows16.dotGroupTokens4;
             groups16(4, kernel, q4_k_rows16.dotGroup, o, row_begin, row_end);
+        },
+        .q5_k => {
+            const kernel = q5_k_rows16.dotGroupTokens2;
+            groups16(2, kernel, q5_k_rows16.dotGroup, o, row_begin, row_end);
         },
         .q6_k => groups16(1, null, q6_k_rows16.dotGroup, o, row_begin, row_end),
         else => unreachable, // Operands.check
@@ -659,6 +665,7 @@ test "mulMatRows(): rows16 weights give the file layout's results bit for bit" {
     try checkRows16(.q5_0, q5_0_rows16.interleave);
     try checkRows16(.q8_0, q8_0_rows16.interleave);
     try checkRows16(.q4_k, q4_k_rows16.interleave);
+    try checkRows16(.q5_k, q5_k_rows16.interleave);
     try checkRows16(.q6_k, q6_k_rows16.interleave);
 }
 

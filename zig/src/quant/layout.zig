@@ -11,8 +11,9 @@
 //! against a 34.6 GB/s read-only stream). Only memory order changes: every row's blocks are
 //! the file's bytes, and each output's float operations are the same as the row kernel's.
 //!
-//! `rows16` (Q4_K and Q6_K, q4_k_rows16.zig and q6_k_rows16.zig) groups sixteen rows and rearranges each group block
-//! so that SIMD lanes are rows: the file's bytes, moved, and the row kernel's float steps.
+//! `rows16` (the `*_rows16.zig` kernels: Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K) groups
+//! sixteen rows and rearranges each group block so that SIMD lanes are rows: the file's
+//! bytes, moved, and the row kernel's float steps.
 
 const std = @import("std");
 const assert = std.debug.assert;

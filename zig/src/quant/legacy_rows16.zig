@@ -194,10 +194,11 @@ pub fn eightLaneSums(lanes: [8]@Vector(group_rows, f32)) @Vector(group_rows, f32
     return (half[0] + half[2]) + (half[1] + half[3]);
 }
 
-/// Checks a rows16 kernel that takes no prepared constants (`Kernel`: q4_1_rows16 or
-/// q5_0_rows16, with `interleave`, `dotGroup` and `dotGroupTokens2`) against the row-by-row
-/// `reference` it must equal bit for bit, over two groups of rows whose scales differ by row
-/// (a lane mixed up with another shows) and two activation rows of `ActBlock`s.
+/// Checks a rows16 kernel that takes no prepared constants (`Kernel`: q4_1_rows16,
+/// q5_0_rows16 or q5_k_rows16, with `interleave`, `dotGroup` and `dotGroupTokens2`) against
+/// the row-by-row `reference` it must equal bit for bit, over two groups of rows whose scales
+/// differ by row (a lane mixed up with another shows) and two activation rows of `ActBlock`s
+/// (an activation block spans a weight block: 32 values, or 256 for the K types).
 pub fn expectLanesMatchReference(
     comptime Block: type,
     comptime ActBlock: type,
@@ -209,7 +210,7 @@ pub fn expectLanesMatchReference(
 ) !void {
     const testing = std.testing;
     const block_count = 7;
-    const n = block_count * blocks.qk_legacy;
+    const n = block_count * @typeInfo(@FieldType(ActBlock, "qs")).array.len;
     const rows = 2 * group_rows;
     const row_bytes = block_count * @sizeOf(Block);
     var prng = std.Random.DefaultPrng.init(seed);

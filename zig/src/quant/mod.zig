@@ -54,6 +54,7 @@ pub const q4_1_rows16 = @import("q4_1_rows16.zig");
 pub const q5_0_rows16 = @import("q5_0_rows16.zig");
 pub const q8_0_rows16 = @import("q8_0_rows16.zig");
 pub const q4_k_rows16 = @import("q4_k_rows16.zig");
+pub const q5_k_rows16 = @import("q5_k_rows16.zig");
 pub const q6_k_rows16 = @import("q6_k_rows16.zig");
 
 pub const QuantType = traits.QuantType;
@@ -73,6 +74,7 @@ pub fn interleaveRows16(
         .q5_0 => q5_0_rows16.interleave(blocks_per_row, rows, src, dst),
         .q8_0 => q8_0_rows16.interleave(blocks_per_row, rows, src, dst),
         .q4_k => q4_k_rows16.interleave(blocks_per_row, rows, src, dst),
+        .q5_k => q5_k_rows16.interleave(blocks_per_row, rows, src, dst),
         .q6_k => q6_k_rows16.interleave(blocks_per_row, rows, src, dst),
         else => std.debug.panic("{s} has no rows16 layout", .{@tagName(quant_type)}),
     }
@@ -93,6 +95,7 @@ test {
     _ = q5_0_rows16;
     _ = q8_0_rows16;
     _ = q4_k_rows16;
+    _ = q5_k_rows16;
     _ = q6_k_rows16;
     _ = @import("conformance_test.zig");
     _ = @import("roundtrip_test.zig");

@@ -44,7 +44,7 @@ const steps_per_block = qk / 2 / 4;
 comptime {
     assert(steps_per_block == 32);
     assert(qs_offset + steps_per_block * 64 == group_block_bytes);
-    assert(scales_offset + blocks.k_scale_bytes * group_rows == qs_offset);
+    assert(scales_offset + scale_bytes == qs_offset);
 }
 
 const I32s = @Vector(group_rows, i32);
@@ -83,15 +83,20 @@ fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) vo
     }
 }
 
+/// Bytes of a group block's transposed scales (12 per row).
+pub const scale_bytes = blocks.k_scale_bytes * group_rows;
+
 /// The 8 scales and 8 mins of every row of a group block, lanes = rows (k_scales.zig's
-/// packing, decoded for 16 rows at once).
-const ScalesMins = struct {
+/// packing, decoded for 16 rows at once). Q5_K's group blocks (q5_k_rows16.zig) hold their
+/// scales the same way.
+pub const ScalesMins = struct {
     scale: [8]I32s,
     min: [8]I32s,
 
-    inline fn of(block: *const [group_block_bytes]u8) ScalesMins {
+    /// From the transposed scale bytes: byte i of row r at 16·i + r.
+    pub inline fn of(scales: *const [scale_bytes]u8) ScalesMins {
         var s: [blocks.k_scale_bytes]Bytes16 = undefined;
-        inline for (&s, 0..) |*v, i| v.* = block[scales_offset + group_rows * i ..][0..16].*;
+        inline for (&s, 0..) |*v, i| v.* = scales[group_rows * i ..][0..16].*;
         const low6: Bytes16 = @splat(63);
         const low4: Bytes16 = @splat(0x0F);
         var out: ScalesMins = undefined;
@@ -139,7 +144,7 @@ inline fn groupDot(
         simd.prefetchAhead(block, qs_offset, target);
         const d_w = fp.halves16ToF32(block[d_offset..][0..32]);
         const dmin_w = fp.halves16ToF32(block[dmin_offset..][0..32]);
-        const sm = ScalesMins.of(block);
+        const sm = ScalesMins.of(block[scales_offset..][0..scale_bytes]);
         var block_sums: [tokens]I32s = @splat(@splat(0));
         var block_mins: [tokens]I32s = @splat(@splat(0));
         inline for (0..4) |c| {
