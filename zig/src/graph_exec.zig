@@ -752,6 +752,17 @@ fn checkNode(exec: *Executor, node: *const NodeEntry, needs: *ScratchNeeds) Erro
     }
 }
 
+/// An interleaved matrix holds whole groups of rows (its layout's).
+fn expectWholeGroups(exec: *Executor, matrix: Tensor, name: []const u8) Error!void {
+    const group_rows = layout_module.rowsPerGroup(matrix.layout);
+    if (matrix.rowCount() % group_rows == 0) return;
+    return exec.fail(
+        error.InvalidGraph,
+        "{s} in layout {s}: {d} rows, not a multiple of {d}",
+        .{ name, @tagName(matrix.layout), matrix.rowCount(), group_rows },
+    );
+}
+
 /// Interleaved rows are read only by MUL_MAT's kernels, as its weights (src0), and by
 /// GET_ROWS from its table (src0: a tied embedding's copy; checkGetRows says which layouts).
 fn expectRowLayout(exec: *Executor, nt: NodeTensors, op: Op) Error!void {
@@ -786,14 +797,7 @@ fn checkGetRows(exec: *Executor, nt: NodeTensors) Error!void {
             .{ traits.traits(quant_type).name, @tagName(table.layout) },
         );
     }
-    const group_rows = layout_module.rowsPerGroup(table.layout);
-    if (table.rowCount() % group_rows != 0) {
-        return exec.fail(
-            error.InvalidGraph,
-            "src0 in layout {s} has {d} rows, not a multiple of {d}",
-            .{ @tagName(table.layout), table.rowCount(), group_rows },
-        );
-    }
+    try expectWholeGroups(exec, table, "src0");
     try expectIndices(exec, indices, table.rowCount(), "src1");
     if (nt.dst.rowLength() != table.rowLength() or nt.dst.rowCount() != indices.count()) {
         return exec.fail(
@@ -848,14 +852,7 @@ fn checkMulMat(exec: *Executor, nt: NodeTensors, needs: *ScratchNeeds) Error!voi
             .{ traits.traits(weight_type).name, @tagName(weights.layout) },
         );
     }
-    const group_rows = layout_module.rowsPerGroup(weights.layout);
-    if (weights.rowCount() % group_rows != 0) {
-        return exec.fail(
-            error.InvalidGraph,
-            "weights in layout {s} have {d} rows, not a multiple of {d}",
-            .{ @tagName(weights.layout), weights.rowCount(), group_rows },
-        );
-    }
+    try expectWholeGroups(exec, weights, "weights");
     try expectType(exec, x, f32_id, "src1");
     if (x.rowLength() != weights.rowLength()) {
         return exec.fail(
@@ -1971,7 +1968,7 @@ test "Executor.compute() lets only MUL_MAT weights of legacy types have interlea
         exec.compute(&buffers, g.tensors[0..g.tensor_count], &nodes),
     );
     try testing.expectEqualStrings(
-        "node 0 (mul_mat): weights in layout rows4 have 3 rows, not a multiple of 4",
+        "node 0 (mul_mat): weights in layout rows4: 3 rows, not a multiple of 4",
         exec.message(),
     );
 }
@@ -2023,6 +2020,13 @@ test "Executor.compute() gathers GET_ROWS from a rows16 copy as from the file's 
         u8,
         memory[offsets[3]..][0..out_bytes],
         memory[offsets[4]..][0..out_bytes],
+    );
+    // A copy holds whole groups of 16 rows.
+    tensors[1].ne[1] = 8;
+    try testing.expectError(error.InvalidGraph, exec.compute(&buffers, &tensors, nodes[1..]));
+    try testing.expectEqualStrings(
+        "node 0 (get_rows): src0 in layout rows16: 8 rows, not a multiple of 16",
+        exec.message(),
     );
     // Q4_K's rows16 blocks are rearranged bit by bit: refused, not read wrong.
     tensors[1] = .{ .buffer = 0, .type = copy_q4_k_id, .offset = offsets[1], .ne = .{ 256, 8, 1, 1 } };

@@ -17,6 +17,7 @@
 
 const std = @import("std");
 const assert = std.debug.assert;
+const blocks = @import("blocks.zig");
 
 /// A weight matrix's layout; the number is what the graph's tensor table carries.
 pub const Layout = enum(u8) {
@@ -90,6 +91,40 @@ pub fn interleaveRows4(
                 @memcpy(dst[out..][0..bytes_per_block], src[from..][0..bytes_per_block]);
                 out += bytes_per_block;
             }
+        }
+    }
+    assert(out == dst.len);
+}
+
+/// Rows per group of `Layout.rows16`.
+pub const rows16_group_rows: usize = 16;
+
+/// Writes `src` (`rows` rows of `blocks_per_row` `Block`s, file layout) to `dst` in
+/// `Layout.rows16`'s order: per group of 16 rows and per block index, one group block of
+/// 16 blocks' bytes, into which `writeRow(group_block, r, block)` moves row r's block (each
+/// type's kernel says where its bytes go). `rows` is a multiple of 16.
+pub fn interleaveGroups16(
+    comptime Block: type,
+    comptime writeRow: fn (*[rows16_group_rows * @sizeOf(Block)]u8, usize, *const Block) void,
+    blocks_per_row: usize,
+    rows: usize,
+    src: []const u8,
+    dst: []u8,
+) void {
+    const rows_per_group = rows16_group_rows;
+    const group_block_bytes = rows_per_group * @sizeOf(Block);
+    assert(rows % rows_per_group == 0);
+    assert(src.len == rows * blocks_per_row * @sizeOf(Block) and dst.len == src.len);
+    const all = blocks.asBlocks(Block, src);
+    var out: usize = 0;
+    var group: usize = 0;
+    while (group < rows) : (group += rows_per_group) {
+        for (0..blocks_per_row) |b| {
+            const block_out = dst[out..][0..group_block_bytes];
+            for (0..rows_per_group) |r| {
+                writeRow(block_out, r, &all[(group + r) * blocks_per_row + b]);
+            }
+            out += group_block_bytes;
         }
     }
     assert(out == dst.len);

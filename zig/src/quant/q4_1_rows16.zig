@@ -19,6 +19,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const layout = @import("layout.zig");
 const legacy_rows16 = @import("legacy_rows16.zig");
 const simd = @import("simd.zig");
 
@@ -45,26 +46,15 @@ const Bytes = @Vector(64, u8);
 /// Writes `rows` rows of `blocks_per_row` Q4_1 blocks (file layout, `src`) to `dst` in groups
 /// of 16 rows. `rows` is a multiple of 16.
 pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
-    assert(rows % group_rows == 0);
-    assert(src.len == rows * blocks_per_row * @sizeOf(Block) and dst.len == src.len);
-    const all = blocks.asBlocks(Block, src);
-    var out: usize = 0;
-    var group: usize = 0;
-    while (group < rows) : (group += group_rows) {
-        for (0..blocks_per_row) |b| {
-            const block_out = dst[out..][0..group_block_bytes];
-            for (0..group_rows) |r| {
-                const block = &all[(group + r) * blocks_per_row + b];
-                block_out[2 * r ..][0..2].* = @bitCast(block.d);
-                block_out[m_offset + 2 * r ..][0..2].* = @bitCast(block.m);
-                for (0..pieces) |i| {
-                    block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = block.qs[4 * i ..][0..4].*;
-                }
-            }
-            out += group_block_bytes;
-        }
+    layout.interleaveGroups16(Block, writeRow, blocks_per_row, rows, src, dst);
+}
+
+fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) void {
+    block_out[2 * r ..][0..2].* = @bitCast(block.d);
+    block_out[m_offset + 2 * r ..][0..2].* = @bitCast(block.m);
+    for (0..pieces) |i| {
+        block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = block.qs[4 * i ..][0..4].*;
     }
-    assert(out == dst.len);
 }
 
 /// One token's sums for a group: llama.cpp's eight lanes per row, and the minimum terms.

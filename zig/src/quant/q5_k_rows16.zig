@@ -27,6 +27,7 @@ const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
 const legacy_rows16 = @import("legacy_rows16.zig");
 const q4_k_rows16 = @import("q4_k_rows16.zig");
+const layout = @import("layout.zig");
 const simd = @import("simd.zig");
 
 const Block = blocks.BlockQ5_K;
@@ -34,7 +35,7 @@ const ActBlock = blocks.BlockQ8_K;
 const qk = blocks.qk_k;
 
 /// Rows per group.
-pub const group_rows: usize = 16;
+pub const group_rows: usize = layout.rows16_group_rows;
 /// Bytes of one group block.
 pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
 
@@ -60,20 +61,7 @@ const Bytes = @Vector(64, u8);
 /// Writes `rows` rows of `blocks_per_row` Q5_K blocks (file layout, `src`) to `dst` in groups
 /// of 16 rows. `rows` is a multiple of 16.
 pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
-    assert(rows % group_rows == 0);
-    const row_bytes = blocks_per_row * @sizeOf(Block);
-    assert(src.len == rows * row_bytes and dst.len == src.len);
-    const all = blocks.asBlocks(Block, src);
-    var out: usize = 0;
-    var group: usize = 0;
-    while (group < rows) : (group += group_rows) {
-        for (0..blocks_per_row) |b| {
-            const block_out = dst[out..][0..group_block_bytes];
-            for (0..group_rows) |r| writeRow(block_out, r, &all[(group + r) * blocks_per_row + b]);
-            out += group_block_bytes;
-        }
-    }
-    assert(out == dst.len);
+    layout.interleaveGroups16(Block, writeRow, blocks_per_row, rows, src, dst);
 }
 
 fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) void {

@@ -28,6 +28,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const layout = @import("layout.zig");
 const simd = @import("simd.zig");
 const q6_k = @import("q6_k.zig");
 
@@ -36,7 +37,7 @@ const ActBlock = blocks.BlockQ8_K;
 const qk = blocks.qk_k;
 
 /// Rows per group.
-pub const group_rows: usize = 16;
+pub const group_rows: usize = layout.rows16_group_rows;
 /// Bytes of one group block.
 pub const group_block_bytes: usize = group_rows * @sizeOf(Block);
 
@@ -58,20 +59,7 @@ const Bytes = @Vector(64, u8);
 /// Writes `rows` rows of `blocks_per_row` Q6_K blocks (file layout, `src`) to `dst` in groups
 /// of 16 rows. `rows` is a multiple of 16.
 pub fn interleave(blocks_per_row: usize, rows: usize, src: []const u8, dst: []u8) void {
-    assert(rows % group_rows == 0);
-    const row_bytes = blocks_per_row * @sizeOf(Block);
-    assert(src.len == rows * row_bytes and dst.len == src.len);
-    const all = blocks.asBlocks(Block, src);
-    var out: usize = 0;
-    var group: usize = 0;
-    while (group < rows) : (group += group_rows) {
-        for (0..blocks_per_row) |b| {
-            const block_out = dst[out..][0..group_block_bytes];
-            for (0..group_rows) |r| writeRow(block_out, r, &all[(group + r) * blocks_per_row + b]);
-            out += group_block_bytes;
-        }
-    }
-    assert(out == dst.len);
+    layout.interleaveGroups16(Block, writeRow, blocks_per_row, rows, src, dst);
 }
 
 fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) void {
