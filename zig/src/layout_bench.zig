@@ -188,7 +188,8 @@ test "matrix-vector throughput by layout" {
 test "rows16 kernels in cache, one thread (compute ceiling)" {
     var prng = std.Random.DefaultPrng.init(4);
     var values: [k]f32 = undefined;
-    for ([_]traits_mod.QuantType{ .q4_0, .q8_0, .q4_k, .q6_k }) |quant_type| {
+    const types = [_]traits_mod.QuantType{ .q4_0, .q4_1, .q5_0, .q8_0, .q4_k, .q5_k, .q6_k };
+    for (types) |quant_type| {
         if (!mul_mat.supportsLayout(quant_type, .rows16)) continue;
         const t = traits_mod.traits(quant_type);
         const rows = 64;

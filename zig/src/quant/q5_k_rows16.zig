@@ -15,8 +15,9 @@
 //! Step (c, i) holds the low four bits of values 64c + 4i .. +4 (low nibbles) and
 //! 64c + 32 + 4i .. +4 (high nibbles) of every row; their fifth bits are bits 2c and 2c + 1 of
 //! qh piece i, the same bytes for every c. Those values are exactly what llama.cpp's
-//! `ggml_vec_dot_q5_K_q8_K` sums into its lane i, so one `vpdpbusd` per half gives lane i of
-//! all 16 rows; the lane sums are scaled by the sub-block scales in integers, and the float
+//! `ggml_vec_dot_q5_K_q8_K` sums into its lane i: per half, `vpmaddubsw` gives each row's two
+//! pair sums and one `vpdpwssd` adds them times the sub-block's scale to lane i of all 16
+//! rows (integers, exact), and the float
 //! steps per row are q5_k.zig's `dot`'s (each lane fused-multiply-added with d_x·d_w block by
 //! block, the mins with -d_x·dmin_w into a scalar, lanes summed by halves at the end), so
 //! results are bit-identical to it.
@@ -120,6 +121,13 @@ inline fn groupDot(
         const d_w = fp.halves16ToF32(block[d_offset..][0..32]);
         const dmin_w = fp.halves16ToF32(block[dmin_offset..][0..32]);
         const sm = q4_k_rows16.ScalesMins.of(block[scales_offset..][0..q4_k_rows16.scale_bytes]);
+        // Each sub-block's scale in both i16 halves of its row's lane: one `vpdpwssd` adds
+        // scale·(pair sum + pair sum) of a row's four products (`vpmaddubsw`'s two i16 sums,
+        // at most 2·31·128 in size: no saturation), the same integer as scale·Σ.
+        var scale_pairs: [8]@Vector(2 * group_rows, i16) = undefined;
+        inline for (&scale_pairs, sm.scale) |*pair, scale| {
+            pair.* = @bitCast(scale | (scale << @splat(16)));
+        }
         var d: [tokens]F32s = undefined;
         inline for (&d, acts) |*dt, a| dt.* = @as(F32s, @splat(a[b].d)) * d_w;
         // Lane i of every row: over the chunks, scale(2c)·Σ low·x + scale(2c+1)·Σ high·x.
@@ -136,10 +144,10 @@ inline fn groupDot(
                     const xb = &acts[t][b];
                     const x_low = simd.repeat4Bytes(xb.qs[64 * c + 4 * i ..][0..4]);
                     const x_high = simd.repeat4Bytes(xb.qs[64 * c + 32 + 4 * i ..][0..4]);
-                    const zero: I32s = @splat(0);
-                    const low = simd.dotUnsigned4Add(zero, q_low, x_low);
-                    const high = simd.dotUnsigned4Add(zero, q_high, x_high);
-                    lane[t] += low * sm.scale[2 * c] + high * sm.scale[2 * c + 1];
+                    const low = simd.pairSumsUnsigned(q_low, x_low);
+                    const high = simd.pairSumsUnsigned(q_high, x_high);
+                    lane[t] = simd.dotPairs16Add(lane[t], low, scale_pairs[2 * c]);
+                    lane[t] = simd.dotPairs16Add(lane[t], high, scale_pairs[2 * c + 1]);
                 }
             }
             inline for (0..tokens) |t| {
