@@ -209,14 +209,6 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
             const kernel = q4_0_rows16.dotGroupTokens4;
             groups16Prepared(q4_0_rows16, 4, kernel, o, row_begin, row_end);
         },
-        .q4_1 => {
-            const kernel = q4_1_rows16.dotGroupTokens2;
-            groups16(2, kernel, q4_1_rows16.dotGroup, o, row_begin, row_end);
-        },
-        .q5_0 => {
-            const kernel = q5_0_rows16.dotGroupTokens2;
-            groups16(2, kernel, q5_0_rows16.dotGroup, o, row_begin, row_end);
-        },
         .q8_0 => {
             const kernel = q8_0_rows16.dotGroupTokens2;
             groups16Prepared(q8_0_rows16, 2, kernel, o, row_begin, row_end);
@@ -225,9 +217,14 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
             const kernel = q4_k_rows16.dotGroupTokens4;
             groups16(4, kernel, q4_k_rows16.dotGroup, o, row_begin, row_end);
         },
-        .q5_k => {
-            const kernel = q5_k_rows16.dotGroupTokens2;
-            groups16(2, kernel, q5_k_rows16.dotGroup, o, row_begin, row_end);
+        inline .q4_1, .q5_0, .q5_k => |weight_type| {
+            const Kernel = switch (weight_type) {
+                .q4_1 => q4_1_rows16,
+                .q5_0 => q5_0_rows16,
+                .q5_k => q5_k_rows16,
+                else => unreachable,
+            };
+            groups16(2, Kernel.dotGroupTokens2, Kernel.dotGroup, o, row_begin, row_end);
         },
         .q6_k => groups16(1, null, q6_k_rows16.dotGroup, o, row_begin, row_end),
         else => unreachable, // Operands.check

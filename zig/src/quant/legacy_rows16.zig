@@ -11,9 +11,10 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
+const layout = @import("layout.zig");
 
 /// Rows per group.
-pub const group_rows: usize = 16;
+pub const group_rows: usize = layout.rows16_group_rows;
 /// Most blocks per row the kernels prepare per-token constants for (rows of up to 32768
 /// values: a few tens of KiB of constants on the stack).
 pub const max_blocks: usize = 1024;
@@ -36,33 +37,27 @@ pub fn interleave(
     src: []const u8,
     dst: []u8,
 ) void {
+    const writeRow = RowWriter(Block, byte_flip).writeRow;
+    layout.interleaveGroups16(Block, writeRow, blocks_per_row, rows, src, dst);
+}
+
+/// Places a row's block in a group block: its d, then its qs in 4-byte pieces.
+fn RowWriter(comptime Block: type, comptime byte_flip: u8) type {
     const qs_bytes = @sizeOf(@FieldType(Block, "qs"));
-    const block_bytes = comptime groupBlockBytes(Block);
+    const block_bytes = groupBlockBytes(Block);
     comptime assert(qs_offset + 16 * qs_bytes == block_bytes);
-    assert(rows % group_rows == 0);
-    const row_bytes = blocks_per_row * @sizeOf(Block);
-    assert(src.len == rows * row_bytes and dst.len == src.len);
-    const all = blocks.asBlocks(Block, src);
-    const flip: @Vector(4, u8) = @splat(byte_flip);
-    var out: usize = 0;
-    var group: usize = 0;
-    while (group < rows) : (group += group_rows) {
-        for (0..blocks_per_row) |b| {
-            const block_out = dst[out..][0..block_bytes];
-            for (0..group_rows) |r| {
-                const block = &all[(group + r) * blocks_per_row + b];
-                const d: [2]u8 = @bitCast(block.d);
-                block_out[2 * r ..][0..2].* = d;
-                const qs: [qs_bytes]u8 = @bitCast(block.qs);
-                for (0..qs_bytes / 4) |i| {
-                    const piece: @Vector(4, u8) = qs[4 * i ..][0..4].*;
-                    block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = piece ^ flip;
-                }
+    return struct {
+        fn writeRow(block_out: *[block_bytes]u8, r: usize, block: *const Block) void {
+            const flip: @Vector(4, u8) = @splat(byte_flip);
+            const d: [2]u8 = @bitCast(block.d);
+            block_out[2 * r ..][0..2].* = d;
+            const qs: [qs_bytes]u8 = @bitCast(block.qs);
+            for (0..qs_bytes / 4) |i| {
+                const piece: @Vector(4, u8) = qs[4 * i ..][0..4].*;
+                block_out[qs_offset + 64 * i + 4 * r ..][0..4].* = piece ^ flip;
             }
-            out += block_bytes;
         }
-    }
-    assert(out == dst.len);
+    };
 }
 
 /// Row `r`'s block of a group block that `interleave` wrote with the same `byte_flip`: its
@@ -85,6 +80,26 @@ pub fn gatherBlock(
     block.d = @bitCast(group_block[2 * r ..][0..2].*);
     block.qs = @bitCast(qs);
     return block;
+}
+
+/// `dotGroup` (one token) and `dotGroupTokens2` (two, each weight piece unpacked once for
+/// both) of a rows16 kernel whose `groupDot(tokens, n, group, xs)` gives each token's 16 row
+/// sums; the float order is `groupDot`'s for every token count.
+pub fn TokenKernels(comptime groupDot: anytype) type {
+    return struct {
+        pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
+            return groupDot(1, n, group, .{x})[0];
+        }
+
+        pub fn dotGroupTokens2(
+            n: usize,
+            group: []const u8,
+            xs: [2][]const u8,
+        ) [2][group_rows]f32 {
+            const sums = groupDot(2, n, group, xs);
+            return .{ sums[0], sums[1] };
+        }
+    };
 }
 
 /// Two groups of random `Block` rows (5 blocks each, scales varying by row), their rows16

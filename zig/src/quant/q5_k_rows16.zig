@@ -172,16 +172,11 @@ inline fn groupDot(
     return out;
 }
 
+const token_kernels = legacy_rows16.TokenKernels(groupDot);
 /// One token against the group's 16 rows, each result equal to `q5_k.dot`'s.
-pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
-    return groupDot(1, n, group, .{x})[0];
-}
-
+pub const dotGroup = token_kernels.dotGroup;
 /// Two tokens against the group's 16 rows, each result equal to `q5_k.dot`'s.
-pub fn dotGroupTokens2(n: usize, group: []const u8, xs: [2][]const u8) [2][group_rows]f32 {
-    const sums = groupDot(2, n, group, xs);
-    return .{ sums[0], sums[1] };
-}
+pub const dotGroupTokens2 = token_kernels.dotGroupTokens2;
 
 test "dotGroup() and dotGroupTokens2() equal q5_k's dot() bit for bit" {
     const q5_k = @import("q5_k.zig");
