@@ -14,7 +14,7 @@ import { argValue, loadLlama, readStdin } from "./llama.mjs";
 
 const request = JSON.parse(await readStdin());
 const threads = Number(argValue("--threads", "2"));
-const llama = await loadLlama();
+const llama = await loadLlama({ cpuBuild: "best" });
 const loadStarted = performance.now();
 const model = await llama.loadModel({ modelPath: argValue("--model") });
 const batchSize = Math.max(request.prompt.length, request.ttftPrompt.length);
