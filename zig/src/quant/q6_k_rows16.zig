@@ -95,18 +95,39 @@ inline fn scaleLanes(block: *const [group_block_bytes]u8, s: usize) struct { pai
 
 /// The 16 rows' dot products with one activation row, each equal to `q6_k.dot`'s.
 pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
+    return groupDot(1, n, group, .{x})[0];
+}
+
+/// Two activation rows against the group's 16 rows (prefill): each quad unpacked and each
+/// block's scales widened once for both; each result equal to `q6_k.dot`'s.
+pub fn dotGroupTokens2(n: usize, group: []const u8, xs: [2][]const u8) [2][group_rows]f32 {
+    const sums = groupDot(2, n, group, xs);
+    return .{ sums[0], sums[1] };
+}
+
+/// The 16 rows' dot products with `tokens` activation rows, `q6_k.dot`'s order.
+inline fn groupDot(
+    comptime tokens: usize,
+    n: usize,
+    group: []const u8,
+    xs: [tokens][]const u8,
+) [tokens]F32s {
     // Every quad and lane is unrolled (and, without VNNI, each instruction is a tree of adds).
-    @setEvalBranchQuota(400_000);
+    @setEvalBranchQuota(800_000);
     const block_count = blocks.blockCount(n, qk);
     assert(group.len == block_count * group_block_bytes);
-    const acts = blocks.asBlocks(ActBlock, x);
-    assert(acts.len == block_count);
-    var acc: [8]F32s = @splat(@splat(0));
-    for (acts, 0..) |*xb, b| {
+    var acts: [tokens][]const ActBlock = undefined;
+    inline for (&acts, xs) |*a, x| {
+        a.* = blocks.asBlocks(ActBlock, x);
+        assert(a.len == block_count);
+    }
+    const target = comptime simd.PrefetchTarget.forTokens(tokens);
+    var acc: [tokens][8]F32s = @splat(@splat(@splat(0)));
+    for (0..block_count) |b| {
         const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];
         // The header's lines now, each quad's as the quad is reached (as q4_k_rows16.zig
         // does; 53 prefetches at once per block: 0.81-0.83 of the stream at 1 GiB, 0.82-0.85).
-        simd.prefetchAhead(block, quads_offset, .l2);
+        simd.prefetchAhead(block, quads_offset, target);
         var scales: [16]@Vector(32, i16) = undefined;
         var scales_wide: [16]I32s = undefined;
         inline for (0..16) |s| {
@@ -114,31 +135,42 @@ pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
             scales[s] = lanes.pairs;
             scales_wide[s] = lanes.wide;
         }
-        var lanes: [8]I32s = @splat(@splat(0));
+        var lanes: [tokens][8]I32s = @splat(@splat(@splat(0)));
         inline for (0..2) |h| {
             inline for (0..8) |l| {
                 const quad = block[quads_offset + quad_bytes * (8 * h + l) ..][0..quad_bytes];
-                simd.prefetchAhead(quad, quad_bytes, .l2);
+                simd.prefetchAhead(quad, quad_bytes, target);
                 const levels = unpackQuad(quad);
                 inline for (levels, 0..) |level, k| {
                     const chunk = 4 * h + k;
-                    const x4 = simd.repeat4Bytes(xb.qs[32 * chunk + 4 * l ..][0..4]);
-                    const pairs = simd.pairSumsUnsigned(level, x4);
-                    lanes[l] = simd.dotPairs16Add(lanes[l], pairs, scales[2 * chunk + l / 4]);
+                    inline for (&lanes, acts) |*token_lanes, a| {
+                        const x4 = simd.repeat4Bytes(a[b].qs[32 * chunk + 4 * l ..][0..4]);
+                        const pairs = simd.pairSumsUnsigned(level, x4);
+                        const scale = scales[2 * chunk + l / 4];
+                        token_lanes[l] = simd.dotPairs16Add(token_lanes[l], pairs, scale);
+                    }
                 }
             }
         }
-        const d: F32s = fp.halves16ToF32(block[d_offset..][0..32]) * @as(F32s, @splat(xb.d));
-        inline for (&acc, &lanes, 0..) |*a, *lane, l| {
-            const bsum_a: I32s = @splat(xb.bsums[2 * l]);
-            const bsum_b: I32s = @splat(xb.bsums[2 * l + 1]);
-            const offset = bsum_a * scales_wide[2 * l] + bsum_b * scales_wide[2 * l + 1];
-            const sums = lane.* - (offset << @splat(5));
-            a.* = @mulAdd(F32s, d, @floatFromInt(sums), a.*);
+        const d_w = fp.halves16ToF32(block[d_offset..][0..32]);
+        inline for (&acc, &lanes, acts) |*token_acc, *token_lanes, a| {
+            const xb = &a[b];
+            const d: F32s = d_w * @as(F32s, @splat(xb.d));
+            inline for (token_acc, token_lanes, 0..) |*acc_l, lane, l| {
+                const bsum_a: I32s = @splat(xb.bsums[2 * l]);
+                const bsum_b: I32s = @splat(xb.bsums[2 * l + 1]);
+                const offset = bsum_a * scales_wide[2 * l] + bsum_b * scales_wide[2 * l + 1];
+                const sums = lane - (offset << @splat(5));
+                acc_l.* = @mulAdd(F32s, d, @floatFromInt(sums), acc_l.*);
+            }
         }
     }
+    var out: [tokens]F32s = undefined;
     // simd.treeSum's order over each row's 8 lanes.
-    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    inline for (&out, acc) |*o, a| {
+        o.* = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+    }
+    return out;
 }
 
 /// The unsigned levels (0..63) of the quad's four chunks, lanes = rows.
@@ -154,7 +186,7 @@ inline fn unpackQuad(quad: *const [quad_bytes]u8) [4]Bytes {
 
 const testing = std.testing;
 
-test "dotGroup() equals q6_k's dot() bit for bit" {
+test "dotGroup() and dotGroupTokens2() equal q6_k's dot() bit for bit" {
     const q8_k = @import("q8_k.zig");
     const allocator = testing.allocator;
     const n = 3 * qk;
@@ -172,15 +204,21 @@ test "dotGroup() equals q6_k's dot() bit for bit" {
     const grouped = try allocator.alloc(u8, w.len);
     defer allocator.free(grouped);
     interleave(3, rows, w, grouped);
-    var act_bytes: [3 * @sizeOf(ActBlock)]u8 = undefined;
-    for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
-    q8_k.quantizeRow(&values, &act_bytes);
+    var act_bytes: [2][3 * @sizeOf(ActBlock)]u8 = undefined;
+    for (&act_bytes) |*a| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32) * 3;
+        q8_k.quantizeRow(&values, a);
+    }
     for (0..rows / group_rows) |g| {
         const group = grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
-        const got = dotGroup(n, group, &act_bytes);
+        const got = dotGroup(n, group, &act_bytes[0]);
+        const got2 = dotGroupTokens2(n, group, .{ &act_bytes[0], &act_bytes[1] });
         for (0..group_rows) |r| {
             const row = w[(g * group_rows + r) * row_bytes ..][0..row_bytes];
-            try testing.expectEqual(q6_k.dot(n, row, &act_bytes), got[r]);
+            try testing.expectEqual(q6_k.dot(n, row, &act_bytes[0]), got[r]);
+            for (got2, &act_bytes) |got_t, *a| {
+                try testing.expectEqual(q6_k.dot(n, row, a), got_t[r]);
+            }
         }
     }
 }
