@@ -167,7 +167,7 @@ export async function benchModel(path: string, options: BenchOptions = {}): Prom
     log(
       `llama.cpp: pp ${median(speed.pp_tps).toFixed(1)} t/s, tg ${
         median(speed.tg_tps).toFixed(1)
-      } t/s`,
+      } t/s on its ${speed.cpu_build ?? "unknown"} CPU build`,
     );
   }
   const fileType = gguf.metadata.get("general.file_type");

@@ -73,9 +73,19 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     `of decode GB/s over the bandwidth of its own moment (llama.cpp's: over the median). ` +
     `On 1 thread: ${_fixed(first.stream_gbps_1t, 1)} GB/s. Load average at the start: ${
       first.load_avg.map((v) => v.toFixed(2)).join(", ")
-    }.`,
+    }.${_llamaCppBuild(results)}`,
     "",
   ].join("\n");
+}
+
+/** Which ggml CPU build llama.cpp ran, for the table's note ("" when unknown). */
+function _llamaCppBuild(results: readonly BenchResult[]): string {
+  const builds = [...new Set(results.map((r) => r.llama_cpp?.cpu_build).filter((b) => b))];
+  if (builds.length === 0) return "";
+  const amx = builds.includes("sapphirerapids")
+    ? " (AMX tiles for its quantized matrix products; zeno's prefill runs AVX-512)"
+    : "";
+  return ` llama.cpp (node-llama-cpp) ran its ${builds.join(", ")} CPU build${amx}.`;
 }
 
 const _ZENO_COLOR = "#2b6cb0";

@@ -31,6 +31,7 @@ function fakeResult(model: string, zenoTg: number, llamaTg: number): BenchResult
     decode_bandwidth_fraction: zenoTg / 60,
     llama_cpp: {
       ...speed(50, llamaTg),
+      cpu_build: "sapphirerapids",
       decode_gbps: llamaTg,
       decode_bandwidth_fraction: llamaTg / 60,
     },
@@ -48,6 +49,10 @@ Deno.test("formatBenchTable() prints medians, ratios and the bandwidth share", (
     "| a.gguf | Q4_0 | 101.0 | 51.0 | 1.98 | 30.0 | 20.0 | 1.50 | 40.0 | 40.0 | 100 | 100 | 60.0 | 30.0 (50 %) | 20.0 (33 %) |",
   );
   ok(table.includes("On 1 thread: 30.0 GB/s."));
+  ok(table.includes(
+    "llama.cpp (node-llama-cpp) ran its sapphirerapids CPU build (AMX tiles for its quantized " +
+      "matrix products; zeno's prefill runs AVX-512).",
+  ));
 });
 
 Deno.test("benchChartSvg() draws a zeno and a llama.cpp bar per model and panel", () => {

@@ -17,6 +17,11 @@ export interface EngineSpeed {
   rss_bytes: number;
   /** Model load (map, parse, bind) and context set-up, ms. */
   load_ms: number;
+  /**
+   * llama.cpp only: the ggml CPU build node-llama-cpp loaded for this CPU (`zen4`,
+   * `sapphirerapids`: AMX tiles for quantized products, ...), null when unknown.
+   */
+  cpu_build?: string | null;
 }
 
 /** What to measure. */

@@ -7,8 +7,9 @@
 // - tg: tg tokens decoded one at a time from an empty context, each the greedy pick of the
 //   last (tokens/s), as llama-bench's tg does;
 // - ttft: the short prompt evaluated and its first token picked (ms).
-// Prints {"pp_tps": [...], "tg_tps": [...], "ttft_ms": [...], "rss_bytes": n, "load_ms": n}, one
-// value per repetition; rss_bytes is the process's peak resident set (VmHWM).
+// Prints {"pp_tps": [...], "tg_tps": [...], "ttft_ms": [...], "rss_bytes": n, "load_ms": n,
+// "cpu_build": name}, one value per repetition; rss_bytes is the process's peak resident set
+// (VmHWM), cpu_build the ggml CPU build it ran (null where /proc/self/maps does not say).
 import { readFileSync } from "node:fs";
 import { argValue, loadLlama, readStdin } from "./llama.mjs";
 
@@ -56,7 +57,17 @@ async function timeToFirstToken() {
   return performance.now() - started;
 }
 
-const result = { pp_tps: [], tg_tps: [], ttft_ms: [], rss_bytes: 0, load_ms: loadMs };
+// The CPU build of ggml this process loaded (ggml picks one of node-llama-cpp's by the CPU's
+// features; "sapphirerapids" multiplies quantized matrices on AMX tiles).
+const build = /libggml-cpu-([\w-]+)\.so/.exec(readFileSync("/proc/self/maps", "utf8"));
+const result = {
+  pp_tps: [],
+  tg_tps: [],
+  ttft_ms: [],
+  rss_bytes: 0,
+  load_ms: loadMs,
+  cpu_build: build ? build[1] : null,
+};
 await prefill(); // warm-up: first touch of the weights, thread start-up
 for (let rep = 0; rep < request.reps; rep++) {
   result.pp_tps.push(await prefill());
