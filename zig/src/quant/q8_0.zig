@@ -86,7 +86,7 @@ pub fn activationScales(x: *const [qk]f32) ActivationScales {
 }
 
 /// `activationScales` from the block's maximum of |x|.
-fn scalesOfMax(amax: f32) ActivationScales {
+pub fn scalesOfMax(amax: f32) ActivationScales {
     return .{ .d = amax / 127.0, .id = if (amax != 0) 127.0 / amax else 0 };
 }
 
