@@ -70,12 +70,23 @@ pub fn prepare(x: []const u8, out: []BlockConstants) void {
     const acts = blocks.asBlocks(ActBlock, x);
     assert(out.len == acts.len);
     for (acts, out) |*xb, *c| {
-        inline for (0..pieces) |i| {
-            const four: @Vector(4, i32) = xb.qs[4 * i ..][0..4].*;
-            c.starts[i] = -128 * @reduce(.Add, four);
-        }
+        // The 8 sums of four in vectors: lane i of `nth(j)` is value 4i + j. Per tile of rows
+        // and token, one value at a time this was ~15 % of the kernel's instructions.
+        const values: @Vector(qk, i32) = @as(@Vector(qk, i8), xb.qs);
+        const sums = nth(values, 0) + nth(values, 1) + nth(values, 2) + nth(values, 3);
+        c.starts = sums * @as(@Vector(pieces, i32), @splat(-128));
         c.d = fp.halfToF32(xb.d);
     }
+}
+
+/// Values j, 4 + j, 8 + j, ... of a block.
+inline fn nth(values: @Vector(qk, i32), comptime j: usize) @Vector(pieces, i32) {
+    const mask = comptime blk: {
+        var m: [pieces]i32 = undefined;
+        for (&m, 0..) |*e, i| e.* = @intCast(4 * i + j);
+        break :blk m;
+    };
+    return @shuffle(i32, values, undefined, mask);
 }
 
 /// The dot products of a group's 16 rows with `tokens` activation rows, `q8_0.dot`'s order.
