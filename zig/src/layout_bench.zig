@@ -209,86 +209,78 @@ fn randomRows16(
     return grouped;
 }
 
+/// Best of five: ns per MUL_MAT over `rows` random rows16 rows of `quant_type` against
+/// `tokens` random activation rows, run `runs` times back to back (one thread, in cache).
+fn rows16NsPerRun(
+    prng: *std.Random.DefaultPrng,
+    quant_type: traits_mod.QuantType,
+    rows: usize,
+    tokens: usize,
+    runs: usize,
+) !f64 {
+    const allocator = std.heap.page_allocator;
+    const t = traits_mod.traits(quant_type);
+    const grouped = try randomRows16(prng, quant_type, rows);
+    defer allocator.free(grouped);
+    const act = traits_mod.traits(t.vec_dot_type);
+    const x = try allocator.alloc(u8, tokens * act.rowBytes(k));
+    defer allocator.free(x);
+    var values: [k]f32 = undefined;
+    for (0..tokens) |i| {
+        for (&values) |*v| v.* = prng.random().floatNorm(f32);
+        act.quantize_activation_row(&values, x[i * act.rowBytes(k) ..][0..act.rowBytes(k)]);
+    }
+    const out = try allocator.alloc(f32, rows * tokens);
+    defer allocator.free(out);
+    const job: Job = .{
+        .quant_type = quant_type,
+        .t = t,
+        .mode = .rows16,
+        .weights = grouped,
+        .x = x,
+        .out = out,
+        .tokens = tokens,
+    };
+    var best: f64 = std.math.inf(f64);
+    for (0..5) |_| {
+        const start = nowNs();
+        for (0..runs) |_| {
+            mulMatRows16(&job, 0, rows);
+            std.mem.doNotOptimizeAway(out.ptr);
+        }
+        const ns: f64 = @floatFromInt(nowNs() - start);
+        best = @min(best, ns / @as(f64, @floatFromInt(runs)));
+    }
+    return best;
+}
+
+const rows16_types = [_]traits_mod.QuantType{ .q4_0, .q4_1, .q5_0, .q8_0, .q4_k, .q5_k, .q6_k };
+
 test "rows16 kernels in cache, one thread (compute ceiling)" {
     var prng = std.Random.DefaultPrng.init(4);
-    var values: [k]f32 = undefined;
-    const types = [_]traits_mod.QuantType{ .q4_0, .q4_1, .q5_0, .q8_0, .q4_k, .q5_k, .q6_k };
-    for (types) |quant_type| {
+    const rows = 64;
+    for (rows16_types) |quant_type| {
         if (!mul_mat.supportsLayout(quant_type, .rows16)) continue;
         const t = traits_mod.traits(quant_type);
-        const rows = 64;
-        const grouped = try randomRows16(&prng, quant_type, rows);
-        defer std.heap.page_allocator.free(grouped);
-        const act = traits_mod.traits(t.vec_dot_type);
-        var x_bytes: [k * 2]u8 = undefined;
-        for (&values) |*v| v.* = prng.random().floatNorm(f32);
-        const x = x_bytes[0..act.rowBytes(k)];
-        act.quantize_activation_row(&values, x);
-        var out: [rows]f32 = undefined;
-        const job: Job = .{
-            .quant_type = quant_type,
-            .t = t,
-            .mode = .rows16,
-            .weights = grouped,
-            .x = x,
-            .out = &out,
-        };
-        var best: f64 = 0;
-        for (0..5) |_| {
-            const start = nowNs();
-            for (0..2000) |_| {
-                mulMatRows16(&job, 0, rows);
-                std.mem.doNotOptimizeAway(&out);
-            }
-            const bytes: f64 = @floatFromInt(grouped.len * 2000);
-            best = @max(best, bytes / @as(f64, @floatFromInt(nowNs() - start)));
-        }
-        std.debug.print("\n{s} rows16 in cache: {d:.1} GB/s", .{ t.name, best });
+        const ns = try rows16NsPerRun(&prng, quant_type, rows, 1, 2000);
+        const bytes: f64 = @floatFromInt(rows * t.rowBytes(k));
+        std.debug.print("\n{s} rows16 in cache: {d:.1} GB/s", .{ t.name, bytes / ns });
     }
     std.debug.print("\n", .{});
 }
 
 test "rows16 kernels in cache, one thread, a batch of tokens (prefill's compute ceiling)" {
     var prng = std.Random.DefaultPrng.init(5);
-    var values: [k]f32 = undefined;
-    const types = [_]traits_mod.QuantType{ .q4_0, .q4_1, .q5_0, .q8_0, .q4_k, .q5_k, .q6_k };
     // Enough rows that a pass's per-token preparation is spread as in a real matrix.
     const rows = 256;
     const tokens = 64;
-    for (types) |quant_type| {
+    for (rows16_types) |quant_type| {
         if (!mul_mat.supportsLayout(quant_type, .rows16)) continue;
         const t = traits_mod.traits(quant_type);
-        const grouped = try randomRows16(&prng, quant_type, rows);
-        defer std.heap.page_allocator.free(grouped);
-        const act = traits_mod.traits(t.vec_dot_type);
-        const x = try std.heap.page_allocator.alloc(u8, tokens * act.rowBytes(k));
-        defer std.heap.page_allocator.free(x);
-        for (0..tokens) |i| {
-            for (&values) |*v| v.* = prng.random().floatNorm(f32);
-            act.quantize_activation_row(&values, x[i * act.rowBytes(k) ..][0..act.rowBytes(k)]);
-        }
-        var out: [rows * tokens]f32 = undefined;
-        const job: Job = .{
-            .quant_type = quant_type,
-            .t = t,
-            .mode = .rows16,
-            .weights = grouped,
-            .x = x,
-            .out = &out,
-            .tokens = tokens,
-        };
-        var best: f64 = 0;
-        for (0..5) |_| {
-            const start = nowNs();
-            for (0..12) |_| {
-                mulMatRows16(&job, 0, rows);
-                std.mem.doNotOptimizeAway(&out);
-            }
-            const macs: f64 = @floatFromInt(rows * k * tokens * 12);
-            best = @max(best, macs / @as(f64, @floatFromInt(nowNs() - start)));
-        }
+        const ns = try rows16NsPerRun(&prng, quant_type, rows, tokens, 12);
+        const macs: f64 = @floatFromInt(rows * k * tokens);
         const line = "\n{s} rows16 in cache, {d} tokens: {d:.1} GMAC/s";
-        std.debug.print(line, .{ t.name, tokens, best });
+        std.debug.print(line, .{ t.name, tokens, macs / ns });
     }
     std.debug.print("\n", .{});
 }

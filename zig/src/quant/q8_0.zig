@@ -110,22 +110,35 @@ pub fn dotGeneric(n: usize, w: []const u8, x: []const u8) f32 {
     return legacy_dot.dotGeneric(@This(), n, w, x);
 }
 
-test "quantizeRowActivation() writes the bytes of quantizeRowActivationScalar()" {
-    var prng = std.Random.DefaultPrng.init(41);
+/// Expects `fast` to write the bytes `scalar` does for 200 rows of 8 blocks: normal values
+/// of several magnitudes, halves after scaling (ties), repeated magnitudes, an all-zero block
+/// (the test of Q8_0's and Q8_1's vector `quantizeRowActivation`).
+pub fn expectActivationRowsMatch(
+    comptime block_bytes: usize,
+    fast: fn ([]const f32, []u8) void,
+    scalar: fn ([]const f32, []u8) void,
+    seed: u64,
+) !void {
+    var prng = std.Random.DefaultPrng.init(seed);
     const random = prng.random();
     const n = 8 * qk;
     var values: [n]f32 = undefined;
     for (0..200) |round| {
         for (&values, 0..) |*v, i| {
             v.* = random.floatNorm(f32) * @as(f32, @floatFromInt(1 + round % 7));
-            // Halves after scaling (ties), repeated magnitudes and an all-zero block.
-            if (round % 3 == 0 and i % 5 == 0) v.* = @as(f32, @floatFromInt(@as(i32, @intCast(i % 64)) - 32)) * 0.5;
+            const half: f32 = @floatFromInt(@as(i32, @intCast(i % 64)) - 32);
+            if (round % 3 == 0 and i % 5 == 0) v.* = half * 0.5;
             if (round % 4 == 1 and i < qk) v.* = 0;
         }
-        var fast: [8 * @sizeOf(Block)]u8 = undefined;
-        var scalar: [8 * @sizeOf(Block)]u8 = undefined;
-        quantizeRowActivation(&values, &fast);
-        quantizeRowActivationScalar(&values, &scalar);
-        try std.testing.expectEqualSlices(u8, &scalar, &fast);
+        var fast_bytes: [8 * block_bytes]u8 = undefined;
+        var scalar_bytes: [8 * block_bytes]u8 = undefined;
+        fast(&values, &fast_bytes);
+        scalar(&values, &scalar_bytes);
+        try std.testing.expectEqualSlices(u8, &scalar_bytes, &fast_bytes);
     }
+}
+
+test "quantizeRowActivation() writes the bytes of quantizeRowActivationScalar()" {
+    const fast = quantizeRowActivation;
+    try expectActivationRowsMatch(@sizeOf(Block), fast, quantizeRowActivationScalar, 41);
 }

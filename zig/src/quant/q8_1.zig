@@ -80,22 +80,6 @@ fn quantizeBlock(x: *const [qk]f32, block: *Block) void {
 }
 
 test "quantizeRowActivation() writes the bytes of quantizeRowActivationScalar()" {
-    var prng = std.Random.DefaultPrng.init(43);
-    const random = prng.random();
-    const n = 8 * qk;
-    var values: [n]f32 = undefined;
-    for (0..200) |round| {
-        for (&values, 0..) |*v, i| {
-            v.* = random.floatNorm(f32) * @as(f32, @floatFromInt(1 + round % 7));
-            // Halves after scaling (ties), repeated magnitudes and an all-zero block.
-            const half: f32 = @floatFromInt(@as(i32, @intCast(i % 64)) - 32);
-            if (round % 3 == 0 and i % 5 == 0) v.* = half * 0.5;
-            if (round % 4 == 1 and i < qk) v.* = 0;
-        }
-        var fast: [8 * @sizeOf(Block)]u8 = undefined;
-        var scalar: [8 * @sizeOf(Block)]u8 = undefined;
-        quantizeRowActivation(&values, &fast);
-        quantizeRowActivationScalar(&values, &scalar);
-        try std.testing.expectEqualSlices(u8, &scalar, &fast);
-    }
+    const fast = quantizeRowActivation;
+    try q8_0.expectActivationRowsMatch(@sizeOf(Block), fast, quantizeRowActivationScalar, 43);
 }
