@@ -50,12 +50,8 @@ const CHAT_PROMPTS = [
 
 function promptTokens(model: Model): number[][] {
   const session = model.createSession({ contextSize: 64 });
-  const plain = PLAIN_PROMPTS.map((p) =>
-    model.tokenizer.encode(p, { addSpecial: true })
-  );
-  const chat = CHAT_PROMPTS.map((p) =>
-    session.promptTokens([{ role: "user", content: p }])
-  );
+  const plain = PLAIN_PROMPTS.map((p) => model.tokenizer.encode(p, { addSpecial: true }));
+  const chat = CHAT_PROMPTS.map((p) => session.promptTokens([{ role: "user", content: p }]));
   return [...plain, ...chat];
 }
 
@@ -84,18 +80,12 @@ function assertAgreement(
     } (of ${STEPS}); largest top-${TOP} logit difference ${worst}`,
   );
   if (llamaCppRoundsLikeZeno()) {
-    deepStrictEqual(
-      agreed,
-      prompts.map(() => STEPS),
-      "greedy tokens differ from llama.cpp's",
-    );
+    deepStrictEqual(agreed, prompts.map(() => STEPS), "greedy tokens differ from llama.cpp's");
     ok(worst <= LOGIT_TOLERANCE, `top-${TOP} logits differ by ${worst}`);
   } else {
     // Random weights give near-tied logits, which other rounding may order either way: there
     // only the logits are compared.
-    console.log(
-      "llama.cpp runs another CPU build here: only the first step is compared",
-    );
+    console.log("llama.cpp runs another CPU build here: only the first step is compared");
     if (!options.nearTies) {
       deepStrictEqual(
         agreed.map((n) => n > 0),
@@ -103,18 +93,11 @@ function assertAgreement(
         "first greedy token differs",
       );
     }
-    ok(
-      worst < LOGIT_TOLERANCE_OTHER_CPU,
-      `top-${TOP} logits differ by ${worst}`,
-    );
+    ok(worst < LOGIT_TOLERANCE_OTHER_CPU, `top-${TOP} logits differ by ${worst}`);
   }
 }
 
-for (
-  const alias of Object.keys(
-    TEST_MODEL_FILES,
-  ) as (keyof typeof TEST_MODEL_FILES)[]
-) {
+for (const alias of Object.keys(TEST_MODEL_FILES) as (keyof typeof TEST_MODEL_FILES)[]) {
   Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens and top-${TOP} logits on ${alias}`, async () => {
     const path = testModelPath(alias);
     const model = await loadModel(path);
@@ -124,12 +107,7 @@ for (
         "parity needs a native backend: run `deno task build`",
       );
       const prompts = promptTokens(model);
-      assertAgreement(
-        alias,
-        model,
-        prompts,
-        await llamaCppGreedy(path, prompts, STEPS, TOP),
-      );
+      assertAgreement(alias, model, prompts, await llamaCppGreedy(path, prompts, STEPS, TOP));
     } finally {
       model.dispose();
     }
@@ -141,22 +119,11 @@ Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens on a synthetic qwen
   const dir = await Deno.makeTempDir({ prefix: "zeno-qwen2-" });
   const path = join(dir, "tiny-qwen2-q8_0.gguf");
   try {
-    await writeSynthModel(path, synthSpec("tiny-qwen2"), {
-      target: quantTarget("Q8_0"),
-      seed: 5,
-    });
+    await writeSynthModel(path, synthSpec("tiny-qwen2"), { target: quantTarget("Q8_0"), seed: 5 });
     const model = await loadModel(path);
     try {
       strictEqual(model.hparams.arch, "qwen2");
-      const prompts = [[1024, 791, 864, 315, 522, 374], [
-        1024,
-        12,
-        13,
-        14,
-        15,
-        16,
-        17,
-      ], [
+      const prompts = [[1024, 791, 864, 315, 522, 374], [1024, 12, 13, 14, 15, 16, 17], [
         1024,
         400,
       ]];

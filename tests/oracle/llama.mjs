@@ -1,12 +1,6 @@
 // Shared by the oracle scripts: llama.cpp through node-llama-cpp's prebuilt CPU binaries, with
 // no download and no build (install with `NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci`).
-import {
-  existsSync,
-  linkSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-} from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { register } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -32,9 +26,7 @@ export function loadLlama({ cpuBuild = "avx512" } = {}) {
 async function _loadLlama(cpuBuild) {
   const packageEntry = cpuBuild === "avx512" ? _packageWithoutAmx() : null;
   if (packageEntry !== null) {
-    register(new URL("./cpu_build_hooks.mjs", import.meta.url), {
-      data: { packageEntry },
-    });
+    register(new URL("./cpu_build_hooks.mjs", import.meta.url), { data: { packageEntry } });
   }
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   return await getLlama({
@@ -46,14 +38,8 @@ async function _loadLlama(cpuBuild) {
   });
 }
 
-const _PACKAGE = new URL(
-  "./node_modules/@node-llama-cpp/linux-x64/",
-  import.meta.url,
-);
-const _PACKAGE_WITHOUT_AMX = new URL(
-  "./node_modules/.zeno-linux-x64-without-amx/",
-  import.meta.url,
-);
+const _PACKAGE = new URL("./node_modules/@node-llama-cpp/linux-x64/", import.meta.url);
+const _WITHOUT_AMX = new URL("./node_modules/.zeno-linux-x64-without-amx/", import.meta.url);
 const _CPU_BUILDS = "bins/linux-x64";
 
 /**
@@ -64,14 +50,11 @@ const _CPU_BUILDS = "bins/linux-x64";
 function _packageWithoutAmx() {
   const from = fileURLToPath(_PACKAGE);
   if (!existsSync(join(from, _CPU_BUILDS))) return null;
-  const to = fileURLToPath(_PACKAGE_WITHOUT_AMX);
+  const to = fileURLToPath(_WITHOUT_AMX);
   const files = ["package.json", "dist/index.js"];
   for (const name of readdirSync(join(from, _CPU_BUILDS))) {
     const path = join(from, _CPU_BUILDS, name);
-    if (
-      name.startsWith("libggml-cpu-") &&
-      readFileSync(path).includes("amx_buffer_type")
-    ) continue;
+    if (name.startsWith("libggml-cpu-") && readFileSync(path).includes("amx_buffer_type")) continue;
     files.push(join(_CPU_BUILDS, name));
   }
   for (const file of files) _link(join(from, file), join(to, file));
