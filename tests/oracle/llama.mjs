@@ -1,6 +1,6 @@
 // Shared by the oracle scripts: llama.cpp through node-llama-cpp's prebuilt CPU binaries, with
 // no download and no build (install with `NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci`).
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { register } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -61,14 +61,17 @@ function _packageWithoutAmx() {
   return pathToFileURL(join(to, "dist/index.js")).href;
 }
 
+/** A hard link at `to` to `from`, or a copy where the file system has no hard links. */
 function _link(from, to) {
   if (existsSync(to)) return;
   mkdirSync(dirname(to), { recursive: true });
   try {
     linkSync(from, to);
   } catch (error) {
-    // Another oracle process made the same link first.
-    if (error.code !== "EEXIST") throw error;
+    // EEXIST: another oracle process made the same link first.
+    if (error.code === "EEXIST") return;
+    if (error.code !== "EPERM" && error.code !== "EXDEV") throw error;
+    copyFileSync(from, to);
   }
 }
 
