@@ -58,6 +58,14 @@ pub fn detect() u64 {
     };
 }
 
+/// Bytes of the level-2 cache of one core, 0 where unknown: x86-64's extended `cpuid` leaf
+/// 0x80000006 (ECX bits 31..16, KiB; AMD and Intel both fill it).
+pub fn l2CacheBytes() usize {
+    if (builtin.cpu.arch != .x86_64) return 0;
+    if (cpuid(0x8000_0000, 0).eax < 0x8000_0006) return 0;
+    return @as(usize, cpuid(0x8000_0006, 0).ecx >> 16) << 10;
+}
+
 /// The `cpuid` / `xgetbv` words that decide our x86-64 features, read once.
 pub const X86Registers = struct {
     leaf1_ecx: u32 = 0,
@@ -254,6 +262,13 @@ test "decodeX86() reads every AVX-512 feature when the OS saves ZMM state" {
     try testing.expectEqual(x86_scalar_features | x86_avx_features, decodeX86(no_zmm));
     no_zmm.xcr0 = 0; // OSXSAVE off: no AVX either.
     try testing.expectEqual(x86_scalar_features, decodeX86(no_zmm));
+}
+
+test "l2CacheBytes() reads whole KiB, at least 256 KiB on a CPU with AVX-512" {
+    const bytes = l2CacheBytes();
+    try testing.expectEqual(@as(usize, 0), bytes % 1024);
+    // Every CPU with AVX-512 has an L2 of at least 256 KiB per core.
+    if (detect() & Feature.avx512f.mask() != 0) try testing.expect(bytes >= 256 << 10);
 }
 
 test "decodeX86() of an empty cpuid is no feature" {

@@ -9,6 +9,7 @@
 //! weight block unpacked once per tile instead of once per token; edges use the row kernel.
 
 const std = @import("std");
+const cpu = @import("../cpu.zig");
 const assert = std.debug.assert;
 const traits = @import("../quant/traits.zig");
 const multi_dot = @import("../quant/multi_dot.zig");
@@ -271,11 +272,24 @@ fn groups16(
 }
 
 /// Bytes of rows16 weights one pass of `groups16Prepared` keeps hot in L2 while every token
-/// goes over them (Zen 5: 1 MiB of L2 per core).
-const prepared_tile_bytes: usize = 256 << 10;
+/// goes over them: a quarter of the core's L2, 256 KiB where it is not known. Tuned at 256
+/// KiB on Zen 4/5 (1 MiB of L2); on a Xeon with 2 MiB, 512 KiB tiles took the 1B model's
+/// prefill512 from 122 to 136 t/s (Q8_0) and from 202 to 210 (Q4_0); 1 MiB did 1-2 % better
+/// again, 64 KiB 20 % worse.
+fn preparedTileBytes() usize {
+    const Cache = struct {
+        var bytes = std.atomic.Value(usize).init(0);
+    };
+    const known = Cache.bytes.load(.monotonic);
+    if (known != 0) return known;
+    const l2 = cpu.l2CacheBytes();
+    const bytes = if (l2 == 0) 256 << 10 else std.math.clamp(l2 / 4, 128 << 10, 4 << 20);
+    Cache.bytes.store(bytes, .monotonic);
+    return bytes;
+}
 
 /// `mulMatRows` for rows16 weights whose kernel (q4_0_rows16.zig, q8_0_rows16.zig) takes
-/// per-token block constants: rows in tiles of about `prepared_tile_bytes`; within a tile,
+/// per-token block constants: rows in tiles of about `preparedTileBytes()`; within a tile,
 /// `tokens` at a time through `dot_tokens` (edges one by one through `Kernel.dotGroup`: the
 /// same order), each token's constants prepared once per tile instead of once per group.
 fn groups16Prepared(
@@ -303,7 +317,7 @@ fn groups16Prepared(
     const tile_rows = if (one_pass)
         row_end - row_begin
     else
-        @max(1, prepared_tile_bytes / group_bytes) * group_rows16;
+        @max(1, preparedTileBytes() / group_bytes) * group_rows16;
     const x_row_bytes = o.activations.len / o.n;
     var buffer: [tokens][Kernel.max_blocks]Constants = undefined;
     var tile_begin = row_begin;
