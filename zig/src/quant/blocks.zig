@@ -143,6 +143,22 @@ pub inline fn asBlocks(comptime Block: type, bytes: []const u8) []const Block {
     return ptr[0 .. bytes.len / @sizeOf(Block)];
 }
 
+/// Each of `tokens` activation rows viewed as blocks, each asserted to hold `count` of them:
+/// what a kernel over several tokens reads block b of every row from.
+pub inline fn asBlockRows(
+    comptime Block: type,
+    comptime tokens: usize,
+    rows: [tokens][]const u8,
+    count: usize,
+) [tokens][]const Block {
+    var out: [tokens][]const Block = undefined;
+    inline for (&out, rows) |*o, row| {
+        o.* = asBlocks(Block, row);
+        assert(o.len == count);
+    }
+    return out;
+}
+
 /// Mutable view of `bytes` as blocks.
 pub inline fn asBlocksMut(comptime Block: type, bytes: []u8) []Block {
     comptime assert(@alignOf(Block) == 1);

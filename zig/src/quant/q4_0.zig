@@ -106,11 +106,7 @@ inline fn repackedTokens(
 ) void {
     const weight_blocks = blocks.asBlocks(Block, w);
     assert(weight_blocks.len == blocks.blockCount(n, qk));
-    var acts: [tokens][]const ActBlock = undefined;
-    inline for (&acts, xs) |*a, x| {
-        a.* = blocks.asBlocks(ActBlock, x);
-        assert(a.len == weight_blocks.len);
-    }
+    const acts = blocks.asBlockRows(ActBlock, tokens, xs, weight_blocks.len);
     var acc: [tokens]f32 = @splat(0);
     for (weight_blocks, 0..) |*wb, b| {
         const q = unpack(wb);

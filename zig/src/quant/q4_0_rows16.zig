@@ -88,12 +88,8 @@ inline fn groupDot(
 ) [tokens]F32s {
     const block_count = blocks.blockCount(n, qk);
     assert(group.len == block_count * group_block_bytes);
-    var acts: [tokens][]const ActBlock = undefined;
-    inline for (&acts, xs, constants) |*a, x, c| {
-        a.* = blocks.asBlocks(ActBlock, x);
-        assert(a.len == block_count);
-        assert(c.len == block_count);
-    }
+    const acts = blocks.asBlockRows(ActBlock, tokens, xs, block_count);
+    for (constants) |c| assert(c.len == block_count);
     var acc: [tokens]F32s = @splat(@splat(0));
     for (0..block_count) |b| {
         const block: *const [group_block_bytes]u8 = group[b * group_block_bytes ..][0..group_block_bytes];

@@ -77,11 +77,7 @@ inline fn groupDot(
 ) [tokens]F32s {
     const block_count = blocks.blockCount(n, qk);
     assert(group.len == block_count * group_block_bytes);
-    var acts: [tokens][]const ActBlock = undefined;
-    inline for (&acts, xs) |*a, x| {
-        a.* = blocks.asBlocks(ActBlock, x);
-        assert(a.len == block_count);
-    }
+    const acts = blocks.asBlockRows(ActBlock, tokens, xs, block_count);
     var sums: [tokens]Sums = @splat(.{});
     for (0..block_count) |b| {
         const block = group[b * group_block_bytes ..][0..group_block_bytes];

@@ -117,11 +117,7 @@ inline fn groupDot(
     @setEvalBranchQuota(400_000);
     const block_count = blocks.blockCount(n, qk);
     assert(group.len == block_count * group_block_bytes);
-    var acts: [tokens][]const ActBlock = undefined;
-    inline for (&acts, xs) |*a, x| {
-        a.* = blocks.asBlocks(ActBlock, x);
-        assert(a.len == block_count);
-    }
+    const acts = blocks.asBlockRows(ActBlock, tokens, xs, block_count);
     const target = comptime simd.PrefetchTarget.forTokens(tokens);
     var acc: [tokens]Acc = @splat(.{});
     for (0..block_count) |b| {

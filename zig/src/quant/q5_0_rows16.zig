@@ -86,11 +86,7 @@ inline fn groupDot(
 ) [tokens]F32s {
     const block_count = blocks.blockCount(n, qk);
     assert(group.len == block_count * group_block_bytes);
-    var acts: [tokens][]const ActBlock = undefined;
-    inline for (&acts, xs) |*a, x| {
-        a.* = blocks.asBlocks(ActBlock, x);
-        assert(a.len == block_count);
-    }
+    const acts = blocks.asBlockRows(ActBlock, tokens, xs, block_count);
     const sixteen: Bytes = @splat(16);
     var lanes: [tokens][8]F32s = @splat(@splat(@splat(0)));
     for (0..block_count) |b| {
