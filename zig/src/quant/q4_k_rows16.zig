@@ -83,18 +83,34 @@ pub const ScalesMins = struct {
 
     /// From the transposed scale bytes: byte i of row r at 16·i + r.
     pub inline fn of(scales: *const [scale_bytes]u8) ScalesMins {
-        var s: [blocks.k_scale_bytes]Bytes16 = undefined;
-        inline for (&s, 0..) |*v, i| v.* = scales[group_rows * i ..][0..16].*;
-        const low6: Bytes16 = @splat(63);
-        const low4: Bytes16 = @splat(0x0F);
         var out: ScalesMins = undefined;
-        inline for (0..4) |j| {
-            out.scale[j] = s[j] & low6;
-            out.min[j] = s[j + 4] & low6;
-            out.scale[j + 4] = (s[j + 8] & low4) | ((s[j] >> @splat(6)) << @splat(4));
-            out.min[j + 4] = (s[j + 8] >> @splat(4)) | ((s[j + 4] >> @splat(6)) << @splat(4));
+        inline for (0..8) |j| {
+            const sub = subBlock(scales, j);
+            out.scale[j] = sub.scale;
+            out.min[j] = sub.min;
         }
         return out;
+    }
+
+    /// Sub-block j's scale and min only: a kernel that decodes each where it uses it keeps
+    /// 16 vectors fewer alive.
+    pub inline fn subBlock(scales: *const [scale_bytes]u8, comptime j: usize) struct {
+        scale: I32s,
+        min: I32s,
+    } {
+        const s = struct {
+            inline fn byte(all: *const [scale_bytes]u8, comptime i: usize) Bytes16 {
+                return all[group_rows * i ..][0..16].*;
+            }
+        }.byte;
+        const low6: Bytes16 = @splat(63);
+        if (j < 4) return .{ .scale = s(scales, j) & low6, .min = s(scales, j + 4) & low6 };
+        const top_scale = (s(scales, j - 4) >> @splat(6)) << @splat(4);
+        const top_min = (s(scales, j) >> @splat(6)) << @splat(4);
+        return .{
+            .scale = (s(scales, j + 4) & @as(Bytes16, @splat(0x0F))) | top_scale,
+            .min = (s(scales, j + 4) >> @splat(4)) | top_min,
+        };
     }
 };
 
@@ -128,7 +144,11 @@ inline fn groupDot(
         simd.prefetchAhead(block, qs_offset, target);
         const d_w = fp.halves16ToF32(block[d_offset..][0..32]);
         const dmin_w = fp.halves16ToF32(block[dmin_offset..][0..32]);
-        const sm = ScalesMins.of(block[scales_offset..][0..scale_bytes]);
+        const scales = block[scales_offset..][0..scale_bytes];
+        var half_sums: [tokens][8]f32 = undefined;
+        if (per_chunk) inline for (&half_sums, acts) |*h, a| {
+            h.* = ExactChunk.halfSums(&a[b]);
+        };
         var block_sums: [tokens]I32s = @splat(@splat(0));
         var block_mins: [tokens]I32s = @splat(@splat(0));
         inline for (0..4) |c| {
@@ -151,19 +171,25 @@ inline fn groupDot(
                     high[t] = simd.dotUnsigned4Add(high[t], q_high, x_high);
                 }
             }
-            inline for (0..tokens) |t| {
-                const xb = &acts[t][b];
-                const chunk = low[t] * sm.scale[2 * c] + (high[t] >> @splat(4)) * sm.scale[2 * c + 1];
-                const bsum_low: I32s = @splat(@as(i32, xb.bsums[4 * c]) + xb.bsums[4 * c + 1]);
-                const bsum_high: I32s = @splat(@as(i32, xb.bsums[4 * c + 2]) + xb.bsums[4 * c + 3]);
-                const chunk_mins = sm.min[2 * c] * bsum_low + sm.min[2 * c + 1] * bsum_high;
-                if (per_chunk) {
-                    const d: F32s = d_w * @as(F32s, @splat(xb.d));
-                    const dmin: F32s = dmin_w * @as(F32s, @splat(xb.d));
-                    acc[t].scaled = @mulAdd(F32s, @floatFromInt(chunk), d, acc[t].scaled);
-                    acc[t].mins = @mulAdd(F32s, @floatFromInt(chunk_mins), dmin, acc[t].mins);
-                } else {
-                    block_sums[t] += chunk;
+            const first = ScalesMins.subBlock(scales, 2 * c);
+            const second = ScalesMins.subBlock(scales, 2 * c + 1);
+            if (per_chunk) {
+                const exact = ExactChunk.of(first, second);
+                inline for (0..tokens) |t| {
+                    const x_d: F32s = @splat(acts[t][b].d);
+                    const chunk = exact.chunk(low[t], high[t]);
+                    const chunk_mins = exact.mins(half_sums[t][2 * c ..][0..2].*);
+                    acc[t].scaled = @mulAdd(F32s, chunk, d_w * x_d, acc[t].scaled);
+                    acc[t].mins = @mulAdd(F32s, chunk_mins, dmin_w * x_d, acc[t].mins);
+                }
+            } else {
+                // The chunk's two mins in the i16 halves of a row's lane: with the token's two
+                // activation sums in the same halves, one `vpdpwssd` is min·Σx + min·Σx,
+                // exactly (mins below 64, sums of 32 values of |x| ≤ 127).
+                const min_pair: @Vector(2 * group_rows, i16) = @bitCast(first.min | (second.min << @splat(16)));
+                inline for (0..tokens) |t| {
+                    const chunk_mins = simd.dotPairs16Add(@splat(0), min_pair, bsumPair(&acts[t][b], c));
+                    block_sums[t] += low[t] * first.scale + (high[t] >> @splat(4)) * second.scale;
                     block_mins[t] += chunk_mins;
                 }
             }
@@ -177,6 +203,62 @@ inline fn groupDot(
     var out: [tokens]F32s = undefined;
     inline for (&out, acc) |*o, a| o.* = a.scaled - a.mins;
     return out;
+}
+
+/// A 64-value chunk's integer sums computed in f32 for `dotBatched`'s order, which converts
+/// each chunk's: every value on the way is an integer below 2^24, so each f32 step is exact and
+/// the result is the converted integer bit for bit, in two vector operations where integers
+/// took two `vpmulld` (two micro-operations each), a shift, an add and the conversion; the mins
+/// likewise (layout_bench, 64 tokens in cache: 117 -> 135 GMAC/s). A chunk is
+/// at most 63·(15 + 15)·127·32 = 7.7·10^6; its mins' sum 2·63·127·32 = 5.1·10^5. (A whole
+/// block's four chunks can pass 2^24: `dot`'s order stays in integers.)
+const ExactChunk = struct {
+    /// The first sub-block's scale, and the second's over 16 (its sums are 16 times the
+    /// high nibbles').
+    scale_first: F32s,
+    scale_second_16: F32s,
+    min_first: F32s,
+    min_second: F32s,
+
+    inline fn of(first: anytype, second: anytype) ExactChunk {
+        const scale_second: F32s = @floatFromInt(second.scale);
+        return .{
+            .scale_first = @floatFromInt(first.scale),
+            .scale_second_16 = scale_second * @as(F32s, @splat(1.0 / 16.0)),
+            .min_first = @floatFromInt(first.min),
+            .min_second = @floatFromInt(second.min),
+        };
+    }
+
+    /// scale·Σ low·x + scale·Σ high·x, with `high` 16 times the high nibbles' sum.
+    inline fn chunk(self: ExactChunk, low: I32s, high: I32s) F32s {
+        const high_part = @as(F32s, @floatFromInt(high)) * self.scale_second_16;
+        return @mulAdd(F32s, @floatFromInt(low), self.scale_first, high_part);
+    }
+
+    /// min·Σx + min·Σx over the chunk's two 32-value halves (`sums`, from `halfSums`).
+    inline fn mins(self: ExactChunk, sums: [2]f32) F32s {
+        const second_part = self.min_second * @as(F32s, @splat(sums[1]));
+        return @mulAdd(F32s, self.min_first, @splat(sums[0]), second_part);
+    }
+
+    /// The block's eight 32-value activation sums (its bsums added in pairs), as f32.
+    inline fn halfSums(xb: *const ActBlock) [8]f32 {
+        const bsums: @Vector(16, i16) = xb.bsums;
+        const wide: @Vector(16, i32) = bsums;
+        const even = @shuffle(i32, wide, undefined, [8]i32{ 0, 2, 4, 6, 8, 10, 12, 14 });
+        const odd = @shuffle(i32, wide, undefined, [8]i32{ 1, 3, 5, 7, 9, 11, 13, 15 });
+        const sums: @Vector(8, f32) = @floatFromInt(even + odd);
+        return sums;
+    }
+};
+
+/// Chunk c's two 32-value activation sums as the i16 halves of one lane, in every lane.
+inline fn bsumPair(xb: *const ActBlock, comptime c: usize) @Vector(2 * group_rows, i16) {
+    const low: i16 = xb.bsums[4 * c] + xb.bsums[4 * c + 1];
+    const high: i16 = xb.bsums[4 * c + 2] + xb.bsums[4 * c + 3];
+    const pair = @as(u32, @as(u16, @bitCast(low))) | (@as(u32, @as(u16, @bitCast(high))) << 16);
+    return @bitCast(@as(@Vector(group_rows, u32), @splat(pair)));
 }
 
 /// One token against the group's 16 rows, each result equal to `q4_k.dot`'s.
@@ -230,5 +312,39 @@ test "dotGroup() and dotGroupTokens4() equal q4_k's dot() and dotBatched() bit f
             try testing.expectEqual(q4_k.dot(n, row, xs[2]), single[r]);
             for (0..4) |t| try testing.expectEqual(q4_k.dotBatched(n, row, xs[t]), batched[t][r]);
         }
+    }
+}
+
+test "dotGroupTokens4() equals q4_k's dotBatched() at the largest sums a chunk can reach" {
+    const q4_k = @import("q4_k.zig");
+    const n = qk;
+    // Every level 15, every scale and min 63 (all bits set), d and dmin 1: the chunk sums in
+    // `ExactChunk` reach their bounds.
+    var row: Block = undefined;
+    row.d = @bitCast(@as(f16, 1.0));
+    row.dmin = @bitCast(@as(f16, 1.0));
+    @memset(&row.scales, 0xFF);
+    @memset(&row.qs, 0xFF);
+    const w: [group_rows]Block = @splat(row);
+    var grouped: [group_rows * @sizeOf(Block)]u8 = undefined;
+    interleave(1, group_rows, std.mem.asBytes(&w), &grouped);
+    var acts: [4]ActBlock = undefined;
+    for (&acts, [4]i8{ 127, -127, 127, -127 }, 0..) |*a, level, t| {
+        a.d = 0.5;
+        // Tokens 2 and 3 alternate signs by 32-value half, so the two halves' mins differ.
+        for (&a.qs, 0..) |*q, i| q.* = if (t >= 2 and i / 32 % 2 == 1) -level else level;
+        for (&a.bsums, 0..) |*sum, j| {
+            sum.* = 0;
+            for (a.qs[16 * j ..][0..16]) |q| sum.* += q;
+        }
+    }
+    var xs: [4][]const u8 = undefined;
+    for (&xs, &acts) |*x, *a| x.* = std.mem.asBytes(a);
+    const batched = dotGroupTokens4(n, &grouped, xs);
+    const expected = q4_k.dotBatched(n, std.mem.asBytes(&row), xs[0]);
+    try testing.expectEqual(@as(f32, 0.5 * 63 * 15 * 127 * 256 - 0.5 * 63 * 127 * 256), expected);
+    for (0..4) |t| {
+        const want = q4_k.dotBatched(n, std.mem.asBytes(&row), xs[t]);
+        for (batched[t]) |got| try testing.expectEqual(want, got);
     }
 }
