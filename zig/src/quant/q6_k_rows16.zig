@@ -84,13 +84,26 @@ fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) vo
 }
 
 /// Each row's scale of sub-block `s` in both i16 halves of its lane (the operand `vpdpwssd`
-/// multiplies a lane's two pair sums with), and sign-extended to i32.
-inline fn scaleLanes(block: *const [group_block_bytes]u8, s: usize) struct { pairs: @Vector(32, i16), wide: I32s } {
+/// multiplies a lane's two pair sums with).
+inline fn scalePairs(block: *const [group_block_bytes]u8, s: usize) @Vector(32, i16) {
+    const wide = scalesOf(block, s);
+    return @bitCast(wide & @as(I32s, @splat(0xFFFF)) | (wide << @splat(16)));
+}
+
+/// -32 times each row's scales of sub-blocks 2l (low i16 half) and 2l+1 (high half): against
+/// a token's bsums 2l and 2l+1, one `vpdpwssd` gives lane l's offset (|-32·scale| ≤ 4096 and
+/// |bsum| ≤ 16·127 keep each product far inside i32).
+inline fn offsetScales(block: *const [group_block_bytes]u8, l: usize) @Vector(32, i16) {
+    const minus_32: I32s = @splat(-32);
+    const low = scalesOf(block, 2 * l) * minus_32;
+    const high = scalesOf(block, 2 * l + 1) * minus_32;
+    return @bitCast(low & @as(I32s, @splat(0xFFFF)) | (high << @splat(16)));
+}
+
+/// Each row's scale of sub-block `s`, sign-extended to i32.
+inline fn scalesOf(block: *const [group_block_bytes]u8, s: usize) I32s {
     const bytes: @Vector(group_rows, i8) = @bitCast(block[scales_offset + group_rows * s ..][0..16].*);
-    const wide: I32s = bytes;
-    const low: @Vector(group_rows, u32) = @bitCast(wide & @as(I32s, @splat(0xFFFF)));
-    const both = low | (low << @splat(16));
-    return .{ .pairs = @bitCast(both), .wide = wide };
+    return bytes;
 }
 
 /// The 16 rows' dot products with one activation row, each equal to `q6_k.dot`'s.
@@ -125,13 +138,19 @@ inline fn groupDot(
         // does; 53 prefetches at once per block: 0.81-0.83 of the stream at 1 GiB, 0.82-0.85).
         simd.prefetchAhead(block, quads_offset, target);
         var scales: [16]@Vector(32, i16) = undefined;
-        var scales_wide: [16]I32s = undefined;
-        inline for (0..16) |s| {
-            const lanes = scaleLanes(block, s);
-            scales[s] = lanes.pairs;
-            scales_wide[s] = lanes.wide;
+        inline for (&scales, 0..) |*pairs, s| pairs.* = scalePairs(block, s);
+        // Lane l of a row starts at -32·(scale(2l)·bsum(2l) + scale(2l+1)·bsum(2l+1)), the
+        // levels' +32 taken back; the rest of its sum is added to it.
+        var offset_scales: [8]@Vector(32, i16) = undefined;
+        inline for (&offset_scales, 0..) |*pairs, l| pairs.* = offsetScales(block, l);
+        var lanes: [tokens][8]I32s = undefined;
+        inline for (&lanes, acts) |*token_lanes, a| {
+            inline for (token_lanes, offset_scales, 0..) |*lane, pairs, l| {
+                const bsums: @Vector(2, i16) = a[b].bsums[2 * l ..][0..2].*;
+                const both: @Vector(32, i16) = @bitCast(@as(I32s, @splat(@bitCast(bsums))));
+                lane.* = simd.dotPairs16Add(@splat(0), pairs, both);
+            }
         }
-        var lanes: [tokens][8]I32s = @splat(@splat(@splat(0)));
         inline for (0..2) |h| {
             inline for (0..8) |l| {
                 const quad = block[quads_offset + quad_bytes * (8 * h + l) ..][0..quad_bytes];
@@ -150,14 +169,9 @@ inline fn groupDot(
         }
         const d_w = fp.halves16ToF32(block[d_offset..][0..32]);
         inline for (&acc, &lanes, acts) |*token_acc, *token_lanes, a| {
-            const xb = &a[b];
-            const d: F32s = d_w * @as(F32s, @splat(xb.d));
-            inline for (token_acc, token_lanes, 0..) |*acc_l, lane, l| {
-                const bsum_a: I32s = @splat(xb.bsums[2 * l]);
-                const bsum_b: I32s = @splat(xb.bsums[2 * l + 1]);
-                const offset = bsum_a * scales_wide[2 * l] + bsum_b * scales_wide[2 * l + 1];
-                const sums = lane - (offset << @splat(5));
-                acc_l.* = @mulAdd(F32s, d, @floatFromInt(sums), acc_l.*);
+            const d: F32s = d_w * @as(F32s, @splat(a[b].d));
+            inline for (token_acc, token_lanes) |*acc_l, lane| {
+                acc_l.* = @mulAdd(F32s, d, @floatFromInt(lane), acc_l.*);
             }
         }
     }
