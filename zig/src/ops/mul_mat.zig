@@ -194,8 +194,8 @@ pub fn mulMatRows(o: Operands, row_begin: usize, row_end: usize) void {
 /// `mulMatRows` for `rows16` weights, group by group of 16 rows (rows16 matrices have a
 /// multiple of 16 rows). Q4_K: tokens in groups of four (`dotBatched`'s order), then the
 /// remaining tokens one by one (`dot`'s), as `repacked` says llama.cpp orders them. Q4_0 and
-/// Q8_0: `groups16Prepared` (`dotRepacked`'s and `dot`'s order). Q4_1, Q5_0, Q5_K and Q6_K:
-/// two tokens at a time, then one, all in `dot`'s order.
+/// Q8_0: `groups16Prepared` (`dotRepacked`'s and `dot`'s order). Q6_K four tokens at a time;
+/// Q4_1, Q5_0 and Q5_K two; then one, all in `dot`'s order.
 fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
     comptime assert(rows_per_block % group_rows16 == 0);
     const kernels = .{
@@ -228,8 +228,8 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
             groups16(2, Kernel.dotGroupTokens2, Kernel.dotGroup, o, row_begin, row_end);
         },
         .q6_k => {
-            const kernel = q6_k_rows16.dotGroupTokens2;
-            groups16(2, kernel, q6_k_rows16.dotGroup, o, row_begin, row_end);
+            const kernel = q6_k_rows16.dotGroupTokens4;
+            groups16(4, kernel, q6_k_rows16.dotGroup, o, row_begin, row_end);
         },
         else => unreachable, // Operands.check
     }
