@@ -211,8 +211,8 @@ fn mulMatGroups16(o: Operands, row_begin: usize, row_end: usize) void {
             groups16Prepared(q4_0_rows16, 4, kernel, o, row_begin, row_end);
         },
         .q8_0 => {
-            const kernel = q8_0_rows16.dotGroupTokens2;
-            groups16Prepared(q8_0_rows16, 2, kernel, o, row_begin, row_end);
+            const kernel = q8_0_rows16.dotGroupTokens3;
+            groups16Prepared(q8_0_rows16, 3, kernel, o, row_begin, row_end);
         },
         .q4_k => {
             const kernel = q4_k_rows16.dotGroupTokens4;
