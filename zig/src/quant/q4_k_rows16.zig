@@ -146,8 +146,14 @@ inline fn groupDot(
         const dmin_w = fp.halves16ToF32(block[dmin_offset..][0..32]);
         const scales = block[scales_offset..][0..scale_bytes];
         var half_sums: [tokens][8]f32 = undefined;
-        if (per_chunk) inline for (&half_sums, acts) |*h, a| {
+        // d_w·d_x and dmin_w·d_x once per block (the compiler left them in the chunk loop).
+        var d: [tokens]F32s = undefined;
+        var dmin: [tokens]F32s = undefined;
+        if (per_chunk) inline for (&half_sums, &d, &dmin, acts) |*h, *dt, *dmint, a| {
             h.* = ExactChunk.halfSums(&a[b]);
+            const x_d: F32s = @splat(a[b].d);
+            dt.* = d_w * x_d;
+            dmint.* = dmin_w * x_d;
         };
         var block_sums: [tokens]I32s = @splat(@splat(0));
         var block_mins: [tokens]I32s = @splat(@splat(0));
@@ -176,11 +182,10 @@ inline fn groupDot(
             if (per_chunk) {
                 const exact = ExactChunk.of(first, second);
                 inline for (0..tokens) |t| {
-                    const x_d: F32s = @splat(acts[t][b].d);
                     const chunk = exact.chunk(low[t], high[t]);
                     const chunk_mins = exact.mins(half_sums[t][2 * c ..][0..2].*);
-                    acc[t].scaled = @mulAdd(F32s, chunk, d_w * x_d, acc[t].scaled);
-                    acc[t].mins = @mulAdd(F32s, chunk_mins, dmin_w * x_d, acc[t].mins);
+                    acc[t].scaled = @mulAdd(F32s, chunk, d[t], acc[t].scaled);
+                    acc[t].mins = @mulAdd(F32s, chunk_mins, dmin[t], acc[t].mins);
                 }
             } else {
                 // The chunk's two mins in the i16 halves of a row's lane: with the token's two
