@@ -320,9 +320,10 @@ fn valueSums(
     }
 }
 
-/// Fills the slots, 16 slots by 16 dims at a time in registers: each value strip is loaded
-/// once and no accumulator goes through memory until its sum is complete. Returns the slots
-/// written: the rest read as zeros.
+/// Fills the slots, slot by slot (two at a time) over up to 64 dims in registers: a cell's
+/// probability is loaded once for its whole strip of dims, and each accumulator goes through
+/// memory only when its slot's sum is complete. Returns the slots written: the rest read as
+/// zeros.
 fn valueStrips(
     comptime Val: type,
     slot_count: usize,
@@ -335,25 +336,51 @@ fn valueStrips(
     // Slots from the first multiple of 16 past the cell count get no cell.
     const used_slots = @min(slot_count, (cells + lanes - 1) / lanes * lanes);
     var d: usize = 0;
+    while (d + strip_dims <= len) : (d += strip_dims) {
+        slotSums(Val, strip_dims / lanes, slot_count, used_slots, accumulators, probabilities, values, d);
+    }
     while (d < len) : (d += lanes) {
-        var first_slot: usize = 0;
-        while (first_slot < used_slots) : (first_slot += lanes) {
-            var acc: [lanes]V = @splat(@splat(0));
-            var run: usize = 0;
-            while (run + slot_count <= cells) : (run += slot_count) {
-                inline for (&acc, 0..) |*a, l| {
-                    const c = run + first_slot + l;
-                    addProduct(Val, a, probabilities[c], values.row(c), d);
-                }
-            }
-            inline for (&acc, 0..) |*a, l| {
-                const c = run + first_slot + l;
-                if (c < cells) addProduct(Val, a, probabilities[c], values.row(c), d);
-            }
-            inline for (acc, 0..) |a, l| accumulators[(first_slot + l) * len + d ..][0..lanes].* = a;
-        }
+        slotSums(Val, 1, slot_count, used_slots, accumulators, probabilities, values, d);
     }
     return used_slots;
+}
+
+/// Dims one pass of `slotSums` keeps in registers per slot.
+const strip_dims = 4 * lanes;
+
+/// Dims [d, d + 16·vectors) of every used slot: slots s and s + 1 together (their sums are
+/// independent chains), each over its cells s, s + slot_count, ... in order.
+inline fn slotSums(
+    comptime Val: type,
+    comptime vectors: usize,
+    slot_count: usize,
+    used_slots: usize,
+    accumulators: []f32,
+    probabilities: []const f32,
+    values: CacheRows(Val),
+    d: usize,
+) void {
+    const len = values.len;
+    const cells = probabilities.len;
+    var slot: usize = 0;
+    while (slot < used_slots) : (slot += 2) {
+        var acc: [2][vectors]V = @splat(@splat(@splat(0)));
+        var c = slot;
+        while (c < cells) : (c += slot_count) {
+            inline for (&acc, 0..) |*pair_acc, pair| {
+                const cell = c + pair;
+                if (cell < cells) {
+                    const row = values.row(cell);
+                    inline for (pair_acc, 0..) |*a, v| addProduct(Val, a, probabilities[cell], row, d + v * lanes);
+                }
+            }
+        }
+        inline for (acc, 0..) |pair_acc, pair| {
+            inline for (pair_acc, 0..) |a, v| {
+                accumulators[(slot + pair) * len + d + v * lanes ..][0..lanes].* = a;
+            }
+        }
+    }
 }
 
 /// a = fma(p, v[d..d+16], a), skipped for p = 0 (fma(0, v, a) = a; an empty cell's row may
