@@ -16,6 +16,11 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const simd = @import("../quant/simd.zig");
+const builtin = @import("builtin");
+
+/// Whether the build target has `vscalefps` (AVX-512F).
+const has_scalef = builtin.cpu.arch == .x86_64 and
+    std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f);
 
 /// Lanes of ggml's AVX-512 float vectors.
 pub const lanes = 16;
@@ -92,14 +97,22 @@ pub fn expVec(x: V16) V16 {
     return scaleByPowersOfTwo(j, n);
 }
 
-/// `scaleByPowerOfTwo` on every lane, in vector operations (the same ones per lane).
+/// `scaleByPowerOfTwo` on every lane, in vector operations (the same ones per lane): with
+/// AVX-512, `vscalefps` itself, as ggml's kernel calls it.
 fn scaleByPowersOfTwo(j: V16, n: V16) V16 {
     const I = @Vector(lanes, i32);
     const nan = n != n;
     const saturated = @abs(n) > @as(V16, @splat(192));
-    const exponent: I = @intFromFloat(@select(f32, nan | saturated, @as(V16, @splat(0)), n));
-    const first = @divTrunc(exponent, @as(I, @splat(2)));
-    const scaled = j * powersOfTwo(first) * powersOfTwo(exponent - first);
+    const n_kept = @select(f32, nan | saturated, @as(V16, @splat(0)), n);
+    const scaled = if (has_scalef) asm ("vscalefps %[n], %[j], %[out]"
+        : [out] "=v" (-> V16),
+        : [j] "v" (j),
+          [n] "v" (n_kept),
+    ) else blk: {
+        const exponent: I = @intFromFloat(n_kept);
+        const first = @divTrunc(exponent, @as(I, @splat(2)));
+        break :blk j * powersOfTwo(first) * powersOfTwo(exponent - first);
+    };
     const limit = @select(f32, n <= @as(V16, @splat(0)), @as(V16, @splat(0)), @as(V16, @splat(std.math.inf(f32))));
     return @select(f32, nan, n, @select(f32, saturated, limit, scaled));
 }
