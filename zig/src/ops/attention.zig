@@ -337,7 +337,8 @@ fn valueStrips(
     const used_slots = @min(slot_count, (cells + lanes - 1) / lanes * lanes);
     var d: usize = 0;
     while (d + strip_dims <= len) : (d += strip_dims) {
-        slotSums(Val, strip_dims / lanes, slot_count, used_slots, accumulators, probabilities, values, d);
+        const vectors = strip_dims / lanes;
+        slotSums(Val, vectors, slot_count, used_slots, accumulators, probabilities, values, d);
     }
     while (d < len) : (d += lanes) {
         slotSums(Val, 1, slot_count, used_slots, accumulators, probabilities, values, d);
@@ -371,7 +372,8 @@ inline fn slotSums(
                 const cell = c + pair;
                 if (cell < cells) {
                     const row = values.row(cell);
-                    inline for (pair_acc, 0..) |*a, v| addProduct(Val, a, probabilities[cell], row, d + v * lanes);
+                    const p = probabilities[cell];
+                    inline for (pair_acc, 0..) |*a, v| addProduct(Val, a, p, row, d + v * lanes);
                 }
             }
         }

@@ -286,11 +286,11 @@ fn groups16(
     }
 }
 
-/// Bytes of rows16 weights one pass of `groups16` or `groups16Prepared` keeps hot in L2 while every token
-/// goes over them: a quarter of the core's L2, 256 KiB where it is not known. Tuned at 256
-/// KiB on Zen 4/5 (1 MiB of L2); on a Xeon with 2 MiB, 512 KiB tiles took the 1B model's
-/// prefill512 from 122 to 136 t/s (Q8_0) and from 202 to 210 (Q4_0); 1 MiB did 1-2 % better
-/// again, 64 KiB 20 % worse.
+/// Bytes of rows16 weights one pass of `groups16` or `groups16Prepared` keeps hot in L2 while
+/// every token goes over them: a quarter of the core's L2, 256 KiB where it is not known.
+/// Tuned at 256 KiB on Zen 4/5 (1 MiB of L2); on a Xeon with 2 MiB, 512 KiB tiles took the 1B
+/// model's prefill512 from 122 to 136 t/s (Q8_0) and from 202 to 210 (Q4_0); 1 MiB did 1-2 %
+/// better again, 64 KiB 20 % worse.
 fn preparedTileBytes() usize {
     const Cache = struct {
         var bytes = std.atomic.Value(usize).init(0);

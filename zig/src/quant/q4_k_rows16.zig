@@ -51,6 +51,8 @@ comptime {
 const I32s = @Vector(group_rows, i32);
 const F32s = @Vector(group_rows, f32);
 const Bytes16 = @Vector(group_rows, u8);
+/// Two i16 per row lane (`vpdpwssd`'s operands).
+const Pairs = @Vector(2 * group_rows, i16);
 
 /// Writes `rows` rows of `blocks_per_row` Q4_K blocks (file layout, `src`) to `dst` in groups
 /// of 16 rows. `rows` is a multiple of 16.
@@ -81,6 +83,9 @@ pub const ScalesMins = struct {
     scale: [8]I32s,
     min: [8]I32s,
 
+    /// One sub-block's scale and min, lanes = rows.
+    pub const SubBlock = struct { scale: I32s, min: I32s };
+
     /// From the transposed scale bytes: byte i of row r at 16·i + r.
     pub inline fn of(scales: *const [scale_bytes]u8) ScalesMins {
         var out: ScalesMins = undefined;
@@ -94,10 +99,7 @@ pub const ScalesMins = struct {
 
     /// Sub-block j's scale and min only: a kernel that decodes each where it uses it keeps
     /// 16 vectors fewer alive.
-    pub inline fn subBlock(scales: *const [scale_bytes]u8, comptime j: usize) struct {
-        scale: I32s,
-        min: I32s,
-    } {
+    pub inline fn subBlock(scales: *const [scale_bytes]u8, comptime j: usize) SubBlock {
         const s = struct {
             inline fn byte(all: *const [scale_bytes]u8, comptime i: usize) Bytes16 {
                 return all[group_rows * i ..][0..16].*;
@@ -191,9 +193,10 @@ inline fn groupDot(
                 // The chunk's two mins in the i16 halves of a row's lane: with the token's two
                 // activation sums in the same halves, one `vpdpwssd` is min·Σx + min·Σx,
                 // exactly (mins below 64, sums of 32 values of |x| ≤ 127).
-                const min_pair: @Vector(2 * group_rows, i16) = @bitCast(first.min | (second.min << @splat(16)));
+                const min_pair: Pairs = @bitCast(first.min | (second.min << @splat(16)));
                 inline for (0..tokens) |t| {
-                    const chunk_mins = simd.dotPairs16Add(@splat(0), min_pair, bsumPair(&acts[t][b], c));
+                    const x_sums = bsumPair(&acts[t][b], c);
+                    const chunk_mins = simd.dotPairs16Add(@splat(0), min_pair, x_sums);
                     block_sums[t] += low[t] * first.scale + (high[t] >> @splat(4)) * second.scale;
                     block_mins[t] += chunk_mins;
                 }
@@ -225,7 +228,7 @@ const ExactChunk = struct {
     min_first: F32s,
     min_second: F32s,
 
-    inline fn of(first: anytype, second: anytype) ExactChunk {
+    inline fn of(first: ScalesMins.SubBlock, second: ScalesMins.SubBlock) ExactChunk {
         const scale_second: F32s = @floatFromInt(second.scale);
         return .{
             .scale_first = @floatFromInt(first.scale),
@@ -259,7 +262,7 @@ const ExactChunk = struct {
 };
 
 /// Chunk c's two 32-value activation sums as the i16 halves of one lane, in every lane.
-inline fn bsumPair(xb: *const ActBlock, comptime c: usize) @Vector(2 * group_rows, i16) {
+inline fn bsumPair(xb: *const ActBlock, comptime c: usize) Pairs {
     const low: i16 = xb.bsums[4 * c] + xb.bsums[4 * c + 1];
     const high: i16 = xb.bsums[4 * c + 2] + xb.bsums[4 * c + 3];
     const pair = @as(u32, @as(u16, @bitCast(low))) | (@as(u32, @as(u16, @bitCast(high))) << 16);

@@ -233,7 +233,8 @@ test "dotGroup() and dotGroupTokens4() equal q6_k's dot() bit for bit" {
     for (0..rows / group_rows) |g| {
         const group = grouped[g * group_rows * row_bytes ..][0 .. group_rows * row_bytes];
         const got = dotGroup(n, group, &act_bytes[0]);
-        const got4 = dotGroupTokens4(n, group, .{ &act_bytes[0], &act_bytes[1], &act_bytes[2], &act_bytes[3] });
+        const xs = [4][]const u8{ &act_bytes[0], &act_bytes[1], &act_bytes[2], &act_bytes[3] };
+        const got4 = dotGroupTokens4(n, group, xs);
         for (0..group_rows) |r| {
             const row = w[(g * group_rows + r) * row_bytes ..][0..row_bytes];
             try testing.expectEqual(q6_k.dot(n, row, &act_bytes[0]), got[r]);
