@@ -99,6 +99,16 @@ pub fn interleaveRows4(
 /// Rows per group of `Layout.rows16`.
 pub const rows16_group_rows: usize = 16;
 
+/// A rows16 kernel's per-token sums (lanes = the group's rows) as the arrays its callers store.
+pub inline fn groupRows(
+    comptime tokens: usize,
+    sums: [tokens]@Vector(rows16_group_rows, f32),
+) [tokens][rows16_group_rows]f32 {
+    var out: [tokens][rows16_group_rows]f32 = undefined;
+    inline for (&out, sums) |*o, s| o.* = s;
+    return out;
+}
+
 /// Writes `src` (`rows` rows of `blocks_per_row` `Block`s, file layout) to `dst` in
 /// `Layout.rows16`'s order: per group of 16 rows and per block index, one group block of
 /// 16 blocks' bytes, into which `writeRow(group_block, r, block)` moves row r's block (each

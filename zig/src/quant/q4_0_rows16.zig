@@ -20,6 +20,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const layout = @import("layout.zig");
 const legacy_rows16 = @import("legacy_rows16.zig");
 const simd = @import("simd.zig");
 
@@ -138,10 +139,7 @@ pub fn dotGroupTokens4(
     xs: [4][]const u8,
     constants: [4][]const BlockConstants,
 ) [4][group_rows]f32 {
-    const sums = groupDot(4, n, group, xs, constants);
-    var out: [4][group_rows]f32 = undefined;
-    inline for (&out, sums) |*o, s| o.* = s;
-    return out;
+    return layout.groupRows(4, groupDot(4, n, group, xs, constants));
 }
 
 test "dotGroup() and dotGroupTokens4() equal q4_0's dotRepacked() bit for bit" {

@@ -276,10 +276,7 @@ pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
 
 /// Four tokens against the group's 16 rows, each result equal to `q4_k.dotBatched`'s.
 pub fn dotGroupTokens4(n: usize, group: []const u8, xs: [4][]const u8) [4][group_rows]f32 {
-    const sums = groupDot(4, true, n, group, xs);
-    var out: [4][group_rows]f32 = undefined;
-    inline for (&out, sums) |*o, s| o.* = s;
-    return out;
+    return layout.groupRows(4, groupDot(4, true, n, group, xs));
 }
 
 const testing = std.testing;

@@ -115,10 +115,7 @@ pub fn dotGroup(n: usize, group: []const u8, x: []const u8) [group_rows]f32 {
 /// block's scales widened once for the four (in cache: 76 GMAC/s two tokens at a time, 93 four
 /// at a time); each result equal to `q6_k.dot`'s.
 pub fn dotGroupTokens4(n: usize, group: []const u8, xs: [4][]const u8) [4][group_rows]f32 {
-    const sums = groupDot(4, n, group, xs);
-    var out: [4][group_rows]f32 = undefined;
-    inline for (&out, sums) |*o, s| o.* = s;
-    return out;
+    return layout.groupRows(4, groupDot(4, n, group, xs));
 }
 
 /// The 16 rows' dot products with `tokens` activation rows, `q6_k.dot`'s order.

@@ -18,6 +18,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const blocks = @import("blocks.zig");
 const fp = @import("fp.zig");
+const layout = @import("layout.zig");
 const legacy_rows16 = @import("legacy_rows16.zig");
 const simd = @import("simd.zig");
 
@@ -157,10 +158,7 @@ pub fn dotGroupTokens3(
     xs: [3][]const u8,
     constants: [3][]const BlockConstants,
 ) [3][group_rows]f32 {
-    const sums = groupDot(3, n, group, xs, constants);
-    var out: [3][group_rows]f32 = undefined;
-    inline for (&out, sums) |*o, s| o.* = s;
-    return out;
+    return layout.groupRows(3, groupDot(3, n, group, xs, constants));
 }
 
 test "dotGroup() and dotGroupTokens3() equal q8_0's dot() bit for bit" {
