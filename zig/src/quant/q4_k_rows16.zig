@@ -193,7 +193,7 @@ inline fn groupDot(
                 // The chunk's two mins in the i16 halves of a row's lane: with the token's two
                 // activation sums in the same halves, one `vpdpwssd` is min·Σx + min·Σx,
                 // exactly (mins below 64, sums of 32 values of |x| ≤ 127).
-                const min_pair: Pairs = @bitCast(first.min | (second.min << @splat(16)));
+                const min_pair = simd.i16Pairs(first.min, second.min);
                 inline for (0..tokens) |t| {
                     const x_sums = bsumPair(&acts[t][b], c);
                     const chunk_mins = simd.dotPairs16Add(@splat(0), min_pair, x_sums);

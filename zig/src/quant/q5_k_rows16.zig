@@ -122,7 +122,7 @@ inline fn groupDot(
         // at most 2·31·128 in size: no saturation), the same integer as scale·Σ.
         var scale_pairs: [8]@Vector(2 * group_rows, i16) = undefined;
         inline for (&scale_pairs, sm.scale) |*pair, scale| {
-            pair.* = @bitCast(scale | (scale << @splat(16)));
+            pair.* = simd.i16Pairs(scale, scale);
         }
         var d: [tokens]F32s = undefined;
         inline for (&d, acts) |*dt, a| dt.* = @as(F32s, @splat(a[b].d)) * d_w;

@@ -87,7 +87,7 @@ fn writeRow(block_out: *[group_block_bytes]u8, r: usize, block: *const Block) vo
 /// multiplies a lane's two pair sums with).
 inline fn scalePairs(block: *const [group_block_bytes]u8, s: usize) @Vector(32, i16) {
     const wide = scalesOf(block, s);
-    return @bitCast(wide & @as(I32s, @splat(0xFFFF)) | (wide << @splat(16)));
+    return simd.i16Pairs(wide, wide);
 }
 
 /// -32 times each row's scales of sub-blocks 2l (low i16 half) and 2l+1 (high half): against
@@ -97,7 +97,7 @@ inline fn offsetScales(block: *const [group_block_bytes]u8, l: usize) @Vector(32
     const minus_32: I32s = @splat(-32);
     const low = scalesOf(block, 2 * l) * minus_32;
     const high = scalesOf(block, 2 * l + 1) * minus_32;
-    return @bitCast(low & @as(I32s, @splat(0xFFFF)) | (high << @splat(16)));
+    return simd.i16Pairs(low, high);
 }
 
 /// Each row's scale of sub-block `s`, sign-extended to i32.

@@ -213,6 +213,13 @@ pub inline fn pairSumsUnsigned(a: @Vector(64, u8), b: @Vector(64, i8)) @Vector(3
     );
 }
 
+/// Each i32 lane's two i16 halves from `low` and `high` (values that fit i16): the operand
+/// `dotPairs16Add` multiplies a lane's two i16 with.
+pub inline fn i16Pairs(low: @Vector(16, i32), high: @Vector(16, i32)) @Vector(32, i16) {
+    const low_half = low & @as(@Vector(16, i32), @splat(0xFFFF));
+    return @bitCast(low_half | (high << @splat(16)));
+}
+
 /// `start` + Σ of the two i16·i16 products of each i32 lane (`vpdpwssd`; exact while the sum
 /// fits i32).
 pub inline fn dotPairs16Add(
