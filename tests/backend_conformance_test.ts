@@ -20,6 +20,8 @@ import { listBackends } from "../core/backend.ts";
 import { ggmlByteLength, ggmlTypeName, ggmlTypeTraits } from "../core/gguf/ggml_types.ts";
 import { GgmlType } from "../core/gguf/types.ts";
 import type { Graph, GraphTensor } from "../core/graph.ts";
+import { llama3RopeFactors } from "../core/synth/synth_model.ts";
+import { synthSpec } from "../core/synth/synth_specs.ts";
 import {
   elementCount,
   F32,
@@ -323,13 +325,17 @@ function ropeCases(): OpCase[] {
     nRot: number,
     base: number,
     scale: number,
+    factors?: Float32Array,
   ): OpCase => ({
     name,
     nmseMax: 1e-8,
     build(b) {
       const x = b.f32("x", [headDim, 3, 4]);
       const positions = b.i32("positions", [0, 1, 17, 4095]);
-      b.g.node(Op.ROPE, x, [x, positions], [mode, nRot], [base, scale]);
+      const divisors = factors === undefined
+        ? []
+        : [b.input("factors", F32, [factors.length], _bytes(factors))];
+      b.g.node(Op.ROPE, x, [x, positions, ...divisors], [mode, nRot], [base, scale]);
       return x;
     },
   });
@@ -338,6 +344,15 @@ function ropeCases(): OpCase[] {
     rope("rope neox hd=64 base 1e6", ROPE_MODE_NEOX, 64, 64, 1e6, 1),
     rope("rope normal hd=80 rotating 32, freq scale 0.25", ROPE_MODE_NORMAL, 80, 32, 10000, 0.25),
     rope("rope neox hd=8", ROPE_MODE_NEOX, 8, 8, 10000, 1),
+    rope(
+      "rope normal hd=64 base 5e5 with Llama 3.2's frequency factors",
+      ROPE_MODE_NORMAL,
+      64,
+      64,
+      500000,
+      1,
+      llama3RopeFactors(synthSpec("llama-3.2-1b").ropeScaling!, 500000, 64),
+    ),
   ];
 }
 

@@ -9,9 +9,10 @@
  * tests/oracle/README.md). On other CPUs llama.cpp rounds differently (8-lane sums, its
  * AVX2 expf), the two runs part after a few to a few dozen tokens, and the test asserts only
  * the first greedy token and top-5 logits within 1.0, printing how many tokens agree.
- * A synthetic qwen2 (tiny-qwen2: q/k/v biases, NeoX RoPE; seeded random weights in Q8_0) is held
- * to the same rule: there is no real qwen2 file here, and random weights, whose logits are
- * nearly flat, pass only with identical rounding.
+ * A synthetic qwen2 (tiny-qwen2: q/k/v biases, NeoX RoPE) and a synthetic Llama 3 (tiny-llama3:
+ * `rope_freqs.weight`, the RoPE divisors of Llama 3.1/3.2 files), seeded random weights in Q8_0,
+ * are held to the same rule: there is no real qwen2 or Llama 3 file here, and random weights,
+ * whose logits are nearly flat, pass only with identical rounding.
  * llama.cpp runs in Node (tests/oracle/greedy.mjs); zeno runs on the best native backend.
  */
 
@@ -114,30 +115,38 @@ for (const alias of Object.keys(TEST_MODEL_FILES) as (keyof typeof TEST_MODEL_FI
   });
 }
 
-Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens on a synthetic qwen2 (biases, NeoX RoPE)`, async () => {
-  testdataPath("tokenizers/llama3.2/encoder.json");
-  const dir = await Deno.makeTempDir({ prefix: "zeno-qwen2-" });
-  const path = join(dir, "tiny-qwen2-q8_0.gguf");
-  try {
-    await writeSynthModel(path, synthSpec("tiny-qwen2"), { target: quantTarget("Q8_0"), seed: 5 });
-    const model = await loadModel(path);
+/** Synthetic models held to the same rule, and what each one covers. */
+const SYNTHETIC_CASES = [
+  { like: "tiny-qwen2", arch: "qwen2", covers: "biases, NeoX RoPE" },
+  { like: "tiny-llama3", arch: "llama", covers: "Llama 3 RoPE frequency factors" },
+] as const;
+
+for (const { like, arch, covers } of SYNTHETIC_CASES) {
+  Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens on a synthetic ${like} (${covers})`, async () => {
+    testdataPath("tokenizers/llama3.2/encoder.json");
+    const dir = await Deno.makeTempDir({ prefix: `zeno-${like}-` });
+    const path = join(dir, `${like}-q8_0.gguf`);
     try {
-      strictEqual(model.hparams.arch, "qwen2");
-      const prompts = [[1024, 791, 864, 315, 522, 374], [1024, 12, 13, 14, 15, 16, 17], [
-        1024,
-        400,
-      ]];
-      assertAgreement(
-        "tiny-qwen2 Q8_0",
-        model,
-        prompts,
-        await llamaCppGreedy(path, prompts, STEPS, TOP),
-        { nearTies: true },
-      );
+      await writeSynthModel(path, synthSpec(like), { target: quantTarget("Q8_0"), seed: 5 });
+      const model = await loadModel(path);
+      try {
+        strictEqual(model.hparams.arch, arch);
+        const prompts = [[1024, 791, 864, 315, 522, 374], [1024, 12, 13, 14, 15, 16, 17], [
+          1024,
+          400,
+        ]];
+        assertAgreement(
+          `${like} Q8_0`,
+          model,
+          prompts,
+          await llamaCppGreedy(path, prompts, STEPS, TOP),
+          { nearTies: true },
+        );
+      } finally {
+        model.dispose();
+      }
     } finally {
-      model.dispose();
+      await Deno.remove(dir, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}

@@ -63,7 +63,9 @@ export function createReferenceBackend(): Backend {
 function supportsOp(op: Op, types: readonly GgmlType[]): true | string {
   switch (op) {
     case Op.GET_ROWS:
-      return REFERENCE_TYPES.has(types[0]) ? true : `no ${GgmlType[types[0]] ?? types[0]} dequantizer`;
+      return REFERENCE_TYPES.has(types[0])
+        ? true
+        : `no ${GgmlType[types[0]] ?? types[0]} dequantizer`;
     case Op.MUL_MAT:
       return hasDotProduct(types[0]) ? true : `no ${GgmlType[types[0]] ?? types[0]} dot product`;
     case Op.SET_ROWS:
@@ -141,7 +143,7 @@ function runNode(node: GraphNode): void {
 }
 
 function runRope(node: GraphNode): void {
-  const [x, positions] = node.src;
+  const [x, positions, factors] = node.src;
   const [headDim, nHeads, nTokens] = x.shape;
   const out = f32(node.dst);
   if (node.dst.offset !== x.offset || node.dst.buffer !== x.buffer) out.set(f32(x));
@@ -158,6 +160,7 @@ function runRope(node: GraphNode): void {
     nRot: node.iparams[1],
     freqBase: node.fparams[0],
     freqScale: node.fparams[1],
+    freqFactors: factors === undefined ? undefined : f32(factors),
   });
 }
 

@@ -2,7 +2,8 @@
  * Rotary position embedding (RoPE), in place on `[n_tokens][n_heads][head_dim]`.
  *
  * Dimension pair i (0 <= i < nRot/2) of a token at position p turns by the angle
- * `θ = p · freqScale · freqBase^(-2i/nRot)`; dimensions from `nRot` on are left alone.
+ * `θ = p · freqScale · freqBase^(-2i/nRot) / factor_i` (factor 1 without `freqFactors`);
+ * dimensions from `nRot` on are left alone.
  * - `"normal"` (llama.cpp's LLAMA_ROPE_TYPE_NORM) rotates adjacent values (2i, 2i+1). Llama
  *   GGUFs need it: llama.cpp's converter permutes the Q/K rows of Hugging Face Llama
  *   checkpoints into this interleaved order, and llama2.c exports (stories260K) use it natively.
@@ -27,6 +28,11 @@ export interface RopeOptions {
   readonly freqScale: number;
   /** Rotated dimensions per head, even, at most `headDim` (`*.rope.dimension_count`). */
   readonly nRot: number;
+  /**
+   * Per-pair divisors of the angle, `nRot / 2` of them (Llama 3's `rope_freqs.weight`: 1 for
+   * high frequencies, up to its scaling factor for low ones); none divides by 1.
+   */
+  readonly freqFactors?: Float32Array;
 }
 
 /**
@@ -56,7 +62,7 @@ export function rope(
   positions: ArrayLike<number>,
   options: RopeOptions,
 ): void {
-  const { mode, freqBase, freqScale, nRot } = options;
+  const { mode, freqBase, freqScale, nRot, freqFactors } = options;
   if (x.length !== nTokens * nHeads * headDim || positions.length !== nTokens) {
     throw new TypeError(
       `Cannot apply rope: x has ${x.length} values and ${positions.length} positions, expected [${nTokens}][${nHeads}][${headDim}]`,
@@ -66,12 +72,18 @@ export function rope(
     throw new TypeError(`Cannot apply rope: nRot ${nRot} must be even and in 2..${headDim}`);
   }
   const half = nRot / 2;
+  if (freqFactors !== undefined && freqFactors.length !== half) {
+    throw new TypeError(
+      `Cannot apply rope: ${freqFactors.length} frequency factors for ${nRot} rotated dims (one per pair)`,
+    );
+  }
   // pair i: (first, second) offsets inside a head
   const first = (i: number) => (mode === "normal" ? 2 * i : i);
   const second = (i: number) => (mode === "normal" ? 2 * i + 1 : i + half);
   for (let t = 0; t < nTokens; t++) {
     for (let i = 0; i < half; i++) {
-      const theta = positions[t] * freqScale * freqBase ** (-2 * i / nRot);
+      const theta = positions[t] * freqScale * freqBase ** (-2 * i / nRot) /
+        (freqFactors?.[i] ?? 1);
       const cos = Math.cos(theta);
       const sin = Math.sin(theta);
       for (let h = 0; h < nHeads; h++) {

@@ -79,6 +79,8 @@ export interface AttentionParams {
   /** Optional per-head RMS norms of queries and keys (Gemma 3 QK-norm), [hd]. */
   readonly qNorm?: GraphTensor;
   readonly kNorm?: GraphTensor;
+  /** Optional divisors of the RoPE angles, one per rotated pair (Llama 3 `rope_freqs`). */
+  readonly ropeFactors?: GraphTensor;
 }
 
 /** Projected queries, keys and values: [n, nh*hd], [n, nkv*hd], [n, nkv*hdv]. */
@@ -106,8 +108,9 @@ export function attention(
   if (p.qNorm !== undefined) q = rmsNorm(g, q, p.qNorm, hp.normEps, `${prefix}.attn_q_normed`);
   if (p.kNorm !== undefined) k = rmsNorm(g, k, p.kNorm, hp.normEps, `${prefix}.attn_k_normed`);
   const rope = [hp.ropeMode, hp.ropeDims];
-  g.node(Op.ROPE, q, [q, inp.positions], rope, [p.ropeFreqBase, hp.ropeFreqScale]);
-  g.node(Op.ROPE, k, [k, inp.positions], rope, [p.ropeFreqBase, hp.ropeFreqScale]);
+  const factors = p.ropeFactors === undefined ? [] : [p.ropeFactors];
+  g.node(Op.ROPE, q, [q, inp.positions, ...factors], rope, [p.ropeFreqBase, hp.ropeFreqScale]);
+  g.node(Op.ROPE, k, [k, inp.positions, ...factors], rope, [p.ropeFreqBase, hp.ropeFreqScale]);
   if (p.queryScale !== 1) g.node(Op.SCALE, q, [q], [], [p.queryScale]);
   const kRows = g.view(k, [hp.nKvHead * hp.headDim, n]);
   g.node(Op.SET_ROWS, inp.kCache[p.layer], [kRows, inp.slots]);

@@ -6,13 +6,17 @@
  * Weights (ggml order, [row length, rows]):
  *   token_embd [dim, vocab]; blk.i.attn_norm [dim]; attn_q [dim, nh*hd]; attn_k, attn_v
  *   [dim, nkv*hd]; attn_output [nh*hd, dim]; ffn_norm [dim]; ffn_gate, ffn_up [dim, ff];
- *   ffn_down [ff, dim]; output_norm [dim]; output [dim, vocab].
+ *   ffn_down [ff, dim]; output_norm [dim]; output [dim, vocab]; optional rope_freqs
+ *   [rot/2] F32 (Llama 3.1/3.2: each rotated pair's angle is divided by its factor, as
+ *   llama.cpp does; the converter writes it for Llama 3's "llama3" RoPE scaling).
  *
  * @module
  */
 
+import { ModelError } from "../errors.ts";
+import { ggmlTypeName } from "../gguf/ggml_types.ts";
 import type { GraphBuilder, GraphTensor } from "../graph.ts";
-import { Op } from "../graph.ts";
+import { F32, Op } from "../graph.ts";
 import type { ForwardInputs } from "./blocks.ts";
 import { attention, decoder, feedForward, linear, rmsNorm } from "./blocks.ts";
 import type { HParams } from "./hparams.ts";
@@ -20,7 +24,22 @@ import type { ModelWeights } from "./weights.ts";
 
 /** Builds the forward pass; returns logits [nOutputs, nVocab]. */
 export function buildLlama(g: GraphBuilder, hp: HParams, w: ModelWeights, inp: ForwardInputs): GraphTensor {
-  return decoder(g, hp, w, inp, (x, layer) => llamaLayer(g, hp, w, inp, x, layer));
+  const factors = ropeFactors(g, hp, w);
+  return decoder(g, hp, w, inp, (x, layer) => llamaLayer(g, hp, w, inp, x, layer, factors));
+}
+
+const ROPE_FACTORS = "rope_freqs.weight";
+
+/** The file's RoPE frequency factors, [ropeDims/2] F32, or undefined when it has none. */
+export function ropeFactors(g: GraphBuilder, hp: HParams, w: ModelWeights): GraphTensor | undefined {
+  if (!w.has(ROPE_FACTORS)) return undefined;
+  const type = w.info(ROPE_FACTORS).type;
+  if (type !== F32) {
+    throw new ModelError(
+      `Cannot load model "${w.fileName}": tensor "${ROPE_FACTORS}" is ${ggmlTypeName(type)}, expected F32 (one divisor per rotated pair)`,
+    );
+  }
+  return w.bind(g, ROPE_FACTORS, [hp.ropeDims / 2]);
 }
 
 function llamaLayer(
@@ -30,6 +49,7 @@ function llamaLayer(
   inp: ForwardInputs,
   x: GraphTensor,
   layer: number,
+  ropeFactors: GraphTensor | undefined,
 ): void {
   const p = `blk.${layer}`;
   const qDim = hp.nHead * hp.headDim;
@@ -46,6 +66,7 @@ function llamaLayer(
     slidingWindow: 0,
     queryScale: 1,
     scoreScale: hp.attentionScale,
+    ropeFactors,
   });
   const attnOut = linear(g, heads, w.bindMatrix(g, `${p}.attn_output.weight`, [hp.nHead * hp.headDimV, hp.nEmbd]), `${p}.attn_out`);
   g.node(Op.ADD, x, [x, attnOut]);

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { type GgufKv, GgufValueType } from "../gguf/types.ts";
+import { GgmlType, type GgufKv, GgufValueType } from "../gguf/types.ts";
 import type { QuantTarget } from "../quantize/quant_targets.ts";
 import {
   type QuantizeProgress,
@@ -24,7 +24,7 @@ import {
   writeQuantizedGguf,
 } from "../quantize/write_quantized.ts";
 import { randomTensorSource } from "./random_weights.ts";
-import type { SynthSpec } from "./synth_specs.ts";
+import type { Llama3RopeScaling, SynthSpec } from "./synth_specs.ts";
 import { synthVocabKvs } from "./synth_vocab.ts";
 
 /** Options of {@linkcode writeSynthModel}. */
@@ -64,9 +64,13 @@ export async function writeSynthModel(
     ...synthMetadata(spec, seed),
     ...await synthVocabKvs(spec.vocab, spec.nVocab, options.tokenizerDir),
   ];
-  const sources: TensorSource[] = synthTensors(spec).map((t) =>
-    randomTensorSource(t.name, t.dims, t, seed)
-  );
+  const random = synthTensors(spec).map((t) => randomTensorSource(t.name, t.dims, t, seed));
+  const headDim = spec.nEmbd / spec.nHead;
+  const factors = spec.ropeScaling === undefined
+    ? []
+    : [ropeFactorsSource(llama3RopeFactors(spec.ropeScaling, spec.ropeFreqBase, headDim))];
+  // The converter yields rope_freqs before the checkpoint's tensors.
+  const sources: TensorSource[] = [...factors, ...random];
   return await writeQuantizedGguf(path, kvs, sources, {
     target: options.target,
     nLayer: spec.nLayer,
@@ -141,4 +145,49 @@ export function synthTensors(spec: SynthSpec): SynthTensor[] {
     tensors.push({ name: "output.weight", dims: [dim, spec.nVocab], std: 1 / Math.sqrt(dim) });
   }
   return tensors;
+}
+
+/**
+ * Llama 3's RoPE divisors, one per rotated pair, by the converter's rule: pairs whose
+ * wavelength (2π / base^(-2i/headDim)) is below originalContext/highFreqFactor keep 1, those
+ * above originalContext/lowFreqFactor take `factor`, and those between blend smoothly.
+ *
+ * @param scaling the config's `rope_scaling`
+ * @param freqBase `rope_theta`
+ * @param headDim rotated dims per head
+ * @returns headDim/2 divisors
+ */
+export function llama3RopeFactors(
+  scaling: Llama3RopeScaling,
+  freqBase: number,
+  headDim: number,
+): Float32Array {
+  const { factor, lowFreqFactor, highFreqFactor, originalContextLength } = scaling;
+  const longestKept = originalContextLength / highFreqFactor;
+  const shortestScaled = originalContextLength / lowFreqFactor;
+  return Float32Array.from({ length: headDim / 2 }, (_, i) => {
+    const wavelength = 2 * Math.PI * freqBase ** (2 * i / headDim);
+    if (wavelength < longestKept) return 1;
+    if (wavelength > shortestScaled) return factor;
+    const smooth = (originalContextLength / wavelength - lowFreqFactor) /
+      (highFreqFactor - lowFreqFactor);
+    return 1 / ((1 - smooth) / factor + smooth);
+  });
+}
+
+/** `rope_freqs.weight`: the divisors as one F32 row, kept F32 by the quantizer. */
+function ropeFactorsSource(factors: Float32Array): TensorSource {
+  return {
+    name: "rope_freqs.weight",
+    dims: [factors.length],
+    type: GgmlType.F32,
+    readRows(firstRow, out) {
+      if (firstRow !== 0 || out.length !== factors.length) {
+        throw new RangeError(
+          `Cannot read rows of "rope_freqs.weight" from ${firstRow}: it is one row`,
+        );
+      }
+      out.set(factors);
+    },
+  };
 }

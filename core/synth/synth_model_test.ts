@@ -1,4 +1,4 @@
-import { deepStrictEqual, strictEqual } from "node:assert";
+import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import { join } from "node:path";
 import { ggmlTypeName } from "../gguf/ggml_types.ts";
 import { getStringArray, getU32 } from "../gguf/accessors.ts";
@@ -6,7 +6,7 @@ import { readGgufFile } from "../gguf/reader.ts";
 import { readHParams } from "../models/hparams.ts";
 import { quantTarget } from "../quantize/quant_targets.ts";
 import { fillUniform } from "./random_weights.ts";
-import { synthMetadata, synthTensors, writeSynthModel } from "./synth_model.ts";
+import { llama3RopeFactors, synthMetadata, synthTensors, writeSynthModel } from "./synth_model.ts";
 import { synthSpec } from "./synth_specs.ts";
 import { testdataPath } from "../../tests/testdata.ts";
 
@@ -116,6 +116,36 @@ Deno.test("writeSynthModel() writes tiny with a 1280-token Llama 3 vocabulary in
         "blk.0.ffn_down.weight Q8_0 [512,256]",
       ],
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("llama3RopeFactors() keeps high frequencies, divides low ones by the factor, blends between", () => {
+  const scaling = synthSpec("llama-3.2-1b").ropeScaling!;
+  // tiny's shape (base 10000, head_dim 64): pair i's wavelength is 2π·10000^(i/32).
+  const factors = [...llama3RopeFactors(scaling, 10000, 64)];
+  strictEqual(factors.length, 32);
+  // Wavelength below 8192/4 = 2048 (pairs 0..20): 1; above 8192 (pairs 25..31): 32.
+  deepStrictEqual(factors.slice(0, 21), new Array(21).fill(1));
+  deepStrictEqual(factors.slice(25), new Array(7).fill(32));
+  // Pair 21: wavelength 2π·10000^(21/32) = 2649.7, smooth (8192/2649.7 − 1)/3 = 0.69724,
+  // factor 1/((1 − smooth)/32 + smooth) = 1.41503.
+  ok(Math.abs(factors[21] - 1.41503) < 1e-4, `pair 21: ${factors[21]}`);
+  ok(factors[21] < factors[22] && factors[22] < factors[23] && factors[23] < factors[24]);
+  ok(factors[24] < 32);
+});
+
+Deno.test("writeSynthModel() writes Llama 3's rope_freqs first, in F32, for tiny-llama3", async () => {
+  testdataPath("tokenizers/llama3.2/encoder.json");
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "tiny-llama3.gguf");
+    await writeSynthModel(path, synthSpec("tiny-llama3"), { target: quantTarget("Q8_0"), seed: 5 });
+    const gguf = await readGgufFile(path);
+    const first = gguf.tensors[0];
+    strictEqual(`${first.name} ${ggmlTypeName(first.type)} [${first.dims}]`, "rope_freqs.weight F32 [32]");
+    ok(!gguf.tensors.slice(1).some((t) => t.name === "rope_freqs.weight"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

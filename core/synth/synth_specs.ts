@@ -3,13 +3,27 @@
  * `config.json`), so kernels, memory traffic and the KV cache are those of the real model,
  * with random weights. `tiny` is a two-layer llama small enough for tests, with rows that are
  * whole K-quant super-blocks (256) so every quantization type applies to it; `tiny-qwen2` is
- * the same as a qwen2 (biases, NeoX RoPE).
+ * the same as a qwen2 (biases, NeoX RoPE), `tiny-llama3` the same with Llama 3's RoPE
+ * frequency factors.
  *
  * @module
  */
 
 /** Which tokenizer vocabulary a synthetic model carries. */
 export type SynthVocab = "llama3" | "qwen2" | "llama3-tiny";
+
+/**
+ * Llama 3's "llama3" RoPE scaling (`rope_scaling` in its config.json), which the converter
+ * turns into `rope_freqs.weight`: one divisor per rotated pair.
+ */
+export interface Llama3RopeScaling {
+  /** Divisor of the lowest frequencies (32 for Llama 3.2, 8 for 3.1). */
+  readonly factor: number;
+  readonly lowFreqFactor: number;
+  readonly highFreqFactor: number;
+  /** Context the model was first trained on (`original_max_position_embeddings`). */
+  readonly originalContextLength: number;
+}
 
 /** Hyper-parameters of a synthetic model. */
 export interface SynthSpec {
@@ -27,6 +41,8 @@ export interface SynthSpec {
   readonly nVocab: number;
   readonly contextLength: number;
   readonly ropeFreqBase: number;
+  /** Writes `rope_freqs.weight` from these (Llama 3.1/3.2). */
+  readonly ropeScaling?: Llama3RopeScaling;
   readonly normEps: number;
   /** Q/K/V projections have biases (Qwen2). */
   readonly qkvBias: boolean;
@@ -34,6 +50,14 @@ export interface SynthSpec {
   readonly tiedEmbeddings: boolean;
   readonly vocab: SynthVocab;
 }
+
+/** Llama 3.2's RoPE scaling (its config.json). */
+const LLAMA_3_2_ROPE_SCALING: Llama3RopeScaling = {
+  factor: 32,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalContextLength: 8192,
+};
 
 /** A two-layer llama for tests (rows of 256: every quantization type applies). */
 const TINY: SynthSpec = {
@@ -67,6 +91,7 @@ export const SYNTH_SPECS: ReadonlyMap<string, SynthSpec> = new Map(
       nVocab: 128256,
       contextLength: 131072,
       ropeFreqBase: 500000,
+      ropeScaling: LLAMA_3_2_ROPE_SCALING,
       normEps: 1e-5,
       qkvBias: false,
       tiedEmbeddings: true,
@@ -90,6 +115,13 @@ export const SYNTH_SPECS: ReadonlyMap<string, SynthSpec> = new Map(
     },
     TINY,
     {
+      // `tiny` with Llama 3.2's RoPE scaling, so `rope_freqs.weight` (tests). With head_dim 64
+      // and base 10000 its 32 pairs span every case: factor 1, 32 and the smooth range.
+      ...TINY,
+      name: "tiny-llama3",
+      ropeScaling: LLAMA_3_2_ROPE_SCALING,
+    },
+    {
       // `tiny` as a qwen2: q/k/v biases, NeoX RoPE, Qwen's base and eps (tests).
       ...TINY,
       name: "tiny-qwen2",
@@ -104,7 +136,7 @@ export const SYNTH_SPECS: ReadonlyMap<string, SynthSpec> = new Map(
 /**
  * Looks a synthetic model up by name.
  *
- * @param name `llama-3.2-1b`, `qwen2.5-0.5b`, `tiny` or `tiny-qwen2`
+ * @param name `llama-3.2-1b`, `qwen2.5-0.5b`, `tiny`, `tiny-llama3` or `tiny-qwen2`
  * @returns its spec
  * @throws RangeError naming the known models
  *

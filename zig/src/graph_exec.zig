@@ -939,6 +939,16 @@ fn checkRope(exec: *Executor, nt: NodeTensors, node: *const NodeEntry) Error!voi
             .{ positions.count(), tokens },
         );
     }
+    if (nt.src[2]) |factors| {
+        try expectType(exec, factors, f32_id, "src2 (frequency factors)");
+        if (factors.count() != @as(usize, @intCast(n_rot)) / 2) {
+            return exec.fail(
+                error.InvalidGraph,
+                "{d} frequency factors for {d} rotated dims (one per pair)",
+                .{ factors.count(), n_rot },
+            );
+        }
+    }
 }
 
 fn checkSetRows(exec: *Executor, nt: NodeTensors) Error!void {
@@ -1640,12 +1650,13 @@ fn runRope(share: Share, nt: NodeTensors, node: *const NodeEntry) void {
     const n_rot: usize = @intCast(node.ip[1]);
     const part = share.range(x.rowCount());
     // The rows of one token (its heads) share a position and so the angles.
+    const factors: ?[]const f32 = if (nt.src[2]) |f| f.f32s() else null;
     var angles: ops.rope.Angles = undefined;
     var angles_position: ?i32 = null;
     for (part.begin..part.end) |r| {
         const position = positions[r / heads];
         if (angles_position != position) {
-            angles = .of(n_rot, position, node.fp[0], node.fp[1]);
+            angles = .of(n_rot, position, node.fp[0], node.fp[1], factors);
             angles_position = position;
         }
         ops.rope.ropeRowAt(dst[r * len ..][0..len], src[r * len ..][0..len], node.ip[0], &angles);
