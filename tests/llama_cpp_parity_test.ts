@@ -31,6 +31,9 @@ import { join } from "node:path";
 import { quantTarget } from "../core/quantize/quant_targets.ts";
 import { writeSynthModel } from "../core/synth/synth_model.ts";
 import { synthSpec } from "../core/synth/synth_specs.ts";
+import { readGgufFile } from "../core/gguf/reader.ts";
+import { writeGgufFile } from "../core/gguf/writer.ts";
+import { GgufValueType } from "../core/gguf/types.ts";
 
 const STEPS = 64;
 const TOP = 5;
@@ -150,3 +153,49 @@ for (const { like, arch, covers } of SYNTHETIC_CASES) {
     }
   });
 }
+
+/**
+ * Gemma 3 270M with linear RoPE scaling written into its metadata (factor 8, as Gemma 3 4B and
+ * larger files carry it): llama.cpp scales the global layers' angles and leaves the sliding
+ * ones at 1, and so must zeno (scaling every layer parted from llama.cpp at the first token).
+ */
+Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens on Gemma 3 with linear RoPE scaling`, async () => {
+  const source = testModelPath("gemma3-270m");
+  const dir = await Deno.makeTempDir({ prefix: "zeno-gemma3-scaled-" });
+  const path = join(dir, "gemma3-270m-rope-linear-8.gguf");
+  try {
+    const gguf = await readGgufFile(source);
+    const bytes = await Deno.readFile(source);
+    const f32 = (key: string, value: number) => ({ key, type: GgufValueType.FLOAT32, value });
+    const str = (key: string, value: string) => ({ key, type: GgufValueType.STRING, value });
+    await writeGgufFile(path, {
+      version: gguf.version,
+      kvs: [
+        ...gguf.kvs,
+        str("gemma3.rope.scaling.type", "linear"),
+        f32("gemma3.rope.scaling.factor", 8),
+      ],
+      tensors: gguf.tensors.map((info) => ({
+        info,
+        data: bytes.subarray(info.fileOffset, info.fileOffset + info.byteLength),
+      })),
+      alignment: gguf.alignment,
+    });
+    const model = await loadModel(path);
+    try {
+      strictEqual(model.hparams.ropeFreqScale, 0.125);
+      strictEqual(model.hparams.ropeFreqScaleSwa, 1);
+      const prompts = promptTokens(model).slice(0, 3);
+      assertAgreement(
+        "gemma3-270m, linear RoPE scaling 8",
+        model,
+        prompts,
+        await llamaCppGreedy(path, prompts, STEPS, TOP),
+      );
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -71,6 +71,8 @@ export function rmsNorm(
 export interface AttentionParams {
   readonly layer: number;
   readonly ropeFreqBase: number;
+  /** Multiplies RoPE angles (1 / linear scaling factor). */
+  readonly ropeFreqScale: number;
   readonly slidingWindow: number;
   /** Multiply queries by this after RoPE (Gemma 3 scales queries, as llama.cpp does). */
   readonly queryScale: number;
@@ -109,8 +111,8 @@ export function attention(
   if (p.kNorm !== undefined) k = rmsNorm(g, k, p.kNorm, hp.normEps, `${prefix}.attn_k_normed`);
   const rope = [hp.ropeMode, hp.ropeDims];
   const factors = p.ropeFactors === undefined ? [] : [p.ropeFactors];
-  g.node(Op.ROPE, q, [q, inp.positions, ...factors], rope, [p.ropeFreqBase, hp.ropeFreqScale]);
-  g.node(Op.ROPE, k, [k, inp.positions, ...factors], rope, [p.ropeFreqBase, hp.ropeFreqScale]);
+  g.node(Op.ROPE, q, [q, inp.positions, ...factors], rope, [p.ropeFreqBase, p.ropeFreqScale]);
+  g.node(Op.ROPE, k, [k, inp.positions, ...factors], rope, [p.ropeFreqBase, p.ropeFreqScale]);
   if (p.queryScale !== 1) g.node(Op.SCALE, q, [q], [], [p.queryScale]);
   const kRows = g.view(k, [hp.nKvHead * hp.headDim, n]);
   g.node(Op.SET_ROWS, inp.kCache[p.layer], [kRows, inp.slots]);

@@ -44,6 +44,7 @@ function gemma3Layer(
   const heads = attention(g, hp, inp, { q, k, v }, {
     layer,
     ropeFreqBase: sliding ? hp.ropeFreqBaseSwa : hp.ropeFreqBase,
+    ropeFreqScale: sliding ? hp.ropeFreqScaleSwa : hp.ropeFreqScale,
     slidingWindow: sliding ? hp.slidingWindow : 0,
     queryScale: hp.attentionScale,
     scoreScale: 1,

@@ -49,6 +49,11 @@ export interface HParams {
   readonly ropeFreqScale: number;
   /** RoPE base of sliding-window layers (Gemma 3: 10000, global layers use `ropeFreqBase`). */
   readonly ropeFreqBaseSwa: number;
+  /**
+   * RoPE frequency scale of sliding-window layers (Gemma 3: 1; a file's linear scaling is for
+   * its global layers, as llama.cpp applies it).
+   */
+  readonly ropeFreqScaleSwa: number;
   /** Sliding-window size in tokens; 0 when every layer is global. */
   readonly slidingWindow: number;
   /** Every `slidingPattern`-th layer is global (Gemma 3: 6); 0 = no sliding layers. */
@@ -65,6 +70,24 @@ export interface HParams {
 
 type Metadata = ReadonlyMap<string, GgufValue>;
 
+/** RoPE scalings computed here: none, or positions divided by `rope.scaling.factor`. */
+const SUPPORTED_ROPE_SCALINGS = ["none", "linear"];
+
+/**
+ * Refuses a RoPE scaling this engine does not compute (YaRN's extrapolation mix and
+ * attention factor, LongRoPE's per-pair factors): the file would load and answer, wrongly.
+ */
+function checkRopeScaling(metadata: Metadata, arch: string, fileName: string): void {
+  const key = `${arch}.rope.scaling.type`;
+  const type = metadata.get(key);
+  if (type === undefined || SUPPORTED_ROPE_SCALINGS.includes(type as string)) return;
+  throw new ModelError(
+    `Cannot load model "${fileName}": RoPE scaling ${JSON.stringify(type)} (${key}) is not supported (supported: ${
+      SUPPORTED_ROPE_SCALINGS.join(", ")
+    }; Llama 3's scaling is its rope_freqs tensor, which is)`,
+  );
+}
+
 /** Reads hyper-parameters for the file's `general.architecture`. */
 export function readHParams(metadata: Metadata, fileName: string): HParams {
   const arch = metadata.get("general.architecture");
@@ -80,6 +103,7 @@ export function readHParams(metadata: Metadata, fileName: string): HParams {
   }
   const get = (key: string, fallback?: number) =>
     readNumber(metadata, `${arch}.${key}`, fileName, fallback);
+  checkRopeScaling(metadata, arch, fileName);
   const nEmbd = get("embedding_length");
   const nHead = get("attention.head_count");
   const headDim = get("attention.key_length", nEmbd / nHead);
@@ -106,6 +130,7 @@ export function readHParams(metadata: Metadata, fileName: string): HParams {
       ...common,
       ropeMode: ROPE_MODE_NEOX,
       ropeFreqBaseSwa: 10000,
+      ropeFreqScaleSwa: 1,
       slidingWindow: get("attention.sliding_window", 0),
       slidingPattern: 6,
       embeddingScale: Math.sqrt(nEmbd),
@@ -116,6 +141,7 @@ export function readHParams(metadata: Metadata, fileName: string): HParams {
     ...common,
     ropeMode: arch === "qwen2" ? ROPE_MODE_NEOX : ROPE_MODE_NORMAL,
     ropeFreqBaseSwa: common.ropeFreqBase,
+    ropeFreqScaleSwa: common.ropeFreqScale,
     slidingWindow: 0,
     slidingPattern: 0,
     embeddingScale: 1,

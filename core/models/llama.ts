@@ -63,6 +63,7 @@ function llamaLayer(
   const heads = attention(g, hp, inp, { q, k, v }, {
     layer,
     ropeFreqBase: hp.ropeFreqBase,
+    ropeFreqScale: hp.ropeFreqScale,
     slidingWindow: 0,
     queryScale: 1,
     scoreScale: hp.attentionScale,
