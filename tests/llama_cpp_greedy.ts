@@ -42,6 +42,27 @@ export async function llamaCppGreedy(
   return JSON.parse(new TextDecoder().decode(stdout)).results;
 }
 
+/**
+ * llama.cpp's top logits (id, logit; best first) after each batch of one sequence
+ * (tests/oracle/logits.mjs: one thread, no flash attention).
+ */
+export async function llamaCppTopLogits(
+  modelPath: string,
+  batches: number[][],
+  top: number,
+): Promise<[number, number][][]> {
+  const oracle = new URL("./oracle/logits.mjs", import.meta.url).pathname;
+  const args = [oracle, "--model", modelPath, "--batches", JSON.stringify(batches)];
+  const { code, stdout, stderr } = await new Deno.Command("node", {
+    args: [...args, "--top", String(top)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(stderr);
+  strictEqual(code, 0, `llama.cpp oracle failed (run npm ci in tests/oracle): ${err}`);
+  return new TextDecoder().decode(stdout).trim().split("\n").map((line) => JSON.parse(line));
+}
+
 /** zeno's greedy continuation of `prompt` and its first step's logits. */
 export function zenoGreedy(
   model: Model,

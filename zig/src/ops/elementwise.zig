@@ -5,6 +5,7 @@
 //! index.
 
 const std = @import("std");
+const libm = @import("libm.zig");
 const ggml_math = @import("ggml_math.zig");
 const assert = std.debug.assert;
 const simd = @import("../quant/simd.zig");
@@ -98,9 +99,9 @@ const sqrt_2_over_pi: f32 = 0.79788456080286535587989211986876;
 /// GELU with the tanh approximation, in f32.
 pub inline fn geluTanh(x: f32) f32 {
     // As GCC compiles ggml_gelu_f32: the inner 1 + a·x·x is one fused multiply-add; tanhf is
-    // glibc's, which this matches by computing in f64 and rounding once.
+    // the C library's, as ggml's.
     const inner = sqrt_2_over_pi * x * @mulAdd(f32, gelu_coef_a * x, x, 1.0);
-    const t: f32 = @floatCast(std.math.tanh(@as(f64, inner)));
+    const t = libm.tanhf(inner);
     return 0.5 * x * (1.0 + t);
 }
 
@@ -115,7 +116,7 @@ pub inline fn geluGgml(x: f32) f32 {
 }
 
 /// ggml's GELU table: entry h is `geluGgml` of the f16 with bits h, built once on first use
-/// (65536 f64 tanh calls, ~2 ms) by whichever thread gets there first; the others wait.
+/// (65536 tanhf calls, ~2 ms) by whichever thread gets there first; the others wait.
 var gelu_table: [1 << 16]f16 = undefined;
 var gelu_table_state = std.atomic.Value(u8).init(0); // 0 empty, 1 building, 2 ready
 

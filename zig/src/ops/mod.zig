@@ -6,6 +6,7 @@ pub const argmax = @import("argmax.zig");
 pub const attention = @import("attention.zig");
 pub const elementwise = @import("elementwise.zig");
 pub const ggml_math = @import("ggml_math.zig");
+pub const libm = @import("libm.zig");
 pub const logits_mask = @import("logits_mask.zig");
 pub const mul_mat = @import("mul_mat.zig");
 pub const norm = @import("norm.zig");

@@ -7,6 +7,7 @@
 //! are copied.
 
 const std = @import("std");
+const libm = @import("libm.zig");
 const assert = std.debug.assert;
 
 /// Adjacent pairs (llama).
@@ -39,13 +40,14 @@ pub const Angles = struct {
         assert(n_rot % 2 == 0 and n_rot / 2 <= pairs_max);
         if (factors) |f| assert(f.len == n_rot / 2);
         var angles: Angles = .{ .half = n_rot / 2 };
-        const theta_scale = powF32(freq_base, -2.0 / @as(f32, @floatFromInt(n_rot)));
+        const theta_scale = libm.powf(freq_base, -2.0 / @as(f32, @floatFromInt(n_rot)));
         var theta_base: f32 = @floatFromInt(position);
         for (0..angles.half) |i| {
             const factor: f32 = if (factors) |f| f[i] else 1;
             const theta = freq_scale * (theta_base / factor);
-            angles.cos[i] = cosF32(theta);
-            angles.sin[i] = sinF32(theta);
+            const turn = libm.sincosf(theta);
+            angles.cos[i] = turn.cos;
+            angles.sin[i] = turn.sin;
             theta_base *= theta_scale;
         }
         return angles;
@@ -82,20 +84,6 @@ pub fn ropeRow(
     assert(n_rot <= src.len);
     const angles = Angles.of(n_rot, position, freq_base, freq_scale, factors);
     ropeRowAt(dst, src, mode, &angles);
-}
-
-/// powf, cosf and sinf as glibc computes them: in f64, rounded once to f32 (glibc's f32
-/// functions are correctly rounded for these arguments; Zig's own f32 versions are not always).
-fn powF32(base: f32, exponent: f32) f32 {
-    return @floatCast(std.math.pow(f64, base, exponent));
-}
-
-fn cosF32(x: f32) f32 {
-    return @floatCast(@cos(@as(f64, x)));
-}
-
-fn sinF32(x: f32) f32 {
-    return @floatCast(@sin(@as(f64, x)));
 }
 
 /// Reference: each angle from the closed form pos · base^(-2i/n_rot) · freq_scale / factor_i
