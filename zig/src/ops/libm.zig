@@ -39,9 +39,9 @@ fn functions() ?*const Functions {
 fn lookup() ?Functions {
     const handle = std.c.dlopen("libm.so.6", .{ .NOW = true }) orelse return null;
     return .{
-        .powf = @ptrCast(std.c.dlsym(handle, "powf") orelse return null),
-        .sincosf = @ptrCast(std.c.dlsym(handle, "sincosf") orelse return null),
-        .tanhf = @ptrCast(std.c.dlsym(handle, "tanhf") orelse return null),
+        .powf = @ptrCast(@alignCast(std.c.dlsym(handle, "powf") orelse return null)),
+        .sincosf = @ptrCast(@alignCast(std.c.dlsym(handle, "sincosf") orelse return null)),
+        .tanhf = @ptrCast(@alignCast(std.c.dlsym(handle, "tanhf") orelse return null)),
     };
 }
 
