@@ -18,6 +18,7 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const ggml_math = @import("ggml_math.zig");
+const libm = @import("libm.zig");
 
 const lanes = ggml_math.lanes;
 const V = ggml_math.V16;
@@ -183,7 +184,7 @@ fn capAndScale(raw: f32, params: Params) f32 {
     if (!(params.softcap > 0)) return raw * params.scale;
     // llama.cpp: scale by 1/cap, tanh, scale by cap, then the softmax's scale.
     const inverse: f32 = 1.0 / params.softcap;
-    return std.math.tanh(raw * inverse) * params.softcap * params.scale;
+    return libm.tanhf(raw * inverse) * params.softcap * params.scale;
 }
 
 /// `capAndScale` of 16 raw scores (the same operations lane by lane).

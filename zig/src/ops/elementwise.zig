@@ -64,9 +64,9 @@ pub fn scaleGeneric(dst: []f32, src: []const f32, factor: f32) void {
     for (dst, src) |*y, x| y.* = x * factor;
 }
 
-/// silu(x) = x / (1 + e^-x), as ggml computes it in f32.
+/// silu(x) = x / (1 + e^-x), as ggml computes it in f32 (its scalar `expf`, the C library's).
 pub inline fn silu(x: f32) f32 {
-    return x / (1.0 + @exp(-x));
+    return x / (1.0 + libm.expf(-x));
 }
 
 /// dst = silu(x) * g (SwiGLU), as ggml's `ggml_vec_swiglu_f32`: 16 lanes at a time through
@@ -161,14 +161,14 @@ pub fn softcap(dst: []f32, src: []const f32, cap: f32) void {
     assert(dst.len == src.len);
     assert(cap > 0);
     const inverse = 1.0 / cap;
-    for (dst, src) |*y, x| y.* = cap * std.math.tanh(x * inverse);
+    for (dst, src) |*y, x| y.* = cap * libm.tanhf(x * inverse);
 }
 
 /// dst = cap * tanh(src / cap), dividing as written.
 pub fn softcapGeneric(dst: []f32, src: []const f32, cap: f32) void {
     assert(dst.len == src.len);
     assert(cap > 0);
-    for (dst, src) |*y, x| y.* = cap * std.math.tanh(x / cap);
+    for (dst, src) |*y, x| y.* = cap * libm.tanhf(x / cap);
 }
 
 const testing = std.testing;

@@ -1,5 +1,5 @@
-//! The C library's f32 powf, sincosf and tanhf, which llama.cpp's CPU ops call (RoPE's angle
-//! cache, GELU's table; GCC turns a cosf and a sinf of one angle into one sincosf, and glibc
+//! The C library's f32 powf, sincosf, tanhf and expf, which llama.cpp's CPU ops call (RoPE's
+//! angle cache, GELU's table, TANH and soft-caps, the scalar tails of SiLU; GCC turns a cosf and a sinf of one angle into one sincosf, and glibc
 //! computes the three alike). glibc's are not correctly rounded: its 2.36 cosf/sinf differ from
 //! the f64 result rounded to f32 by one ulp at 27 of the 2048 RoPE angles of positions 0..63
 //! with base 500000, and one ulp in one angle parts zeno from llama.cpp a few layers later
@@ -14,6 +14,7 @@ const Functions = struct {
     powf: *const fn (f32, f32) callconv(.c) f32,
     sincosf: *const fn (f32, *f32, *f32) callconv(.c) void,
     tanhf: *const fn (f32) callconv(.c) f32,
+    expf: *const fn (f32) callconv(.c) f32,
 };
 
 var resolved = std.atomic.Value(?*const Functions).init(null);
@@ -42,6 +43,7 @@ fn lookup() ?Functions {
         .powf = @ptrCast(@alignCast(std.c.dlsym(handle, "powf") orelse return null)),
         .sincosf = @ptrCast(@alignCast(std.c.dlsym(handle, "sincosf") orelse return null)),
         .tanhf = @ptrCast(@alignCast(std.c.dlsym(handle, "tanhf") orelse return null)),
+        .expf = @ptrCast(@alignCast(std.c.dlsym(handle, "expf") orelse return null)),
     };
 }
 
@@ -66,6 +68,11 @@ pub fn tanhf(x: f32) f32 {
     return @floatCast(std.math.tanh(@as(f64, x)));
 }
 
+pub fn expf(x: f32) f32 {
+    if (functions()) |c| return c.expf(x);
+    return @floatCast(@exp(@as(f64, x)));
+}
+
 const testing = std.testing;
 
 test "libm functions agree with f64 results to an ulp" {
@@ -76,6 +83,8 @@ test "libm functions agree with f64 results to an ulp" {
         try testing.expectApproxEqAbs(@as(f32, @floatCast(@sin(@as(f64, x)))), turn.sin, 1.2e-7);
         try testing.expectApproxEqAbs(@as(f32, @floatCast(@cos(@as(f64, x)))), turn.cos, 1.2e-7);
         try testing.expectApproxEqAbs(@as(f32, @floatCast(std.math.tanh(@as(f64, x)))), tanhf(x), 1.2e-7);
+        const e: f32 = @floatCast(@exp(@as(f64, x)));
+        try testing.expectApproxEqRel(e, expf(x), 1.2e-7);
     }
     try testing.expectEqual(@as(f32, 0.125), powf(2, -3));
 }
