@@ -202,37 +202,80 @@ Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens on Gemma 3 with lin
 });
 
 /**
+ * Evaluates `batches` of one sequence in zeno and in llama.cpp (tests/oracle/logits.mjs) and
+ * asserts that llama.cpp's top logit after each batch is zeno's logit for that token.
+ */
+async function assertTopLogitsAlong(path: string, batches: number[][]): Promise<void> {
+  const theirs = await llamaCppTopLogits(path, batches, 1);
+  const model = await loadModel(path);
+  const engine = model.createEngine({ contextSize: 256, batchSize: 64 });
+  try {
+    const parted: string[] = [];
+    const tolerance = llamaCppRoundsLikeZeno() ? LOGIT_TOLERANCE : LOGIT_TOLERANCE_OTHER_CPU;
+    let position = 0;
+    batches.forEach((tokens, b) => {
+      const positions = tokens.map((_, i) => position + i);
+      const logits = engine.evalSync({ tokens, positions });
+      position += tokens.length;
+      const [id, logit] = theirs[b][0];
+      if (Math.abs(logits[id] - logit) > tolerance) {
+        parted.push(`batch ${b} (to ${position}): token ${id} zeno ${logits[id]}, llama.cpp ${logit}`);
+      }
+    });
+    deepStrictEqual(parted, []);
+  } finally {
+    engine.dispose();
+    model.dispose();
+  }
+}
+
+/** A synthetic model in a temporary folder, removed after `body`. */
+async function withSynthModel(
+  like: string,
+  type: string,
+  seed: number,
+  body: (path: string) => Promise<void>,
+): Promise<void> {
+  testdataPath("tokenizers/llama3.2/encoder.json");
+  const dir = await Deno.makeTempDir({ prefix: `zeno-${like}-` });
+  try {
+    const path = join(dir, `${like}-${type}.gguf`);
+    await writeSynthModel(path, synthSpec(like), { target: quantTarget(type), seed });
+    await body(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** 160 tokens of `tiny`'s vocabulary, starting with <|begin_of_text|>. */
+const SEQUENCE = [1024, ...Array.from({ length: 159 }, (_, i) => (i * 37 + 11) % 1000)];
+
+/**
  * The top logit after each of 160 single-token steps of synthetic `tiny` (Q8_0): every position
  * turns q and k by its own RoPE angles, whose cos and sin llama.cpp takes from the C library
  * (glibc 2.36's differ from the correctly rounded value by an ulp at ~1 % of angles); zeno
  * once rounded f64 results and parted from llama.cpp at position 76 (46.4577 vs 46.6300).
  */
 Deno.test("zeno's top logit equals llama.cpp's at each of 160 positions (RoPE angles from libm)", async () => {
-  testdataPath("tokenizers/llama3.2/encoder.json");
-  const dir = await Deno.makeTempDir({ prefix: "zeno-positions-" });
-  const path = join(dir, "tiny-q8_0.gguf");
-  try {
-    await writeSynthModel(path, synthSpec("tiny"), { target: quantTarget("Q8_0"), seed: 5 });
-    const tokens = [1024, ...Array.from({ length: 159 }, (_, i) => (i * 37 + 11) % 1000)];
-    const theirs = await llamaCppTopLogits(path, tokens.map((t) => [t]), 1);
-    const model = await loadModel(path);
-    const engine = model.createEngine({ contextSize: 256 });
-    try {
-      const parted: string[] = [];
-      tokens.forEach((token, position) => {
-        const logits = engine.evalSync({ tokens: [token], positions: [position] });
-        const [id, logit] = theirs[position][0];
-        const tolerance = llamaCppRoundsLikeZeno() ? LOGIT_TOLERANCE : LOGIT_TOLERANCE_OTHER_CPU;
-        if (Math.abs(logits[id] - logit) > tolerance) {
-          parted.push(`position ${position}: token ${id} zeno ${logits[id]}, llama.cpp ${logit}`);
-        }
-      });
-      deepStrictEqual(parted, []);
-    } finally {
-      engine.dispose();
-      model.dispose();
+  await withSynthModel("tiny", "Q8_0", 5, async (path) => {
+    await assertTopLogitsAlong(path, SEQUENCE.map((t) => [t]));
+  });
+});
+
+/**
+ * The same in batches of 4 and of 16 on a Q4_K file: llama.cpp runs the last block's
+ * feed-forward on the rows that need logits alone (one row: its one-token Q4_K kernel, which
+ * rounds a block's sums at once where the four-token kernel rounds each 64 values'); zeno ran
+ * it on the whole batch and parted from llama.cpp after 15 of 40 batches of 4 (~1e-5).
+ */
+Deno.test("zeno's top logit equals llama.cpp's after each batch of 4 and of 16 (Q4_K)", async () => {
+  await withSynthModel("tiny", "Q4_K_S", 7, async (path) => {
+    for (const size of [4, 16]) {
+      const batches = Array.from(
+        { length: SEQUENCE.length / size },
+        (_, b) => SEQUENCE.slice(b * size, (b + 1) * size),
+      );
+      await assertTopLogitsAlong(path, batches);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -150,26 +150,36 @@ export function feedForward(
   return linear(g, gate, w.down, `${prefix}.ffn_out`);
 }
 
-/** Final norm and vocabulary projection of the rows that need logits: [nOutputs, nVocab]. */
+/** Final norm and vocabulary projection of the rows that need logits, [nOutputs, dim]: [nOutputs, nVocab]. */
 export function outputLogits(
   g: GraphBuilder,
   hp: HParams,
-  inp: ForwardInputs,
-  x: GraphTensor,
+  rows: GraphTensor,
   w: { norm: GraphTensor; output: GraphTensor },
 ): GraphTensor {
-  const picked = g.activation("result_rows", F32, [hp.nEmbd, inp.nOutputs]);
-  g.node(Op.GET_ROWS, picked, [x, inp.outputRows]);
-  const normed = rmsNorm(g, picked, w.norm, hp.normEps, "result_norm");
+  const normed = rmsNorm(g, rows, w.norm, hp.normEps, "result_norm");
   const logits = linear(g, normed, w.output, "result_output");
   if (hp.finalSoftcap > 0) g.node(Op.SOFTCAP, logits, [logits], [], [hp.finalSoftcap]);
   return logits;
 }
 
 /**
+ * A block of the decoder: updates the residual stream `x` in place and returns the stream it
+ * leaves, after calling `afterAttention` on the stream between its attention and its
+ * feed-forward and continuing with what that returns.
+ */
+export type DecoderLayer = (
+  x: GraphTensor,
+  index: number,
+  afterAttention: (x: GraphTensor) => GraphTensor,
+) => GraphTensor;
+
+/**
  * The decoder skeleton every architecture shares: embed the tokens (scaled when the family asks),
  * run `layer` on the residual stream for each block (its intermediates are freed after it), then
- * project the rows that need logits.
+ * project the rows that need logits. As llama.cpp does, the rows that need logits are picked
+ * after the last block's attention, so its feed-forward runs on them alone (one row, the usual
+ * case, takes the one-token kernels, whose rounding differs from the batched ones for K-quants).
  * @returns logits [nOutputs, nVocab]
  */
 export function decoder(
@@ -177,7 +187,7 @@ export function decoder(
   hp: HParams,
   w: ModelWeights,
   inp: ForwardInputs,
-  layer: (x: GraphTensor, index: number) => void,
+  layer: DecoderLayer,
 ): GraphTensor {
   // Tied embeddings (no output.weight): the embedding matrix also projects to the vocabulary.
   const tied = !w.has("output.weight");
@@ -189,12 +199,21 @@ export function decoder(
   const x = g.activation("inp_embd", F32, [hp.nEmbd, inp.nTokens]);
   g.node(Op.GET_ROWS, x, [embd, inp.tokens]);
   if (hp.embeddingScale !== 1) g.node(Op.SCALE, x, [x], [], [hp.embeddingScale]);
+  // The rows that need logits, [nOutputs, dim]: allocated before the last block's mark so that
+  // they outlive its intermediates.
+  const rows = g.activation("result_rows", F32, [hp.nEmbd, inp.nOutputs]);
+  const pickRows = (stream: GraphTensor) => {
+    g.node(Op.GET_ROWS, rows, [stream, inp.outputRows]);
+    return rows;
+  };
+  let stream = x;
   for (let index = 0; index < hp.nLayer; index++) {
     const mark = g.mark();
-    layer(x, index);
+    const last = index === hp.nLayer - 1;
+    stream = layer(stream, index, last ? pickRows : (s) => s);
     g.release(mark);
   }
   const output = w.bindMatrix(g, tied ? "token_embd.weight" : "output.weight", embdShape);
   const norm = w.bind(g, "output_norm.weight", [hp.nEmbd]);
-  return outputLogits(g, hp, inp, x, { norm, output });
+  return outputLogits(g, hp, stream, { norm, output });
 }

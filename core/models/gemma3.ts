@@ -20,7 +20,9 @@ import type { ModelWeights } from "./weights.ts";
 
 /** Builds the forward pass; returns logits [nOutputs, nVocab]. */
 export function buildGemma3(g: GraphBuilder, hp: HParams, w: ModelWeights, inp: ForwardInputs): GraphTensor {
-  return decoder(g, hp, w, inp, (x, layer) => gemma3Layer(g, hp, w, inp, x, layer));
+  return decoder(g, hp, w, inp, (x, layer, afterAttention) =>
+    gemma3Layer(g, hp, w, inp, x, layer, afterAttention)
+  );
 }
 
 function gemma3Layer(
@@ -30,7 +32,8 @@ function gemma3Layer(
   inp: ForwardInputs,
   x: GraphTensor,
   layer: number,
-): void {
+  afterAttention: (x: GraphTensor) => GraphTensor,
+): GraphTensor {
   const p = `blk.${layer}`;
   const sliding = isSlidingLayer(hp, layer);
   const qDim = hp.nHead * hp.headDim;
@@ -54,13 +57,15 @@ function gemma3Layer(
   const attnOut = linear(g, heads, w.bindMatrix(g, `${p}.attn_output.weight`, [hp.nHead * hp.headDimV, hp.nEmbd]), `${p}.attn_out`);
   const attnPost = rmsNorm(g, attnOut, w.bind(g, `${p}.post_attention_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.attn_post_norm`);
   g.node(Op.ADD, x, [x, attnPost]);
+  const y = afterAttention(x);
   // feed-forward: x += postnorm(W_down · (gelu(W_gate·h) * W_up·h)), h = rmsnorm(x)
-  const h2 = rmsNorm(g, x, w.bind(g, `${p}.ffn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_norm_out`);
+  const h2 = rmsNorm(g, y, w.bind(g, `${p}.ffn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_norm_out`);
   const ffn = feedForward(g, h2, {
     gate: w.bindMatrix(g, `${p}.ffn_gate.weight`, [hp.nEmbd, hp.nFf]),
     up: w.bindMatrix(g, `${p}.ffn_up.weight`, [hp.nEmbd, hp.nFf]),
     down: w.bindMatrix(g, `${p}.ffn_down.weight`, [hp.nFf, hp.nEmbd]),
   }, "gelu", p);
   const ffnPost = rmsNorm(g, ffn, w.bind(g, `${p}.post_ffw_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_post_norm`);
-  g.node(Op.ADD, x, [x, ffnPost]);
+  g.node(Op.ADD, y, [y, ffnPost]);
+  return y;
 }

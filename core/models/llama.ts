@@ -25,7 +25,9 @@ import type { ModelWeights } from "./weights.ts";
 /** Builds the forward pass; returns logits [nOutputs, nVocab]. */
 export function buildLlama(g: GraphBuilder, hp: HParams, w: ModelWeights, inp: ForwardInputs): GraphTensor {
   const factors = ropeFactors(g, hp, w);
-  return decoder(g, hp, w, inp, (x, layer) => llamaLayer(g, hp, w, inp, x, layer, factors));
+  return decoder(g, hp, w, inp, (x, layer, afterAttention) =>
+    llamaLayer(g, hp, w, inp, x, layer, factors, afterAttention)
+  );
 }
 
 const ROPE_FACTORS = "rope_freqs.weight";
@@ -50,7 +52,8 @@ function llamaLayer(
   x: GraphTensor,
   layer: number,
   ropeFactors: GraphTensor | undefined,
-): void {
+  afterAttention: (x: GraphTensor) => GraphTensor,
+): GraphTensor {
   const p = `blk.${layer}`;
   const qDim = hp.nHead * hp.headDim;
   const kDim = hp.nKvHead * hp.headDim;
@@ -71,12 +74,14 @@ function llamaLayer(
   });
   const attnOut = linear(g, heads, w.bindMatrix(g, `${p}.attn_output.weight`, [hp.nHead * hp.headDimV, hp.nEmbd]), `${p}.attn_out`);
   g.node(Op.ADD, x, [x, attnOut]);
+  const y = afterAttention(x);
   // feed-forward: x += W_down · (silu(W_gate·h) * W_up·h), h = rmsnorm(x)
-  const h2 = rmsNorm(g, x, w.bind(g, `${p}.ffn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_norm_out`);
+  const h2 = rmsNorm(g, y, w.bind(g, `${p}.ffn_norm.weight`, [hp.nEmbd]), hp.normEps, `${p}.ffn_norm_out`);
   const ffn = feedForward(g, h2, {
     gate: w.bindMatrix(g, `${p}.ffn_gate.weight`, [hp.nEmbd, hp.nFf]),
     up: w.bindMatrix(g, `${p}.ffn_up.weight`, [hp.nEmbd, hp.nFf]),
     down: w.bindMatrix(g, `${p}.ffn_down.weight`, [hp.nFf, hp.nEmbd]),
   }, "silu", p);
-  g.node(Op.ADD, x, [x, ffn]);
+  g.node(Op.ADD, y, [y, ffn]);
+  return y;
 }
