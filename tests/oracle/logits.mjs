@@ -1,7 +1,7 @@
 // llama.cpp's top logits after each of a sequence of batches (one sequence, one thread): the
 // tool for finding where zeno's numerics first part from llama.cpp's.
 //
-//   node logits.mjs --model m.gguf --batches '[[1, 2, 3], [4], [5]]' [--top 8]
+//   node logits.mjs --model m.gguf --batches '[[1, 2, 3], [4], [5]]' [--top 8] [--context 256]
 //
 // Prints one line per batch: [[id, logit], ...] for the last token of the batch, best first.
 import { argValue, loadLlama } from "./llama.mjs";
@@ -12,7 +12,7 @@ const top = Number(argValue("--top", "8"));
 const llama = await loadLlama();
 const model = await llama.loadModel({ modelPath });
 const context = await model.createContext({
-  contextSize: 256,
+  contextSize: Number(argValue("--context", "256")),
   threads: 1,
   flashAttention: false,
 });
