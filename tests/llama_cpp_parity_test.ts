@@ -119,6 +119,24 @@ for (const alias of Object.keys(TEST_MODEL_FILES) as (keyof typeof TEST_MODEL_FI
   });
 }
 
+/** A synthetic model in a temporary folder, removed after `body`. */
+async function withSynthModel(
+  like: string,
+  type: string,
+  seed: number,
+  body: (path: string) => Promise<void>,
+): Promise<void> {
+  testdataPath("tokenizers/llama3.2/encoder.json");
+  const dir = await Deno.makeTempDir({ prefix: `zeno-${like}-` });
+  try {
+    const path = join(dir, `${like}-${type}.gguf`);
+    await writeSynthModel(path, synthSpec(like), { target: quantTarget(type), seed });
+    await body(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Synthetic models held to the same rule, and what each one covers. */
 const SYNTHETIC_CASES = [
   { like: "tiny-qwen2", arch: "qwen2", covers: "biases, NeoX RoPE" },
@@ -127,11 +145,7 @@ const SYNTHETIC_CASES = [
 
 for (const { like, arch, covers } of SYNTHETIC_CASES) {
   Deno.test(`zeno generates llama.cpp's ${STEPS} greedy tokens on a synthetic ${like} (${covers})`, async () => {
-    testdataPath("tokenizers/llama3.2/encoder.json");
-    const dir = await Deno.makeTempDir({ prefix: `zeno-${like}-` });
-    const path = join(dir, `${like}-q8_0.gguf`);
-    try {
-      await writeSynthModel(path, synthSpec(like), { target: quantTarget("Q8_0"), seed: 5 });
+    await withSynthModel(like, "Q8_0", 5, async (path) => {
       const model = await loadModel(path);
       try {
         strictEqual(model.hparams.arch, arch);
@@ -149,9 +163,7 @@ for (const { like, arch, covers } of SYNTHETIC_CASES) {
       } finally {
         model.dispose();
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   });
 }
 
@@ -226,24 +238,6 @@ async function assertTopLogitsAlong(path: string, batches: number[][]): Promise<
   } finally {
     engine.dispose();
     model.dispose();
-  }
-}
-
-/** A synthetic model in a temporary folder, removed after `body`. */
-async function withSynthModel(
-  like: string,
-  type: string,
-  seed: number,
-  body: (path: string) => Promise<void>,
-): Promise<void> {
-  testdataPath("tokenizers/llama3.2/encoder.json");
-  const dir = await Deno.makeTempDir({ prefix: `zeno-${like}-` });
-  try {
-    const path = join(dir, `${like}-${type}.gguf`);
-    await writeSynthModel(path, synthSpec(like), { target: quantTarget(type), seed });
-    await body(path);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
