@@ -157,17 +157,18 @@ Deno.test("native backend: repacked ranges of the file leave the process's pages
   try {
     const fileBytes = model.gguf.tensors.reduce((sum, t) => sum + t.byteLength, 0);
     const engine = model.createEngine({ contextSize: 64 });
-    // The graphs are built (and the matrices copied) before anything is computed: what stays
-    // resident is the header and the small tensors read in place (norms).
-    const header = Math.min(...model.gguf.tensors.map((t) => t.fileOffset));
-    const notCopied = fileBytes - model.weights.repackedBytes;
+    // The graphs are built (the matrices repacked, the norms copied) before anything is
+    // computed, and the header was released after parsing: nothing is read in place.
+    strictEqual(fileBytes - model.weights.repackedBytes - model.weights.copiedBytes, 0);
+    // At most one fault-around window (the header's last page: measured 4 KiB).
+    const boundBytes = 64 << 10;
     const afterCopy = mappedRssBytes(path, others);
-    ok(afterCopy <= header + notCopied + (1 << 20), `${afterCopy} bytes resident after the copy`);
+    ok(afterCopy <= boundBytes, `${afterCopy} bytes resident after the copy`);
     engine.evalSync({ tokens: [1, 2, 3], positions: [0, 1, 2] });
-    // Computing reads only the norms in place (the tied embedding's rows come from its copy):
-    // the bound after the copy still holds (measured: 1.0 MB before and after).
+    // Also where the page cache holds large folios, which one read of a norm would map whole:
+    // before the norms were copied, this eval brought 23-65 MB of the file back.
     const afterEval = mappedRssBytes(path, others);
-    ok(afterEval <= header + notCopied + (1 << 20), `${afterEval} bytes resident after an eval`);
+    ok(afterEval <= boundBytes, `${afterEval} bytes resident after an eval`);
   } finally {
     model.dispose();
   }

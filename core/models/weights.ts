@@ -8,6 +8,12 @@
  * copied range of the file then leaves the process's pages (`ModelBytes.release`), so the
  * copy replaces it in memory rather than adding to it. Every engine shares the copies.
  *
+ * With such a backend, the small tensors read in place (norms, biases, RoPE factors) are
+ * copied too, so computing reads nothing from the mapping. On kernels whose page cache holds
+ * large folios (ext4 on Linux 6.18), one read of a 2 KiB norm maps the whole folio around it
+ * (up to 2 MiB, mostly released matrix pages): SmolLM2's 61 norms brought 23-65 MB of the file
+ * back into the RSS on the first eval.
+ *
  * @module
  */
 
@@ -26,6 +32,14 @@ const REPACK_CHUNK_BYTES = 64 << 20;
 const REPACK_SLICE_BYTES = 2 << 20;
 /** Rows of a slice are a multiple of this: whole groups of every layout (4, 8 or 16 rows). */
 const REPACK_SLICE_ROW_MULTIPLE = 64;
+/** Tensors up to this size that are read in place are copied instead (see the module doc). */
+const SMALL_TENSOR_BYTES = 1 << 20;
+/**
+ * Released ranges are widened to this alignment: the largest folio the kernel maps at once
+ * (a PMD, 2 MiB on x86-64 and 4 KiB-page ARM), so pages mapped around a read go too. Dropping
+ * pages of a neighbour still read in place is harmless: they fault back in.
+ */
+const RELEASE_ALIGN_BYTES = 2 << 20;
 /** Alignment of a repacked matrix in its buffer. */
 const REPACK_ALIGN_BYTES = 64;
 
@@ -43,8 +57,11 @@ export class ModelWeights {
   readonly #bytes: ModelBytes | undefined;
   /** Per matrix name: its copy, or null when it is used in place. */
   readonly #matrices = new Map<string, RepackedMatrix | null>();
+  /** Per small tensor name: its copy (see {@linkcode SMALL_TENSOR_BYTES}). */
+  readonly #smallCopies = new Map<string, { buffer: BackendBuffer; offset: number }>();
   #chunk: { buffer: BackendBuffer; used: number } | undefined;
   #repackedBytes = 0;
+  #copiedBytes = 0;
 
   /**
    * Binds a parsed file's tensors to a buffer over its bytes.
@@ -71,6 +88,11 @@ export class ModelWeights {
     return this.#repackedBytes;
   }
 
+  /** Bytes of the small tensors copied out of the mapping so far (norms, biases). */
+  get copiedBytes(): number {
+    return this.#copiedBytes;
+  }
+
   /** Whether the file has a tensor of that name. */
   has(name: string): boolean {
     return this.#byName.has(name);
@@ -93,7 +115,9 @@ export class ModelWeights {
    */
   bind(g: GraphBuilder, name: string, shape?: readonly number[]): GraphTensor {
     const info = this.#checked(name, shape);
-    return g.external(name, info.type, info.dims, this.buffer, info.fileOffset);
+    const copy = this.#smallCopy(info);
+    if (copy === undefined) return g.external(name, info.type, info.dims, this.buffer, info.fileOffset);
+    return g.external(name, info.type, info.dims, copy.buffer, copy.offset);
   }
 
   /** Like `bind`, or undefined when the file has no such tensor (optional biases, norms). */
@@ -149,7 +173,7 @@ export class ModelWeights {
       for (const [firstRow, rowCount] of repackSlices(backend, info, layout)) {
         this.#repackRows(backend, info, layout, firstRow, rowCount, buffer, offset);
       }
-      this.#bytes?.release?.(info.fileOffset, info.byteLength);
+      this.#release(info.fileOffset, info.byteLength);
       this.#repackedBytes += info.byteLength;
       copy = { buffer, offset, layout };
     }
@@ -179,7 +203,33 @@ export class ModelWeights {
       byteLength,
     };
     backend.repackMatrix!(source, layout, target, targetOffset + skipBytes);
-    this.#bytes?.release?.(source.offset, byteLength);
+    this.#release(source.offset, byteLength);
+  }
+
+  /** A copy of a small tensor out of the mapping, or undefined when it is read in place. */
+  #smallCopy(info: GgufTensorInfo): { buffer: BackendBuffer; offset: number } | undefined {
+    const known = this.#smallCopies.get(info.name);
+    if (known !== undefined) return known;
+    const backend = this.#backend;
+    const bytes = this.#bytes;
+    if (backend?.repackMatrix === undefined || bytes?.release === undefined) return undefined;
+    if (info.byteLength > SMALL_TENSOR_BYTES) return undefined;
+    const copy = this.#place(backend, info.byteLength);
+    const end = info.fileOffset + info.byteLength;
+    backend.write(copy.buffer, copy.offset, bytes.bytes.subarray(info.fileOffset, end));
+    this.#release(info.fileOffset, info.byteLength);
+    this.#copiedBytes += info.byteLength;
+    this.#smallCopies.set(info.name, copy);
+    return copy;
+  }
+
+  /** Drops the process's pages of the file around bytes [offset, offset + byteLength). */
+  #release(offset: number, byteLength: number): void {
+    const bytes = this.#bytes;
+    if (bytes?.release === undefined) return;
+    const start = Math.floor(offset / RELEASE_ALIGN_BYTES) * RELEASE_ALIGN_BYTES;
+    const end = Math.min(alignUp(offset + byteLength, RELEASE_ALIGN_BYTES), bytes.bytes.byteLength);
+    bytes.release(start, end - start);
   }
 
   /** Room for `byteLength` bytes in the current chunk, or in a new one. */
