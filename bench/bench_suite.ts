@@ -1,17 +1,22 @@
 /**
  * The models `deno task bench` measures: two real ones from the model cache (pulled on first
  * use) and synthetic Llama-3.2-1B and Qwen2.5-0.5B in Q4_0, Q8_0 and Q4_K_M, written by
- * `zeno synth` into `<model cache>/synthetic/` on first use and reused after (seed 1).
+ * `zeno synth` into `<model cache>/synthetic/` on first use and reused after (seed 1). A
+ * synthetic file's name carries the fingerprint of its spec, type, seed and writer version, so
+ * a change to any of them writes a new file (and removes the stale one).
  *
  * @module
  */
 
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { modelCacheDir, resolveModel } from "../core/hub/mod.ts";
 import { quantTarget } from "../core/quantize/quant_targets.ts";
-import { writeSynthModel } from "../core/synth/synth_model.ts";
+import { synthFingerprint, writeSynthModel } from "../core/synth/synth_model.ts";
 import { synthSpec } from "../core/synth/synth_specs.ts";
+
+/** Seed of the suite's synthetic weights. */
+const SUITE_SEED = 1;
 
 /** One entry of the suite. */
 export interface SuiteModel {
@@ -46,17 +51,29 @@ export async function suiteModelPath(
   log: (message: string) => void = () => {},
 ): Promise<string> {
   if ("alias" in model.source) return await resolveModel(model.source.alias, { pull: true });
-  const path = join(modelCacheDir(), "synthetic", `synthetic-${model.name}.gguf`);
+  const { like, type } = model.source;
+  const spec = synthSpec(like);
+  const dir = join(modelCacheDir(), "synthetic");
+  const fingerprint = await synthFingerprint(spec, type, SUITE_SEED);
+  const path = join(dir, `synthetic-${model.name}-${fingerprint}.gguf`);
   if (existsSync(path)) return path;
-  await Deno.mkdir(join(modelCacheDir(), "synthetic"), { recursive: true });
+  await Deno.mkdir(dir, { recursive: true });
+  removeStaleSynthFiles(dir, model.name, log);
   log(`synth: writing ${path}`);
   const started = performance.now();
   const partial = `${path}.partial`;
-  await writeSynthModel(partial, synthSpec(model.source.like), {
-    target: quantTarget(model.source.type),
-    seed: 1,
-  });
+  await writeSynthModel(partial, spec, { target: quantTarget(type), seed: SUITE_SEED });
   await Deno.rename(partial, path);
   log(`synth: wrote ${path} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return path;
+}
+
+/** Removes `synthetic-<name>.gguf` and `synthetic-<name>-<other fingerprint>.gguf` files. */
+function removeStaleSynthFiles(dir: string, name: string, log: (message: string) => void): void {
+  const stale = new RegExp(`^synthetic-${name.replaceAll(".", "\\.")}(-[0-9a-f]{8})?\\.gguf$`);
+  for (const file of readdirSync(dir)) {
+    if (!stale.test(file)) continue;
+    log(`synth: removing ${join(dir, file)} (written for another spec or writer version)`);
+    rmSync(join(dir, file));
+  }
 }

@@ -116,7 +116,9 @@ export class ModelWeights {
   bind(g: GraphBuilder, name: string, shape?: readonly number[]): GraphTensor {
     const info = this.#checked(name, shape);
     const copy = this.#smallCopy(info);
-    if (copy === undefined) return g.external(name, info.type, info.dims, this.buffer, info.fileOffset);
+    if (copy === undefined) {
+      return g.external(name, info.type, info.dims, this.buffer, info.fileOffset);
+    }
     return g.external(name, info.type, info.dims, copy.buffer, copy.offset);
   }
 

@@ -27,6 +27,28 @@ import { randomTensorSource } from "./random_weights.ts";
 import type { Llama3RopeScaling, SynthSpec } from "./synth_specs.ts";
 import { synthVocabKvs } from "./synth_vocab.ts";
 
+/**
+ * Version of what {@linkcode writeSynthModel} writes for a given spec, type and seed: bump it
+ * whenever the bytes change (a tensor added, a metadata key, the weights' distribution), so
+ * cached synthetic files written before are replaced ({@linkcode synthFingerprint}).
+ * 2: Llama 3 RoPE frequency factors.
+ */
+export const SYNTH_WRITER_VERSION = 2;
+
+/**
+ * A short hex digest of everything a synthetic file's bytes depend on: the spec, the target
+ * type, the seed and {@linkcode SYNTH_WRITER_VERSION}. Cache names carry it.
+ */
+export async function synthFingerprint(
+  spec: SynthSpec,
+  type: string,
+  seed: number,
+): Promise<string> {
+  const text = JSON.stringify({ version: SYNTH_WRITER_VERSION, spec, type, seed });
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest, 0, 4)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** Options of {@linkcode writeSynthModel}. */
 export interface SynthModelOptions {
   readonly target: QuantTarget;

@@ -6,7 +6,13 @@ import { readGgufFile } from "../gguf/reader.ts";
 import { readHParams } from "../models/hparams.ts";
 import { quantTarget } from "../quantize/quant_targets.ts";
 import { fillUniform } from "./random_weights.ts";
-import { llama3RopeFactors, synthMetadata, synthTensors, writeSynthModel } from "./synth_model.ts";
+import {
+  llama3RopeFactors,
+  synthFingerprint,
+  synthMetadata,
+  synthTensors,
+  writeSynthModel,
+} from "./synth_model.ts";
 import { synthSpec } from "./synth_specs.ts";
 import { testdataPath } from "../../tests/testdata.ts";
 
@@ -144,9 +150,26 @@ Deno.test("writeSynthModel() writes Llama 3's rope_freqs first, in F32, for tiny
     await writeSynthModel(path, synthSpec("tiny-llama3"), { target: quantTarget("Q8_0"), seed: 5 });
     const gguf = await readGgufFile(path);
     const first = gguf.tensors[0];
-    strictEqual(`${first.name} ${ggmlTypeName(first.type)} [${first.dims}]`, "rope_freqs.weight F32 [32]");
+    strictEqual(
+      `${first.name} ${ggmlTypeName(first.type)} [${first.dims}]`,
+      "rope_freqs.weight F32 [32]",
+    );
     ok(!gguf.tensors.slice(1).some((t) => t.name === "rope_freqs.weight"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("synthFingerprint() changes with the spec, the type and the seed, and only with them", async () => {
+  const llama = synthSpec("llama-3.2-1b");
+  const base = await synthFingerprint(llama, "Q4_0", 1);
+  ok(/^[0-9a-f]{8}$/.test(base), base);
+  strictEqual(await synthFingerprint(synthSpec("llama-3.2-1b"), "Q4_0", 1), base);
+  const others = [
+    await synthFingerprint(llama, "Q8_0", 1),
+    await synthFingerprint(llama, "Q4_0", 2),
+    await synthFingerprint(synthSpec("qwen2.5-0.5b"), "Q4_0", 1),
+    await synthFingerprint({ ...llama, ropeScaling: undefined }, "Q4_0", 1),
+  ];
+  strictEqual(new Set([base, ...others]).size, 5);
 });
