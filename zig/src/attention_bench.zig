@@ -1,6 +1,6 @@
-//! Decode-shaped attention on one thread: one token, Llama-3.2-1B's heads (32 query heads over
-//! 8 KV heads of 64 dims, F16 cache), µs per layer by cells scanned. Not part of the test
-//! suite; run it alone:
+//! Attention on one thread with Llama-3.2-1B's heads (32 query heads over 8 KV heads of 64
+//! dims, F16 cache): decode-shaped (one token, µs per layer by cells scanned) and
+//! prefill-shaped (a causal batch, ms per layer). Not part of the test suite; run it alone:
 //!
 //!   python3 -m ziglang test zig/src/attention_bench.zig -O ReleaseFast \
 //!     -mcpu=x86_64_v4+avx512vnni+avx512vbmi -fllvm
@@ -29,12 +29,13 @@ fn layer(
     out: []f32,
     visibility: attention.Visibility,
     scratch: []f32,
+    order: attention.SumOrder,
 ) void {
     const params: attention.Params = .{
         .scale = 0.125,
         .softcap = 0,
-        .score_order = .single,
-        .value_order = .single,
+        .score_order = order,
+        .value_order = order,
     };
     for (0..kv_heads) |kv_head| {
         const key_rows: attention.CacheRows(f16) = .{
@@ -103,7 +104,7 @@ test "decode attention, one thread, µs per layer" {
         for (0..5) |_| {
             const start = nowNs();
             for (0..rounds) |_| {
-                layer(cells, keys, values, &q, &out, visibility, scratch);
+                layer(cells, keys, values, &q, &out, visibility, scratch, .single);
                 std.mem.doNotOptimizeAway(&out);
             }
             best_ns = @min(best_ns, (nowNs() - start) / rounds);
@@ -111,6 +112,59 @@ test "decode attention, one thread, µs per layer" {
         std.debug.print("\n{d} cells: {d:.1} µs per layer", .{
             cells,
             @as(f64, @floatFromInt(best_ns)) / 1000,
+        });
+    }
+    std.debug.print("\n", .{});
+}
+
+test "prefill attention, one thread, ms per layer" {
+    const allocator = std.heap.page_allocator;
+    var prng = std.Random.DefaultPrng.init(7);
+    const random = prng.random();
+    inline for ([_]usize{ 128, 512 }) |tokens| {
+        const keys = try allocator.alloc(f16, tokens * kv_heads * head_dim);
+        defer allocator.free(keys);
+        const values = try allocator.alloc(f16, tokens * kv_heads * head_dim);
+        defer allocator.free(values);
+        for (keys, values) |*k, *v| {
+            k.* = @floatCast(random.floatNorm(f32));
+            v.* = @floatCast(random.floatNorm(f32));
+        }
+        var positions: [tokens]i32 = undefined;
+        var masks: [tokens]i32 = undefined;
+        for (&positions, &masks, 0..) |*p, *m, c| {
+            p.* = @intCast(c);
+            m.* = 1;
+        }
+        const q = try allocator.alloc(f32, tokens * heads * head_dim);
+        defer allocator.free(q);
+        for (q) |*v| v.* = random.floatNorm(f32);
+        var out: [heads * head_dim]f32 = undefined;
+        const scratch = try allocator.alloc(
+            f32,
+            attention.Scratch.floats(group, tokens, head_dim, head_dim),
+        );
+        defer allocator.free(scratch);
+        var best_ns: u64 = std.math.maxInt(u64);
+        for (0..5) |_| {
+            const start = nowNs();
+            for (0..tokens) |t| {
+                const visibility: attention.Visibility = .{
+                    .token_position = @intCast(t),
+                    .token_mask = 1,
+                    .cell_positions = &positions,
+                    .cell_masks = &masks,
+                    .window = 0,
+                };
+                const token_q = q[t * heads * head_dim ..][0 .. heads * head_dim];
+                layer(tokens, keys, values, token_q, &out, visibility, scratch, .batched);
+                std.mem.doNotOptimizeAway(&out);
+            }
+            best_ns = @min(best_ns, nowNs() - start);
+        }
+        std.debug.print("\n{d} tokens: {d:.2} ms per layer", .{
+            tokens,
+            @as(f64, @floatFromInt(best_ns)) / 1e6,
         });
     }
     std.debug.print("\n", .{});
