@@ -94,8 +94,15 @@ pub const Visibility = struct {
     /// One past the last cell the token sees (0 when it sees none).
     pub fn visibleEnd(v: Visibility) usize {
         var end = v.cell_positions.len;
-        while (end > 0 and !v.sees(end - 1)) end -= 1;
-        return end;
+        while (end % lanes != 0) : (end -= 1) {
+            if (v.sees(end - 1)) return end;
+        }
+        // 16 cells at a time: a causal prefill's early tokens skip most of the cells.
+        while (end > 0) : (end -= lanes) {
+            const seen: u16 = @bitCast(v.seesBlock(end - lanes));
+            if (seen != 0) return end - @clz(seen);
+        }
+        return 0;
     }
 
     /// The same token over cells [0, end) only.
@@ -903,6 +910,30 @@ test "attendHead() over one visible cell returns that cell's value" {
     };
     attendHead(f32, f32, &out, &.{ 1, 1 }, k_rows, v_rows, visibility, params, scratch);
     try testing.expectEqualSlices(f32, &.{ 2, 3 }, &out);
+}
+
+test "Visibility.visibleEnd() is one past the last cell sees() accepts" {
+    var prng = std.Random.DefaultPrng.init(3);
+    const random = prng.random();
+    var positions: [70]i32 = undefined;
+    var masks: [70]i32 = undefined;
+    for (0..300) |_| {
+        const count = random.uintLessThan(usize, positions.len + 1);
+        for (positions[0..count], masks[0..count]) |*p, *m| {
+            p.* = random.intRangeAtMost(i32, -1, 80);
+            m.* = random.intRangeAtMost(i32, 0, 3);
+        }
+        const v: Visibility = .{
+            .token_position = random.intRangeAtMost(i32, 0, 80),
+            .token_mask = random.intRangeAtMost(i32, 1, 3),
+            .cell_positions = positions[0..count],
+            .cell_masks = masks[0..count],
+            .window = random.intRangeAtMost(i32, 0, 20),
+        };
+        var expected = count;
+        while (expected > 0 and !v.sees(expected - 1)) expected -= 1;
+        try testing.expectEqual(expected, v.visibleEnd());
+    }
 }
 
 test "Visibility.sees() applies masks, causality and the sliding window" {
