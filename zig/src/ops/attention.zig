@@ -273,7 +273,9 @@ fn scoreBlock(order: SumOrder, query: []const f32, block: []const f32) V {
             var i: usize = 0;
             while (i < len) : (i += lanes) {
                 const q: V = query[i..][0..lanes].*;
-                inline for (&ys, 0..) |*y, c| y.* = @mulAdd(V, q, block[c * len + i ..][0..lanes].*, y.*);
+                inline for (&ys, 0..) |*y, c| {
+                    y.* = @mulAdd(V, q, block[c * len + i ..][0..lanes].*, y.*);
+                }
             }
         },
         .single => inline for (&ys, 0..) |*y, c| {
@@ -370,7 +372,8 @@ fn valueSums(
         const p = probabilities[h * cells ..][0 .. tile * cells];
         if (len % lanes != 0) {
             for (0..tile) |t| {
-                valueRows(Val, slot_count, acc[t * per_head ..][0..per_head], p[t * cells ..][0..cells], values);
+                const head_acc = acc[t * per_head ..][0..per_head];
+                valueRows(Val, slot_count, head_acc, p[t * cells ..][0..cells], values);
             }
         } else switch (tile) {
             inline 1...max_head_tile => |n| valueStrips(Val, n, slot_count, used, acc, p, values),
@@ -403,7 +406,8 @@ fn valueStrips(
     var d: usize = 0;
     while (d + strip_dims <= len) : (d += strip_dims) {
         const vectors = strip_dims / lanes;
-        slotSums(Val, heads, vectors, slot_count, used_slots, accumulators, probabilities, values, d);
+        const p = probabilities;
+        slotSums(Val, heads, vectors, slot_count, used_slots, accumulators, p, values, d);
     }
     while (d < len) : (d += lanes) {
         slotSums(Val, heads, 1, slot_count, used_slots, accumulators, probabilities, values, d);
@@ -446,7 +450,9 @@ inline fn slotSums(
                         const p = probabilities[h * cells + cell];
                         // fma(0, v, a) = a; an empty cell's row may hold anything.
                         if (p != 0) {
-                            inline for (head_acc, widened) |*a, w| a.* = @mulAdd(V, @splat(p), w, a.*);
+                            inline for (head_acc, widened) |*a, w| {
+                                a.* = @mulAdd(V, @splat(p), w, a.*);
+                            }
                         }
                     }
                 }
@@ -456,7 +462,9 @@ inline fn slotSums(
             if (pair == 0 or slot + pair < used_slots) {
                 inline for (slot_acc, 0..) |head_acc, h| {
                     const base = h * per_head + (slot + pair) * len + d;
-                    inline for (head_acc, 0..) |a, v| accumulators[base + v * lanes ..][0..lanes].* = a;
+                    inline for (head_acc, 0..) |a, v| {
+                        accumulators[base + v * lanes ..][0..lanes].* = a;
+                    }
                 }
             }
         }
