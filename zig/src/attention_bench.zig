@@ -65,25 +65,45 @@ fn layer(
     }
 }
 
+/// A random F16 cache of `cells` cells for every KV head, the cells at positions 0, 1, ... of
+/// sequence 1.
+const Cache = struct {
+    keys: []f16,
+    values: []f16,
+    positions: []i32,
+    masks: []i32,
+
+    fn init(allocator: std.mem.Allocator, random: std.Random, cells: usize) !Cache {
+        const keys = try allocator.alloc(f16, cells * kv_heads * head_dim);
+        const values = try allocator.alloc(f16, cells * kv_heads * head_dim);
+        for (keys, values) |*k, *v| {
+            k.* = @floatCast(random.floatNorm(f32));
+            v.* = @floatCast(random.floatNorm(f32));
+        }
+        const positions = try allocator.alloc(i32, cells);
+        const masks = try allocator.alloc(i32, cells);
+        for (positions, masks, 0..) |*p, *m, c| {
+            p.* = @intCast(c);
+            m.* = 1;
+        }
+        return .{ .keys = keys, .values = values, .positions = positions, .masks = masks };
+    }
+
+    fn deinit(cache: Cache, allocator: std.mem.Allocator) void {
+        allocator.free(cache.keys);
+        allocator.free(cache.values);
+        allocator.free(cache.positions);
+        allocator.free(cache.masks);
+    }
+};
+
 test "decode attention, one thread, µs per layer" {
     const allocator = std.heap.page_allocator;
     var prng = std.Random.DefaultPrng.init(7);
     const random = prng.random();
     inline for ([_]usize{ 16, 64, 512, 1536 }) |cells| {
-        const keys = try allocator.alloc(f16, cells * kv_heads * head_dim);
-        defer allocator.free(keys);
-        const values = try allocator.alloc(f16, cells * kv_heads * head_dim);
-        defer allocator.free(values);
-        for (keys, values) |*k, *v| {
-            k.* = @floatCast(random.floatNorm(f32));
-            v.* = @floatCast(random.floatNorm(f32));
-        }
-        var positions: [cells]i32 = undefined;
-        var masks: [cells]i32 = undefined;
-        for (&positions, &masks, 0..) |*p, *m, c| {
-            p.* = @intCast(c);
-            m.* = 1;
-        }
+        const cache = try Cache.init(allocator, random, cells);
+        defer cache.deinit(allocator);
         var q: [heads * head_dim]f32 = undefined;
         for (&q) |*v| v.* = random.floatNorm(f32);
         var out: [heads * head_dim]f32 = undefined;
@@ -95,8 +115,8 @@ test "decode attention, one thread, µs per layer" {
         const visibility: attention.Visibility = .{
             .token_position = @intCast(cells - 1),
             .token_mask = 1,
-            .cell_positions = &positions,
-            .cell_masks = &masks,
+            .cell_positions = cache.positions,
+            .cell_masks = cache.masks,
             .window = 0,
         };
         const rounds = 200;
@@ -104,7 +124,7 @@ test "decode attention, one thread, µs per layer" {
         for (0..5) |_| {
             const start = nowNs();
             for (0..rounds) |_| {
-                layer(cells, keys, values, &q, &out, visibility, scratch, .single);
+                layer(cells, cache.keys, cache.values, &q, &out, visibility, scratch, .single);
                 std.mem.doNotOptimizeAway(&out);
             }
             best_ns = @min(best_ns, (nowNs() - start) / rounds);
@@ -122,20 +142,8 @@ test "prefill attention, one thread, ms per layer" {
     var prng = std.Random.DefaultPrng.init(7);
     const random = prng.random();
     inline for ([_]usize{ 128, 512 }) |tokens| {
-        const keys = try allocator.alloc(f16, tokens * kv_heads * head_dim);
-        defer allocator.free(keys);
-        const values = try allocator.alloc(f16, tokens * kv_heads * head_dim);
-        defer allocator.free(values);
-        for (keys, values) |*k, *v| {
-            k.* = @floatCast(random.floatNorm(f32));
-            v.* = @floatCast(random.floatNorm(f32));
-        }
-        var positions: [tokens]i32 = undefined;
-        var masks: [tokens]i32 = undefined;
-        for (&positions, &masks, 0..) |*p, *m, c| {
-            p.* = @intCast(c);
-            m.* = 1;
-        }
+        const cache = try Cache.init(allocator, random, tokens);
+        defer cache.deinit(allocator);
         const q = try allocator.alloc(f32, tokens * heads * head_dim);
         defer allocator.free(q);
         for (q) |*v| v.* = random.floatNorm(f32);
@@ -152,12 +160,12 @@ test "prefill attention, one thread, ms per layer" {
                 const visibility: attention.Visibility = .{
                     .token_position = @intCast(t),
                     .token_mask = 1,
-                    .cell_positions = &positions,
-                    .cell_masks = &masks,
+                    .cell_positions = cache.positions,
+                    .cell_masks = cache.masks,
                     .window = 0,
                 };
                 const token_q = q[t * heads * head_dim ..][0 .. heads * head_dim];
-                layer(tokens, keys, values, token_q, &out, visibility, scratch, .batched);
+                layer(tokens, cache.keys, cache.values, token_q, &out, visibility, scratch, .batched);
                 std.mem.doNotOptimizeAway(&out);
             }
             best_ns = @min(best_ns, nowNs() - start);
