@@ -373,7 +373,7 @@ fn valueSums(
         if (len % lanes != 0) {
             for (0..tile) |t| {
                 const head_acc = acc[t * per_head ..][0..per_head];
-                valueRows(Val, slot_count, head_acc, p[t * cells ..][0..cells], values);
+                valueRows(Val, slot_count, used, head_acc, p[t * cells ..][0..cells], values);
             }
         } else switch (tile) {
             inline 1...max_head_tile => |n| valueStrips(Val, n, slot_count, used, acc, p, values),
@@ -406,8 +406,17 @@ fn valueStrips(
     var d: usize = 0;
     while (d + strip_dims <= len) : (d += strip_dims) {
         const vectors = strip_dims / lanes;
-        const p = probabilities;
-        slotSums(Val, heads, vectors, slot_count, used_slots, accumulators, p, values, d);
+        slotSums(
+            Val,
+            heads,
+            vectors,
+            slot_count,
+            used_slots,
+            accumulators,
+            probabilities,
+            values,
+            d,
+        );
     }
     while (d < len) : (d += lanes) {
         slotSums(Val, heads, 1, slot_count, used_slots, accumulators, probabilities, values, d);
@@ -471,17 +480,19 @@ inline fn slotSums(
     }
 }
 
-/// The slots row by row, for value lengths that are not whole vectors: slots from
-/// min(slot count, cells) on are not written (they read as zeros).
+/// The slots row by row, for value lengths that are not whole vectors: the first cells fill
+/// slots [0, used_slots = min(slot count, cells)), the rest are not written (they read as
+/// zeros).
 fn valueRows(
     comptime Val: type,
     slot_count: usize,
+    used_slots: usize,
     accumulators: []f32,
     probabilities: []const f32,
     values: CacheRows(Val),
 ) void {
     const len = values.len;
-    const used_slots = @min(slot_count, probabilities.len);
+    assert(used_slots == @min(slot_count, probabilities.len));
     for (probabilities[0..used_slots], 0..) |p, c| {
         firstProduct(Val, accumulators[c * len ..][0..len], p, values.row(c));
     }
